@@ -1,0 +1,88 @@
+"""The audit viewer: filter by user, entity, action and date; export CSV (itself audited)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.responses import Response, StreamingResponse
+
+from bankcrm.audit import service
+from bankcrm.audit.schemas import AuditFilter
+from bankcrm.core.db import utcnow
+from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.formatting import BUSINESS_TZ
+from bankcrm.core.i18n import N_
+from bankcrm.core.pagination import Page, PageRequest
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.web.auth import require
+from bankcrm.web.forms import field_errors, form_fields, problems_from_pydantic
+from bankcrm.web.render import Navigation, NavItem, Renderer, translator
+from bankcrm.web.transaction import db_session
+
+router = APIRouter(prefix="/admin/audit", include_in_schema=False)
+FILTER_FIELDS = ("actor", "entity_type", "entity_id", "action", "date_from", "date_to")
+
+
+def register_navigation(navigation: Navigation) -> None:
+    navigation.register(
+        NavItem(
+            "audit",
+            N_("Audit trail"),
+            "/admin/audit",
+            Permission.AUDIT_READ,
+            icon="history",
+            section=N_("Administration"),
+        ),
+    )
+
+
+def _filters(values: dict[str, str]) -> AuditFilter:
+    cleaned = {key: values[key].strip() for key in FILTER_FIELDS if values.get(key, "").strip()}
+    try:
+        return AuditFilter.model_validate(cleaned)
+    except ValidationError as exc:
+        raise ValidationFailed(problems_from_pydantic(exc)) from exc
+
+
+@router.get("")
+def audit_viewer(
+    request: Request,
+    db: Session = Depends(db_session),
+    principal: Principal = Depends(require(Permission.AUDIT_READ)),
+) -> Response:
+    values = {key: request.query_params.get(key, "") for key in FILTER_FIELDS}
+    raw_page = request.query_params.get("page", "1")
+    page_no = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 1_000_000 else 1
+    errors: dict[str, str] = {}
+    try:
+        page = service.list_events(db, principal, filters=_filters(values), page=PageRequest(page_no, 50))
+    except ValidationFailed as exc:
+        errors = field_errors(exc, translator(request))
+        page = Page(items=[], total=0, page=1, size=50)
+    renderer: Renderer = request.app.state.renderer
+    return renderer.render(
+        request,
+        "audit/events.html",
+        {"page": page, "values": values, "errors": errors, "choices": service.filter_choices(db, principal)},
+        principal=principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post("/export")
+async def export_csv(
+    request: Request,
+    db: Session = Depends(db_session),
+    principal: Principal = Depends(require(Permission.AUDIT_EXPORT)),
+) -> Response:
+    fields = await form_fields(request)
+    filters = _filters({key: str(fields.get(key, "")) for key in FILTER_FIELDS})
+    rows = service.export_csv(db, principal, filters=filters)
+    stamp = utcnow().astimezone(BUSINESS_TZ).strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        rows,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}-{principal.username}.csv"'},
+    )

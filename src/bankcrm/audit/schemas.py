@@ -1,0 +1,44 @@
+"""What the audit module hands to other layers: read models and filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    occurred_at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_role: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    changes: dict[str, Any]
+    reason: str | None
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+
+
+class AuditFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str | None = Field(default=None, max_length=150, description="Username (exact) or user id.")
+    entity_type: str | None = Field(default=None, max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=64)
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+class VerifyReport(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    problem: str | None = None

@@ -1,0 +1,190 @@
+"""The ``bankcrm`` command: serve, migrate, createuser, audit verify, demo, org."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from rich.console import Console
+from rich.table import Table
+
+from bankcrm.audit import service as audit_service
+from bankcrm.core.config import ConfigurationError, get_settings
+from bankcrm.core.context import Actor
+from bankcrm.core.db import create_database
+from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.i18n import translate
+from bankcrm.demo import seed
+from bankcrm.identity.service import orgs, roles, users
+
+app = typer.Typer(
+    help="BankCRM: customer relationship management for banks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="Work with the audit trail.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data for trying BankCRM out.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisation maintenance jobs.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+app.add_typer(org_app, name="org")
+console = Console()
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+def _explain(error: ValidationFailed) -> str:
+    return "; ".join(f"{p.field}: {translate('en', p.message, p.params)} ({p.rule})" for p in error.problems)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use 1 with SQLite).")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Serve the web pages and the JSON API."""
+    import uvicorn
+
+    settings = get_settings()
+    console.print(
+        f"BankCRM on [bold]http://{host}:{port}[/bold]  (database: {settings.database_url.split('@')[-1]})"
+    )
+    uvicorn.run(
+        "bankcrm.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def run_migrations(database_url: str | None = None) -> None:
+    config = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", database_url or get_settings().database_url)
+    alembic_command.upgrade(config, "head")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest version, then sync built-in roles and due org moves."""
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    run_migrations(settings.database_url)
+    database = create_database(settings)
+    with database.transaction() as session:
+        new = roles.sync_roles(session, Actor.system("migrate"))
+        moved = orgs.apply_due_moves(session, Actor.system("migrate"))
+    database.dispose()
+    console.print(
+        f"Schema is current. New permissions granted by default: {len(new)}. Org moves applied: {moved}."
+    )
+
+
+@app.command()
+def createuser(
+    username: Annotated[str, typer.Argument(help="Login name, lower-case.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    org_unit: Annotated[str, typer.Option(help="Code of the organisation unit.")],
+    role: Annotated[str, typer.Option(help="Role code, e.g. admin or relationship_manager.")] = "admin",
+) -> None:
+    """Create a user (for example the first administrator). The password is read from
+    BANKCRM_NEW_PASSWORD or asked for, never taken as an argument (it would land in shell history)."""
+    password = os.environ.get("BANKCRM_NEW_PASSWORD") or getpass.getpass("Password for the new user: ")
+    database = create_database(get_settings())
+    try:
+        with database.transaction() as session:
+            roles.sync_roles(session, Actor.system("createuser"))
+            unit = seed.find_unit_by_code(session, org_unit)
+            if unit is None:
+                raise _fail(f"No organisation unit with code {org_unit!r}.")
+            users.bootstrap_user(
+                session,
+                Actor.system("createuser"),
+                username=username,
+                display_name=name,
+                password=password,
+                unit=unit,
+                role_code=role,
+            )
+    except ValidationFailed as exc:
+        raise _fail(_explain(exc)) from exc
+    finally:
+        database.dispose()
+    console.print(f"User {username} created.")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain; exit 1 naming the first row that was changed, removed or reordered."""
+    database = create_database(get_settings())
+    with database.transaction(write=False) as session:
+        report = audit_service.verify_chain(session)
+    database.dispose()
+    if not report.ok:
+        raise _fail(
+            f"Audit chain BROKEN at seq {report.first_bad_seq}: {report.problem} "
+            f"({report.checked} rows before it are intact)."
+        )
+    console.print(f"Audit chain intact: {report.checked} rows verified.")
+
+
+@demo_app.command("load")
+def demo_load(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when users already exist.")
+    ] = False,
+) -> None:
+    """Load the demo organisation and one user per role, and print the logins."""
+    database = create_database(get_settings())
+    with database.transaction() as session:
+        roles.sync_roles(session, Actor.system("demo"))
+        loaded = seed.load_demo(session, only_if_empty=if_empty)
+    database.dispose()
+    table = Table(title="Demo logins (demo database only)")
+    for column in ("username", "role", "unit", "password"):
+        table.add_column(column)
+    for login in seed.DEMO_USERS:
+        secret = (
+            "(API token, issue under Administration)" if login.role == "api_client" else seed.DEMO_PASSWORD
+        )
+        table.add_row(login.username, login.role, login.unit_code, secret)
+    console.print("Demo data loaded." if loaded else "Demo data already present; nothing loaded.")
+    console.print(table)
+
+
+@org_app.command("apply-moves")
+def org_apply_moves() -> None:
+    """Apply the organisation moves whose effective date has come (run daily)."""
+    database = create_database(get_settings())
+    with database.transaction() as session:
+        moved = orgs.apply_due_moves(session, Actor.system("org.apply-moves"))
+    database.dispose()
+    console.print(f"Moves applied: {moved}.")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The analytical store: a Parquet lake on disk and the DuckDB connection that reads it.
+
+This is the one place that knows the file layout::
+
+    <lake>/<dataset>/<key>=<value>/.../<file_key>.parquet
+
+Hive-style partition folders let DuckDB (and later Spark or Trino) prune by partition. Writes are
+atomic: each file is written to a hidden temporary name in the same folder, flushed to disk and
+renamed, so a reader or a crash never sees half a file. A file is named by a caller-chosen key
+(for example the ingestion batch id), so writing the same key again replaces the file instead of
+adding a second copy; that makes re-running a load after a crash exactly-once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class LakeError(ValueError):
+    pass
+
+
+def _check_name(kind: str, value: str) -> str:
+    if not _SAFE_NAME.fullmatch(value) or ".." in value:
+        raise LakeError(f"{kind} {value!r} may use letters, digits, '_', '-' and '.' only")
+    return value
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Lake:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def dataset_dir(self, dataset: str) -> Path:
+        return self.root / _check_name("dataset", dataset)
+
+    def has_dataset(self, dataset: str) -> bool:
+        directory = self.dataset_dir(dataset)
+        return directory.exists() and any(directory.rglob("*.parquet"))
+
+    def datasets(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.has_dataset(p.name))
+
+    def partition_dir(self, dataset: str, partition: Mapping[str, str]) -> Path:
+        directory = self.dataset_dir(dataset)
+        for key, value in partition.items():
+            directory = (
+                directory / f"{_check_name('partition key', key)}={_check_name('partition value', value)}"
+            )
+        return directory
+
+    def write_file(
+        self, dataset: str, table: pa.Table, *, file_key: str, partition: Mapping[str, str]
+    ) -> Path:
+        """Write one Parquet file atomically; the same ``file_key`` in the same partition replaces it."""
+        directory = self.partition_dir(dataset, partition)
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{_check_name('file key', file_key)}.parquet"
+        temporary = directory / f".{file_key}.{uuid.uuid4().hex}.tmp"
+        try:
+            pq.write_table(table, temporary, compression="zstd")
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+            _fsync_directory(directory)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return target
+
+    def write_partitioned(
+        self, dataset: str, table: pa.Table, *, partition_columns: Iterable[str], file_key: str
+    ) -> list[Path]:
+        """Split ``table`` by the values of ``partition_columns`` and write one file per partition.
+
+        The partition columns are dropped from the files, as Hive layout keeps them in folder names.
+        """
+        columns = list(partition_columns)
+        if not columns:
+            return [self.write_file(dataset, table, file_key=file_key, partition={})]
+        keys = table.select(columns).group_by(columns).aggregate([]).to_pylist()
+        written = []
+        for key in keys:
+            mask = None
+            for column in columns:
+                condition = pc.equal(table[column], pa.scalar(key[column], table.schema.field(column).type))
+                mask = condition if mask is None else pc.and_(mask, condition)
+            part = table.filter(mask).drop_columns(columns)
+            partition = {column: str(key[column]) for column in columns}
+            written.append(self.write_file(dataset, part, file_key=file_key, partition=partition))
+        return written
+
+    def remove_file_key(self, dataset: str, file_key: str) -> int:
+        """Delete every file written under ``file_key`` (undoing a batch); returns how many."""
+        removed = 0
+        directory = self.dataset_dir(dataset)
+        if directory.exists():
+            for path in directory.rglob(f"{_check_name('file key', file_key)}.parquet"):
+                path.unlink()
+                removed += 1
+        return removed
+
+    def scan_expression(self, dataset: str) -> str:
+        """The DuckDB table function reading a whole dataset with its partition columns."""
+        pattern = (self.dataset_dir(dataset) / "**" / "*.parquet").as_posix().replace("'", "''")
+        return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+
+    def connect(
+        self, *, threads: int | None = None, memory_limit: str | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB with one view per dataset, named after the dataset."""
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        connection = duckdb.connect(database=":memory:", config=config)
+        for dataset in self.datasets():
+            # Dataset names are checked against a strict pattern, so the f-string cannot inject SQL.
+            view = f'CREATE VIEW "{dataset}" AS SELECT * FROM {self.scan_expression(dataset)}'  # noqa: S608
+            connection.execute(view)
+        return connection
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
+        with self.connect() as connection:
+            return connection.execute(sql, parameters or []).to_arrow_table()

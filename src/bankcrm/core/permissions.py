@@ -1,0 +1,46 @@
+"""Every permission in BankCRM, as one enum.
+
+Routes declare the permission they need; roles map to permissions as data the administrator can
+edit (see identity). A module that lands adds its permissions here and its defaults to
+``DEFAULT_ROLE_PERMISSIONS`` in identity, and existing deployments pick up the new defaults at
+the next ``bankcrm migrate``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from bankcrm.core.i18n import N_
+
+
+class Permission(enum.StrEnum):
+    HOME_VIEW = "home.view"
+    PROFILE_EDIT = "profile.edit"
+    USER_READ = "user.read"
+    USER_WRITE = "user.write"
+    ROLE_READ = "role.read"
+    ROLE_WRITE = "role.write"
+    ORG_READ = "org.read"
+    ORG_WRITE = "org.write"
+    API_TOKEN_MANAGE = "api_token.manage"  # noqa: S105 - a permission name, not a secret
+    AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
+    PII_UNMASK = "pii.unmask"
+    API_ACCESS = "api.access"
+
+
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.HOME_VIEW: N_("See the home page"),
+    Permission.PROFILE_EDIT: N_("Change own password and preferences"),
+    Permission.USER_READ: N_("View users"),
+    Permission.USER_WRITE: N_("Create, edit and disable users"),
+    Permission.ROLE_READ: N_("View roles and their permissions"),
+    Permission.ROLE_WRITE: N_("Edit role permissions"),
+    Permission.ORG_READ: N_("View organisation units"),
+    Permission.ORG_WRITE: N_("Create, edit, move and close organisation units"),
+    Permission.API_TOKEN_MANAGE: N_("Issue and revoke API tokens"),
+    Permission.AUDIT_READ: N_("View the audit trail"),
+    Permission.AUDIT_EXPORT: N_("Export the audit trail"),
+    Permission.PII_UNMASK: N_("Reveal masked personal data (with a reason)"),
+    Permission.API_ACCESS: N_("Call the JSON API with a bearer token"),
+}

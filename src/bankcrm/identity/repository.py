@@ -1,0 +1,391 @@
+"""All SQL of identity. Reads of users and org units go through ``readable_by(principal)``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bankcrm.core.principal import DataScope, Principal
+from bankcrm.identity.models import (
+    ApiToken,
+    KnownPermission,
+    OrgUnit,
+    OrgUnitMove,
+    Role,
+    RolePermission,
+    User,
+    UserSession,
+)
+
+# ---------------------------------------------------------------- scopes
+
+
+def users_readable_by(principal: Principal) -> ColumnElement[bool]:
+    """Own scope sees only oneself; subtree scope the users of one's unit and below; all sees all."""
+    return principal.readable(owner_column=User.id, org_path_column=User.org_path)
+
+
+def org_units_readable_by(principal: Principal) -> ColumnElement[bool]:
+    if principal.scope is DataScope.OWN:
+        return OrgUnit.id == principal.org_unit_id
+    return principal.readable(owner_column=None, org_path_column=OrgUnit.path)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# ---------------------------------------------------------------- org units
+
+
+def get_org_unit(session: Session, unit_id: int) -> OrgUnit | None:
+    return session.get(OrgUnit, unit_id)
+
+
+def find_readable_org_unit(session: Session, principal: Principal, unit_id: int) -> OrgUnit | None:
+    stmt = select(OrgUnit).where(OrgUnit.id == unit_id, org_units_readable_by(principal))
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def find_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    return session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
+
+
+def _org_units_query(
+    principal: Principal, search: str | None, kind: str | None, active: bool | None
+) -> Select[OrgUnit]:
+    stmt = select(OrgUnit).where(org_units_readable_by(principal))
+    if search:
+        pattern = _like_pattern(search)
+        stmt = stmt.where(
+            or_(
+                OrgUnit.name.ilike(pattern, escape="\\"),
+                OrgUnit.code.ilike(pattern, escape="\\"),
+                OrgUnit.name_en.ilike(pattern, escape="\\"),
+            )
+        )
+    if kind:
+        stmt = stmt.where(OrgUnit.kind == kind)
+    if active is not None:
+        stmt = stmt.where(OrgUnit.is_active.is_(active))
+    return stmt
+
+
+def count_org_units(
+    session: Session, principal: Principal, *, search: str | None, kind: str | None, active: bool | None
+) -> int:
+    stmt = _org_units_query(principal, search, kind, active)
+    return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+
+
+def list_org_units(
+    session: Session,
+    principal: Principal,
+    *,
+    search: str | None,
+    kind: str | None,
+    active: bool | None,
+    offset: int,
+    limit: int,
+) -> list[OrgUnit]:
+    stmt = (
+        _org_units_query(principal, search, kind, active).order_by(OrgUnit.path).offset(offset).limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def list_all_org_units(session: Session, principal: Principal) -> list[OrgUnit]:
+    stmt = select(OrgUnit).where(org_units_readable_by(principal)).order_by(OrgUnit.path)
+    return list(session.execute(stmt).scalars())
+
+
+def subtree(session: Session, unit: OrgUnit) -> list[OrgUnit]:
+    stmt = select(OrgUnit).where(OrgUnit.path.startswith(unit.path, autoescape=True)).order_by(OrgUnit.depth)
+    return list(session.execute(stmt).scalars())
+
+
+def count_active_children(session: Session, unit_id: int) -> int:
+    stmt = select(func.count()).where(OrgUnit.parent_id == unit_id, OrgUnit.is_active.is_(True))
+    return int(session.execute(stmt).scalar_one())
+
+
+def count_active_users_in(session: Session, unit_id: int) -> int:
+    stmt = select(func.count()).where(User.org_unit_id == unit_id, User.is_active.is_(True))
+    return int(session.execute(stmt).scalar_one())
+
+
+def rewrite_user_paths(session: Session, old_prefix: str, new_prefix: str) -> None:
+    """Keep the users' copy of their unit's path in step after a move."""
+    users = session.execute(
+        select(User).where(User.org_path.startswith(old_prefix, autoescape=True))
+    ).scalars()
+    for user in users:
+        user.org_path = new_prefix + user.org_path[len(old_prefix) :]
+
+
+def add(session: Session, row: object) -> None:
+    session.add(row)
+
+
+def due_moves(session: Session, today: date) -> list[OrgUnitMove]:
+    stmt = (
+        select(OrgUnitMove)
+        .where(OrgUnitMove.status == "scheduled", OrgUnitMove.effective_date <= today)
+        .order_by(OrgUnitMove.effective_date, OrgUnitMove.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def moves_of(session: Session, unit_id: int) -> list[OrgUnitMove]:
+    stmt = select(OrgUnitMove).where(OrgUnitMove.org_unit_id == unit_id).order_by(OrgUnitMove.id.desc())
+    return list(session.execute(stmt).scalars())
+
+
+def count_all_org_units(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(OrgUnit)).scalar_one())
+
+
+# ---------------------------------------------------------------- roles
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.execute(select(Role).order_by(Role.id)).scalars())
+
+
+def find_role_by_code(session: Session, code: str) -> Role | None:
+    return session.execute(select(Role).where(Role.code == code)).scalar_one_or_none()
+
+
+def get_role(session: Session, role_id: int) -> Role | None:
+    return session.get(Role, role_id)
+
+
+def role_permissions(session: Session, role_id: int) -> set[str]:
+    stmt = select(RolePermission.permission).where(RolePermission.role_id == role_id)
+    return set(session.execute(stmt).scalars())
+
+
+def set_role_permissions(session: Session, role_id: int, permissions: set[str]) -> None:
+    current = role_permissions(session, role_id)
+    for permission in current - permissions:
+        row = session.get(RolePermission, (role_id, permission))
+        if row is not None:
+            session.delete(row)
+    for permission in permissions - current:
+        session.add(RolePermission(role_id=role_id, permission=permission))
+
+
+def known_permissions(session: Session) -> set[str]:
+    return set(session.execute(select(KnownPermission.permission)).scalars())
+
+
+def user_counts_by_role(session: Session) -> dict[int, int]:
+    stmt = select(User.role_id, func.count()).where(User.is_active.is_(True)).group_by(User.role_id)
+    return {int(role_id): int(count) for role_id, count in session.execute(stmt).all()}
+
+
+# ---------------------------------------------------------------- users
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def find_readable_user(session: Session, principal: Principal, user_id: int) -> User | None:
+    stmt = select(User).where(User.id == user_id, users_readable_by(principal))
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def find_user_by_username(session: Session, username: str) -> User | None:
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def find_user_by_employee_no(session: Session, employee_no: str) -> User | None:
+    return session.execute(select(User).where(User.employee_no == employee_no)).scalar_one_or_none()
+
+
+def _users_query(
+    principal: Principal,
+    search: str | None,
+    role_id: int | None,
+    org_unit_id: int | None,
+    active: bool | None,
+) -> Select[User]:
+    stmt = select(User).where(users_readable_by(principal))
+    if search:
+        pattern = _like_pattern(search)
+        stmt = stmt.where(
+            or_(
+                User.username.ilike(pattern, escape="\\"),
+                User.display_name.ilike(pattern, escape="\\"),
+                User.employee_no.ilike(pattern, escape="\\"),
+            )
+        )
+    if role_id:
+        stmt = stmt.where(User.role_id == role_id)
+    if org_unit_id:
+        stmt = stmt.where(User.org_unit_id == org_unit_id)
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    return stmt
+
+
+USER_SORTS = {
+    "username": User.username,
+    "display_name": User.display_name,
+    "last_login_at": User.last_login_at,
+    "created_at": User.created_at,
+}
+
+
+def count_users(
+    session: Session,
+    principal: Principal,
+    *,
+    search: str | None,
+    role_id: int | None,
+    org_unit_id: int | None,
+    active: bool | None,
+) -> int:
+    stmt = _users_query(principal, search, role_id, org_unit_id, active)
+    return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+
+
+def list_users(
+    session: Session,
+    principal: Principal,
+    *,
+    search: str | None,
+    role_id: int | None,
+    org_unit_id: int | None,
+    active: bool | None,
+    sort: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> list[User]:
+    column = USER_SORTS.get(sort, User.username)
+    order = column.desc() if descending else column.asc()
+    stmt = _users_query(principal, search, role_id, org_unit_id, active).order_by(order, User.id)
+    return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
+
+
+def org_unit_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(set(ids)))
+    return {int(unit_id): str(name) for unit_id, name in session.execute(stmt).all()}
+
+
+def role_codes(session: Session) -> dict[int, str]:
+    return {int(role_id): str(code) for role_id, code in session.execute(select(Role.id, Role.code)).all()}
+
+
+def count_active_users_by_role(session: Session, principal: Principal) -> dict[str, int]:
+    stmt = (
+        select(Role.code, func.count(User.id))
+        .join(Role, Role.id == User.role_id)
+        .where(users_readable_by(principal), User.is_active.is_(True))
+        .group_by(Role.code)
+    )
+    return {str(code): int(count) for code, count in session.execute(stmt).all()}
+
+
+def count_users_total(session: Session, *, active: bool | None = None) -> int:
+    stmt = select(func.count()).select_from(User)
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    return int(session.execute(stmt).scalar_one())
+
+
+def count_locked_users(session: Session, now: datetime) -> int:
+    stmt = select(func.count()).select_from(User).where(User.locked_until > now)
+    return int(session.execute(stmt).scalar_one())
+
+
+def record_failed_login(session: Session, user_id: int, *, threshold: int, lock_until: datetime) -> None:
+    """Atomic increment, so concurrent wrong guesses cannot slip under the lockout threshold."""
+    session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
+    session.execute(
+        update(User)
+        .where(User.id == user_id, User.failed_logins >= threshold)
+        .values(locked_until=lock_until, failed_logins=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def find_session_by_digest(session: Session, digest: str) -> UserSession | None:
+    return session.execute(select(UserSession).where(UserSession.token_digest == digest)).scalar_one_or_none()
+
+
+def end_sessions_of(
+    session: Session, user_id: int, *, now: datetime, reason: str, except_id: int | None = None
+) -> int:
+    stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if except_id is not None:
+        stmt = stmt.where(UserSession.id != except_id)
+    result = session.execute(
+        stmt.values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def touch_session(session: Session, session_id: int, now: datetime) -> None:
+    session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+
+
+def count_active_sessions(session: Session, now: datetime) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(UserSession)
+        .where(UserSession.ended_at.is_(None), UserSession.expires_at > now)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+def find_token_by_digest(session: Session, digest: str) -> ApiToken | None:
+    return session.execute(select(ApiToken).where(ApiToken.token_digest == digest)).scalar_one_or_none()
+
+
+def get_token(session: Session, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id)
+
+
+def find_token_by_name(session: Session, user_id: int, name: str) -> ApiToken | None:
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.name == name)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def count_tokens(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(ApiToken)).scalar_one())
+
+
+def list_tokens(session: Session, *, offset: int, limit: int) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id.desc()).offset(offset).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def revoke_tokens_of(session: Session, user_id: int, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def usernames(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = select(User.id, User.username).where(User.id.in_(set(ids)))
+    return {int(user_id): str(name) for user_id, name in session.execute(stmt).all()}

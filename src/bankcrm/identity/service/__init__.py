@@ -1,0 +1,1 @@
+"""Business verbs of identity, one submodule per subject: orgs, users, roles, auth, tokens."""

@@ -1,0 +1,447 @@
+"""Staff users: create, edit, disable, reset passwords, reveal their personal data with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.config import get_settings
+from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
+from bankcrm.core.errors import ProblemCollector, ValidationFailed
+from bankcrm.core.i18n import N_
+from bankcrm.core.masking import MaskKind, mask_mobile
+from bankcrm.core.pagination import Page, PageRequest
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.core.validation import IdentifierError, normalise_email, normalise_mobile
+from bankcrm.identity import repository as repo
+from bankcrm.identity.models import OrgUnit, Role, User
+from bankcrm.identity.passwords import password_problems
+from bankcrm.identity.schemas import PasswordReset, RevealIn, RevealOut, UserCreate, UserOut, UserUpdate
+from bankcrm.identity.service.common import check_version, password_hashing
+from bankcrm.identity.service.errors import UserNotFound
+
+ENTITY = "user"
+SENSITIVE = {"mobile": MaskKind.MOBILE}
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "mobile": user.mobile,
+        "employee_no": user.employee_no,
+        "org_unit_id": user.org_unit_id,
+        "role_id": user.role_id,
+        "is_active": user.is_active,
+    }
+
+
+def to_out(user: User, *, org_unit_name: str, role_code: str) -> UserOut:
+    now = utcnow()
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        email=user.email,
+        mobile=mask_mobile(user.mobile) if user.mobile else None,
+        employee_no=user.employee_no,
+        org_unit_id=user.org_unit_id,
+        org_unit_name=org_unit_name,
+        role=role_code,
+        is_active=user.is_active,
+        is_locked=bool(user.locked_until and user.locked_until > now),
+        must_change_password=user.must_change_password,
+        last_login_at=user.last_login_at,
+        version=user.version,
+    )
+
+
+def _out(session: Session, user: User) -> UserOut:
+    names = repo.org_unit_names(session, [user.org_unit_id])
+    codes = repo.role_codes(session)
+    return to_out(
+        user, org_unit_name=names.get(user.org_unit_id, "?"), role_code=codes.get(user.role_id, "?")
+    )
+
+
+def _readable(session: Session, principal: Principal, user_id: int) -> User:
+    user = repo.find_readable_user(session, principal, user_id)
+    if user is None:
+        raise UserNotFound(id=user_id)
+    return user
+
+
+def get_user(session: Session, principal: Principal, *, user_id: int) -> UserOut:
+    principal.require(Permission.USER_READ)
+    return _out(session, _readable(session, principal, user_id))
+
+
+def list_users(
+    session: Session,
+    principal: Principal,
+    *,
+    page: PageRequest,
+    search: str | None = None,
+    role: str | None = None,
+    org_unit_id: int | None = None,
+    active: bool | None = None,
+    sort: str = "username",
+    descending: bool = False,
+) -> Page[UserOut]:
+    principal.require(Permission.USER_READ)
+    role_id = None
+    if role:
+        found = repo.find_role_by_code(session, role)
+        if found is None:
+            return Page(items=[], total=0, page=page.page, size=page.size)
+        role_id = found.id
+    total = repo.count_users(
+        session, principal, search=search, role_id=role_id, org_unit_id=org_unit_id, active=active
+    )
+    rows = repo.list_users(
+        session,
+        principal,
+        search=search,
+        role_id=role_id,
+        org_unit_id=org_unit_id,
+        active=active,
+        sort=sort,
+        descending=descending,
+        offset=page.offset,
+        limit=page.size,
+    )
+    names = repo.org_unit_names(session, [row.org_unit_id for row in rows])
+    codes = repo.role_codes(session)
+    items = [
+        to_out(row, org_unit_name=names.get(row.org_unit_id, "?"), role_code=codes.get(row.role_id, "?"))
+        for row in rows
+    ]
+    return Page(items=items, total=total, page=page.page, size=page.size)
+
+
+def _validated_contacts(
+    problems: ProblemCollector, email: str | None, mobile: str | None
+) -> tuple[str | None, str | None]:
+    clean_email = clean_mobile = None
+    if email:
+        try:
+            clean_email = normalise_email(email)
+        except IdentifierError as exc:
+            problems.add("email", exc.rule, exc.message, email)
+    if mobile:
+        try:
+            clean_mobile = normalise_mobile(mobile)
+        except IdentifierError as exc:
+            problems.add("mobile", exc.rule, exc.message, mobile)
+    return clean_email, clean_mobile
+
+
+def _validated_placement(
+    session: Session, principal: Principal, problems: ProblemCollector, org_unit_id: int, role_code: str
+) -> tuple[OrgUnit | None, Role | None]:
+    unit = repo.find_readable_org_unit(session, principal, org_unit_id)
+    if unit is None:
+        problems.add(
+            "org_unit_id",
+            "user.org_unit_exists",
+            N_("Organisation unit %(id)s does not exist or is outside your data scope."),
+            org_unit_id,
+            id=org_unit_id,
+        )
+    elif not unit.is_active:
+        problems.add(
+            "org_unit_id", "user.org_unit_active", N_("The organisation unit is closed."), org_unit_id
+        )
+    role = repo.find_role_by_code(session, role_code)
+    if role is None:
+        problems.add("role", "user.role_exists", N_("There is no role %(role)s."), role_code, role=role_code)
+    return unit, role
+
+
+def create_user(session: Session, principal: Principal, *, data: UserCreate) -> UserOut:
+    principal.require(Permission.USER_WRITE)
+    problems = ProblemCollector()
+    if repo.find_user_by_username(session, data.username) is not None:
+        problems.add(
+            "username",
+            "user.username_unique",
+            N_("The username %(username)s is taken."),
+            data.username,
+            username=data.username,
+        )
+    if data.employee_no and repo.find_user_by_employee_no(session, data.employee_no) is not None:
+        problems.add(
+            "employee_no",
+            "user.employee_no_unique",
+            N_("The employee number is already used."),
+            data.employee_no,
+        )
+    email, mobile = _validated_contacts(problems, data.email, data.mobile)
+    unit, role = _validated_placement(session, principal, problems, data.org_unit_id, data.role)
+    settings = get_settings()
+    password_hash = None
+    if role is not None and not role.is_api_client:
+        if not data.password:
+            problems.add("password", "password.required", N_("Give an initial password."))
+        else:
+            problems.problems.extend(
+                password_problems(
+                    data.password,
+                    min_length=settings.password_min_length,
+                    username=data.username,
+                    display_name=data.display_name,
+                )
+            )
+    problems.raise_if_any()
+    if role is not None and not role.is_api_client and data.password:
+        password_hash = password_hashing(settings).hash(data.password)
+    assert unit is not None
+    assert role is not None
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        email=email,
+        mobile=mobile,
+        employee_no=data.employee_no,
+        org_unit_id=unit.id,
+        org_path=unit.path,
+        role_id=role.id,
+        password_hash=password_hash,
+        password_changed_at=utcnow() if password_hash else None,
+        must_change_password=password_hash is not None,
+    )
+    repo.add(session, user)
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=user.id,
+        action="create",
+        before={},
+        after=_snapshot(user),
+        sensitive=SENSITIVE,
+    )
+    return _out(session, user)
+
+
+def bootstrap_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    unit: OrgUnit,
+    role_code: str,
+    mobile: str | None = None,
+    email: str | None = None,
+    employee_no: str | None = None,
+    must_change_password: bool = False,
+) -> User:
+    """Create a user outside a request (first administrator, demo data). Policy still applies."""
+    role = repo.find_role_by_code(session, role_code)
+    if role is None:
+        raise ValidationFailed.single(
+            "role", "user.role_exists", N_("There is no role %(role)s."), role_code, role=role_code
+        )
+    if repo.find_user_by_username(session, username) is not None:
+        raise ValidationFailed.single(
+            "username",
+            "user.username_unique",
+            N_("The username %(username)s is taken."),
+            username,
+            username=username,
+        )
+    settings = get_settings()
+    password_hash = None
+    if not role.is_api_client:
+        problems = password_problems(
+            password, min_length=settings.password_min_length, username=username, display_name=display_name
+        )
+        if problems:
+            raise ValidationFailed(problems)
+        password_hash = password_hashing(settings).hash(password)
+    user = User(
+        username=username,
+        display_name=display_name,
+        email=email,
+        mobile=mobile,
+        employee_no=employee_no,
+        org_unit_id=unit.id,
+        org_path=unit.path,
+        role_id=role.id,
+        password_hash=password_hash,
+        password_changed_at=utcnow() if password_hash else None,
+        must_change_password=must_change_password,
+    )
+    repo.add(session, user)
+    session.flush()
+    audit.record_change(
+        session,
+        actor,
+        entity_type=ENTITY,
+        entity_id=user.id,
+        action="create",
+        before={},
+        after=_snapshot(user),
+        sensitive=SENSITIVE,
+    )
+    return user
+
+
+def update_user(session: Session, principal: Principal, *, user_id: int, data: UserUpdate) -> UserOut:
+    principal.require(Permission.USER_WRITE)
+    user = _readable(session, principal, user_id)
+    check_version(user.version, data.version)
+    problems = ProblemCollector()
+    if data.employee_no and data.employee_no != user.employee_no:
+        other = repo.find_user_by_employee_no(session, data.employee_no)
+        if other is not None and other.id != user.id:
+            problems.add(
+                "employee_no",
+                "user.employee_no_unique",
+                N_("The employee number is already used."),
+                data.employee_no,
+            )
+    email, mobile = _validated_contacts(problems, data.email, data.mobile)
+    if "mobile" not in data.model_fields_set:
+        mobile = user.mobile  # PATCH: a field that was not sent keeps its value
+    unit, role = _validated_placement(session, principal, problems, data.org_unit_id, data.role)
+    if role is not None and user.id == principal.user_id and role.id != user.role_id:
+        problems.add("role", "user.own_role", N_("You cannot change your own role."), data.role)
+    problems.raise_if_any()
+    assert unit is not None
+    assert role is not None
+    before = _snapshot(user)
+    user.display_name = data.display_name
+    user.email = email
+    user.mobile = mobile
+    user.employee_no = data.employee_no
+    user.org_unit_id = unit.id
+    user.org_path = unit.path
+    user.role_id = role.id
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=user.id,
+        action="update",
+        before=before,
+        after=_snapshot(user),
+        sensitive=SENSITIVE,
+    )
+    return _out(session, user)
+
+
+def set_user_active(
+    session: Session, principal: Principal, *, user_id: int, active: bool, reason: str
+) -> UserOut:
+    """Disable ends every session and revokes every API token of the user at once."""
+    principal.require(Permission.USER_WRITE)
+    user = _readable(session, principal, user_id)
+    if user.id == principal.user_id and not active:
+        raise ValidationFailed.single(
+            "id", "user.disable_self", N_("You cannot disable your own account."), user_id
+        )
+    if user.is_active == active:
+        return _out(session, user)
+    before = _snapshot(user)
+    user.is_active = active
+    now = utcnow()
+    if not active:
+        repo.end_sessions_of(session, user.id, now=now, reason="user_disabled")
+        repo.revoke_tokens_of(session, user.id, now)
+    else:
+        user.failed_logins = 0
+        user.locked_until = None
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=user.id,
+        action="enable" if active else "disable",
+        before=before,
+        after=_snapshot(user),
+        reason=reason,
+    )
+    return _out(session, user)
+
+
+def reset_password(session: Session, principal: Principal, *, user_id: int, data: PasswordReset) -> UserOut:
+    """An administrator sets a temporary password; the user must change it at next sign-in."""
+    principal.require(Permission.USER_WRITE)
+    user = _readable(session, principal, user_id)
+    settings = get_settings()
+    problems = password_problems(
+        data.new_password,
+        min_length=settings.password_min_length,
+        username=user.username,
+        display_name=user.display_name,
+        field="new_password",
+    )
+    if problems:
+        raise ValidationFailed(problems)
+    user.password_hash = password_hashing(settings).hash(data.new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    repo.end_sessions_of(session, user.id, now=utcnow(), reason="password_reset")
+    session.flush()
+    audit.record_event(
+        session,
+        principal.actor,
+        action="reset_password",
+        entity_type=ENTITY,
+        entity_id=user.id,
+        reason=data.reason,
+    )
+    return _out(session, user)
+
+
+def unlock_user(session: Session, principal: Principal, *, user_id: int, reason: str) -> UserOut:
+    principal.require(Permission.USER_WRITE)
+    user = _readable(session, principal, user_id)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    audit.record_event(
+        session, principal.actor, action="unlock", entity_type=ENTITY, entity_id=user.id, reason=reason
+    )
+    return _out(session, user)
+
+
+def reveal(session: Session, principal: Principal, *, user_id: int, data: RevealIn) -> RevealOut:
+    """Show one masked field of one user, with a reason, and leave an audit row (DOMAIN.md, C2)."""
+    principal.require(Permission.USER_READ)
+    principal.require(Permission.PII_UNMASK)
+    user = _readable(session, principal, user_id)
+    value = getattr(user, data.field)
+    audit.record_event(
+        session,
+        principal.actor,
+        action="unmask",
+        entity_type=ENTITY,
+        entity_id=user.id,
+        details={"field": data.field},
+        reason=data.reason,
+    )
+    return RevealOut(field=data.field, value=value)
+
+
+def count_all_users(session: Session) -> int:
+    """For set-up jobs: is this a fresh installation?"""
+    return repo.count_users_total(session)
+
+
+def find_user_by_username(session: Session, username: str) -> User | None:
+    """For set-up jobs and tests that address users by login name, outside any data scope."""
+    return repo.find_user_by_username(session, username)

@@ -1,0 +1,46 @@
+"""Route dependencies that resolve the principal and enforce a route's permission.
+
+Identity registers the resolver at start-up (``app.state.principal_resolver``); the web layer only
+knows the resulting ``Principal``, so it never imports identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from fastapi import Depends, Request
+
+from bankcrm.core.errors import AuthenticationRequired
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+
+
+class PrincipalResolver(Protocol):
+    def __call__(self, request: Request) -> Principal | None: ...
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The signed-in principal or None; resolved once and cached on the request."""
+    if not hasattr(request.state, "principal"):
+        resolver: PrincipalResolver = request.app.state.principal_resolver
+        request.state.principal = resolver(request)
+    principal: Principal | None = request.state.principal
+    return principal
+
+
+def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+    if principal is None:
+        raise AuthenticationRequired()
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """``principal = Depends(require(Permission.USER_READ))`` - declares and enforces the right."""
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        principal.require(permission)
+        return principal
+
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    return dependency
