@@ -70,8 +70,9 @@ bench: setup  ## budgets of docs/benchmarks.md, measured on this machine
 	$(BIN)/python -m bench
 
 i18n: venv  ## refresh the message catalogues from the source
-	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot --no-location --omit-header src
-	$(BIN)/pybabel update -i var/messages.pot -d src/bankcrm/locale --no-fuzzy-matching --omit-header
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -o var/messages.pot --no-location --sort-output src
+	$(BIN)/pybabel update -i var/messages.pot -d src/bankcrm/locale --no-fuzzy-matching --ignore-obsolete --no-location
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
-from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from bankcrm.core.config import get_settings
-from bankcrm.core.db import UTCDateTime, create_db_engine
-from bankcrm.schema import metadata
+from bankcrm.core.db import create_db_engine
+from bankcrm.schema import metadata, render_item
 
 config = context.config
-
-
-def render_item(kind: str, value: Any, autogen_context: AutogenContext) -> str | bool:
-    """Migrations spell plain SQLAlchemy types, so they never import application code."""
-    if kind == "type" and isinstance(value, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
 
 
 def run_with(connection: Connection) -> None:

@@ -207,3 +207,20 @@ def csrf_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page has no CSRF field"
     return match.group(1)
+
+
+def principal_for(db: Session, settings: Settings, username: str):  # type: ignore[no-untyped-def]
+    """The principal a signed-in user would have, for calling services directly."""
+    result = auth.login(
+        db, username=username, password=seed.DEMO_PASSWORD, origin=Origin(ip="test"), settings=settings
+    )
+    assert result.ok
+    assert result.token is not None
+    resolved = auth.resolve_session(db, token=result.token, origin=Origin(ip="test"), settings=settings)
+    assert resolved is not None
+    return resolved.principal
+
+
+@pytest.fixture
+def as_user(db: Session, settings: Settings, demo: None):  # type: ignore[no-untyped-def]
+    return lambda username: principal_for(db, settings, username)

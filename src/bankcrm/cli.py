@@ -81,10 +81,7 @@ def run_migrations(database_url: str | None = None) -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the newest version, then sync built-in roles and due org moves."""
-    try:
-        settings = get_settings()
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+    settings = get_settings()
     run_migrations(settings.database_url)
     database = create_database(settings)
     with database.transaction() as session:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import MetaData
 
 from bankcrm.audit import models as audit_models
-from bankcrm.core.db import Base
+from bankcrm.core.db import Base, UTCDateTime
 from bankcrm.identity import models as identity_models
 
 # Importing the modules registers their tables on Base.metadata; naming them keeps linters honest.
 MODEL_MODULES = (audit_models, identity_models)
 metadata: MetaData = Base.metadata
+
+
+def render_item(kind: str, value: Any, autogen_context: Any) -> str | bool:
+    """Alembic hook: migrations spell plain SQLAlchemy types, so they never import application code."""
+    del autogen_context
+    if kind == "type" and isinstance(value, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

@@ -21,7 +21,7 @@ def lock_chain_head(session: Session) -> AuditChainHead | None:
 
 
 def find_chain_head(session: Session) -> AuditChainHead | None:
-    return session.get(AuditChainHead, 1)
+    return session.get(AuditChainHead, 1, populate_existing=True)
 
 
 def add_event(session: Session, event: AuditEvent) -> None:
@@ -79,7 +79,10 @@ def iter_events(
 
 def iter_chain(session: Session, *, batch: int = 2000) -> Iterator[AuditEvent]:
     """Every event in sequence order, streamed, for verification."""
-    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    # populate_existing: verification must judge what is stored, never rows cached in this session.
+    stmt = (
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch, populate_existing=True)
+    )
     yield from session.execute(stmt).scalars()
 
 

@@ -143,4 +143,4 @@ class Lake:
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         with self.connect() as connection:
-            return connection.execute(sql, parameters or []).to_arrow_table()
+            return connection.sql(sql, params=parameters or None).to_arrow_table()

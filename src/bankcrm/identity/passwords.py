@@ -6,6 +6,7 @@ Length matters more than composition rules (NIST SP 800-63B), so the policy asks
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,17 @@ def _is_repetition(value: str) -> bool:
 
 
 def _is_keyboard_run(value: str) -> bool:
-    return any(value in run or value in run[::-1] for run in _KEYBOARD_RUNS) and len(value) >= 4
+    """'123456789012', 'qwertyuiop', 'zyxwv': each character follows the previous one on a run."""
+    if len(value) < 4:
+        return False
+    for run in _KEYBOARD_RUNS:
+        for ordered in (run, run[::-1]):
+            if all(
+                a in ordered and ordered[(ordered.index(a) + 1) % len(ordered)] == b
+                for a, b in itertools.pairwise(value)
+            ):
+                return True
+    return False
 
 
 def _core_forms(password: str) -> set[str]:

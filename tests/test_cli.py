@@ -1,0 +1,118 @@
+"""The `bankcrm` command as an operator uses it, against a real database file or server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from bankcrm.core.db import create_db_engine
+from tests.conftest import BACKEND, ScratchDatabase, new_scratch_database
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def scratch() -> Iterator[ScratchDatabase]:
+    database = new_scratch_database("cli")
+    yield database
+    database.close()
+
+
+def bankcrm(
+    database_url: str, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "BANKCRM_DATABASE_URL": database_url, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bankcrm.cli", *args],
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_explains_every_command() -> None:
+    result = bankcrm("sqlite://", "--help")
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "createuser", "audit", "demo", "org"):
+        assert command in result.stdout
+
+
+def test_migrate_demo_and_verify_then_tampering_is_caught(scratch: ScratchDatabase) -> None:
+    assert bankcrm(scratch.url, "migrate").returncode == 0
+    loaded = bankcrm(scratch.url, "demo", "load", "--if-empty")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "rm.zhang" in loaded.stdout
+    again = bankcrm(scratch.url, "demo", "load", "--if-empty")
+    assert "already present" in again.stdout
+
+    intact = bankcrm(scratch.url, "audit", "verify")
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "intact" in intact.stdout
+
+    engine = create_db_engine(scratch.url)
+    with engine.begin() as connection:
+        if BACKEND == "postgres":
+            connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_event_no_update"))
+        connection.execute(text("UPDATE audit_event SET actor_name = 'someone else' WHERE seq = 5"))
+    engine.dispose()
+    broken = bankcrm(scratch.url, "audit", "verify")
+    assert broken.returncode == 1
+    assert "seq 5" in broken.stdout
+
+
+def test_createuser_reads_the_password_from_the_environment_and_enforces_policy(
+    scratch: ScratchDatabase,
+) -> None:
+    assert bankcrm(scratch.url, "migrate").returncode == 0
+    assert bankcrm(scratch.url, "demo", "load").returncode == 0
+    weak = bankcrm(
+        scratch.url,
+        "createuser",
+        "ops.admin",
+        "--name",
+        "运维管理员",
+        "--org-unit",
+        "HO",
+        BANKCRM_NEW_PASSWORD="password1234",
+    )
+    assert weak.returncode == 1
+    assert "password.common" in weak.stdout
+    created = bankcrm(
+        scratch.url,
+        "createuser",
+        "ops.admin",
+        "--name",
+        "运维管理员",
+        "--org-unit",
+        "HO",
+        BANKCRM_NEW_PASSWORD="Long-and-unusual-27",
+    )
+    assert created.returncode == 0, created.stdout
+    unknown_unit = bankcrm(
+        scratch.url,
+        "createuser",
+        "x.user",
+        "--name",
+        "X",
+        "--org-unit",
+        "NOPE",
+        BANKCRM_NEW_PASSWORD="Long-and-unusual-27",
+    )
+    assert unknown_unit.returncode == 1
+    assert "NOPE" in unknown_unit.stdout
+
+
+def test_bad_configuration_exits_with_a_clear_message() -> None:
+    result = bankcrm("mysql://nope", "migrate")
+    assert result.returncode == 2
+    assert "BANKCRM_DATABASE_URL" in result.stdout + result.stderr
