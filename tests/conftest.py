@@ -24,6 +24,7 @@ os.environ.update(
         "BANKCRM_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "BANKCRM_VAR_DIR": str(_TEST_VAR),
         "BANKCRM_LOG_LEVEL": "WARNING",
+        "BANKCRM_SCHEDULER_ENABLED": "false",  # tests call jobs directly
     }
 )
 
