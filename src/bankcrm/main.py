@@ -17,6 +17,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.db import Database, create_database
 from bankcrm.core.logging import configure_logging
 from bankcrm.core.scheduler import Scheduler
+from bankcrm.customers import api as customers_api
 from bankcrm.identity import api as identity_api
 from bankcrm.identity import pages as identity_pages
 from bankcrm.identity.resolver import audit_denial, resolve_principal
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_pages.router)
     app.include_router(identity_api.router)
     app.include_router(audit_api.router)
+    app.include_router(customers_api.router)
     _add_operational_routes(app)
     return app
 
