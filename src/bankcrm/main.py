@@ -18,6 +18,7 @@ from bankcrm.core.db import Database, create_database
 from bankcrm.core.logging import configure_logging
 from bankcrm.core.scheduler import Scheduler
 from bankcrm.customers import api as customers_api
+from bankcrm.customers import pages as customer_pages
 from bankcrm.identity import api as identity_api
 from bankcrm.identity import pages as identity_pages
 from bankcrm.identity.resolver import audit_denial, resolve_principal
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.renderer = renderer
     identity_pages.register_navigation(navigation)
     identity_pages.register_context(renderer)
+    customer_pages.register_navigation(navigation)
+    customer_pages.register_context(renderer)
     audit_pages.register_navigation(navigation)
 
     app.add_middleware(TransactionMiddleware, database_getter=lambda: app.state.database)
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(identity_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(customer_pages.router)
     app.include_router(identity_api.router)
     app.include_router(audit_api.router)
     app.include_router(customers_api.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
@@ -622,3 +623,17 @@ def restore_relationships(session: Session, records: list[dict[str, object]]) ->
             link.from_customer_id = int(str(record["from"]))
             link.to_customer_id = int(str(record["to"]))
             link.valid_to = date.fromisoformat(str(record["valid_to"])) if record["valid_to"] else None
+
+
+def tier_summary(session: Session, scope: Scope, *, rm_id: int | None) -> list[tuple[str, int, Decimal]]:
+    """(tier, customers, total AUM) for active customers in scope, optionally one RM's."""
+    stmt = (
+        select(Customer.tier, func.count(Customer.id), func.coalesce(func.sum(Customer.aum), 0))
+        .where(readable_by(scope), Customer.status == "active")
+        .group_by(Customer.tier)
+    )
+    if rm_id is not None:
+        stmt = stmt.where(Customer.primary_rm_id == rm_id)
+    return [
+        (str(tier), int(count), Decimal(str(total))) for tier, count, total in session.execute(stmt).all()
+    ]

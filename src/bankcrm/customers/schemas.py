@@ -74,6 +74,11 @@ class CustomerCreate(CustomerFields):
 
 
 class CustomerUpdate(CustomerFields):
+    # An edit may leave the identifier out: the stored one is kept (it is never sent to a page).
+    id_type: IdType | None = None  # type: ignore[assignment]
+    id_number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None  # type: ignore[assignment]
     version: int = Field(ge=1)
     confirm_not_duplicate: bool = False
 
@@ -433,3 +438,10 @@ class AssignmentOut(BaseModel):
     role: str
     valid_from: date
     valid_to: date | None
+
+
+class PortfolioSummary(BaseModel):
+    customers: int
+    total_aum: Decimal
+    by_tier: dict[str, int]
+    aum_by_tier: dict[str, Decimal]

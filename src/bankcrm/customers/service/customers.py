@@ -7,12 +7,14 @@ import io
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from rapidfuzz import fuzz
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
+from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.errors import FieldProblem, ProblemCollector, ValidationFailed
 from bankcrm.core.formatting import business_today, format_datetime
@@ -43,6 +45,7 @@ from bankcrm.customers.schemas import (
     CustomerSummary,
     CustomerUpdate,
     DuplicateCandidate,
+    PortfolioSummary,
     RevealIn,
     RevealOut,
 )
@@ -367,6 +370,34 @@ def create_customer(session: Session, principal: Principal, *, data: CustomerCre
             birth=clean["birth_date"],
             exclude_id=None,
         )
+    customer = _insert(session, principal.actor, data, clean, digest=digest, unit_id=unit_id, rm_id=rm_id)
+    return detail(session, principal, customer)
+
+
+def load_customer(
+    session: Session, actor: Actor, *, data: CustomerCreate, org_unit_id: int, primary_rm_id: int | None
+) -> Customer:
+    """Create a customer from a loading job (integration, demo data): the same validation, no viewer.
+
+    Duplicate resolution is the job's business (matching decides), so no likely-duplicate check here.
+    """
+    problems = ProblemCollector()
+    clean = _validate(data.kind, data, problems)
+    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    problems.raise_if_any()
+    return _insert(session, actor, data, clean, digest=digest, unit_id=org_unit_id, rm_id=primary_rm_id)
+
+
+def _insert(
+    session: Session,
+    actor: Actor,
+    data: CustomerCreate,
+    clean: dict[str, Any],
+    *,
+    digest: str,
+    unit_id: int,
+    rm_id: int | None,
+) -> Customer:
     customer = Customer(
         customer_no=f"tmp-{uuid.uuid4().hex[:12]}",
         kind=data.kind,
@@ -392,24 +423,14 @@ def create_customer(session: Session, principal: Principal, *, data: CustomerCre
     session.flush()  # the id becomes the customer number
     customer.customer_no = f"C{customer.id:010d}"
     today = business_today()
-    if clean["mobile"]:
-        repo.add(
-            session,
-            ContactPoint(
-                customer_id=customer.id,
-                kind="mobile",
-                value=clean["mobile"],
-                is_primary=True,
-                valid_from=today,
-            ),
-        )
-    if clean["email"]:
-        repo.add(
-            session,
-            ContactPoint(
-                customer_id=customer.id, kind="email", value=clean["email"], is_primary=True, valid_from=today
-            ),
-        )
+    for kind, value in (("mobile", clean["mobile"]), ("email", clean["email"])):
+        if value:
+            repo.add(
+                session,
+                ContactPoint(
+                    customer_id=customer.id, kind=kind, value=value, is_primary=True, valid_from=today
+                ),
+            )
     if data.address:
         repo.add(
             session,
@@ -426,7 +447,7 @@ def create_customer(session: Session, principal: Principal, *, data: CustomerCre
     refresh_search_keys(session, customer)
     audit.record_change(
         session,
-        principal.actor,
+        actor,
         entity_type=ENTITY,
         entity_id=customer.id,
         action="create",
@@ -434,7 +455,7 @@ def create_customer(session: Session, principal: Principal, *, data: CustomerCre
         after=_snapshot(customer, address=data.address, email=clean["email"]),
         sensitive=SENSITIVE,
     )
-    return detail(session, principal, customer)
+    return customer
 
 
 def update_customer(
@@ -449,6 +470,13 @@ def update_customer(
         problems.add(
             "status", "customer.not_active", N_("Only active customers can be edited."), customer.status
         )
+    data = data.model_copy(
+        update={
+            "id_type": data.id_type or customer.id_type,
+            "id_number": data.id_number or customer.id_number,
+        }
+    )
+    assert data.id_type is not None
     clean = _validate(customer.kind, data, problems)
     digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
     problems.raise_if_any()
@@ -852,4 +880,16 @@ def set_consent(
         before={f"consent.{channel}": before["granted"]},
         after={f"consent.{channel}": granted},
         reason=f"source: {source}",
+    )
+
+
+def portfolio_summary(session: Session, principal: Principal, *, mine: bool) -> PortfolioSummary:
+    """Active customers and AUM by tier: the principal's own portfolio, or everything in scope."""
+    principal.require(Permission.CUSTOMER_READ)
+    rows = repo.tier_summary(session, scope_of(session, principal), rm_id=principal.user_id if mine else None)
+    return PortfolioSummary(
+        customers=sum(count for _tier, count, _aum in rows),
+        total_aum=sum((aum for _tier, _count, aum in rows), Decimal("0")),
+        by_tier={tier: count for tier, count, _aum in rows},
+        aum_by_tier={tier: aum for tier, _count, aum in rows},
     )

@@ -42,6 +42,8 @@ from bankcrm.customers.service.interactions import list_interactions
 ASSET_KINDS = frozenset({"current", "savings", "time_deposit"})
 LIABILITY_KINDS = frozenset({"loan", "credit_card"})
 HOLDING_CATEGORIES = ("wealth", "fund", "insurance")
+# Audit rows written by loading jobs; the timeline shows what people did to the record.
+LOADER_ACTIONS = frozenset({"account_recorded", "holding_recorded", "xref_linked"})
 
 
 def _lake() -> Lake:
@@ -246,6 +248,8 @@ def timeline(
         for i in list_interactions(session, principal, customer_id=customer_id, limit=limit)
     ]
     for event in audit.entity_history(session, entity_type="customer", entity_id=customer_id, limit=limit):
+        if event.action in LOADER_ACTIONS:
+            continue
         fields = ", ".join(sorted(event.changes)) if event.changes else None
         items.append(
             TimelineItem(
