@@ -261,3 +261,105 @@ def test_handover_pages(signed_in, client: TestClient, make_customer, db: Sessio
     assert decided.status_code == 303
     signed_in("rm.chen")
     assert client.get("/api/v1/customers", params={"mine": True}).json()["total"] == 1
+
+
+def test_360_actions_consent_dnc_relationship_and_assistant(
+    signed_in,
+    client: TestClient,
+    make_customer,  # type: ignore[no-untyped-def]
+    db: Session,
+) -> None:
+    from tests.customers.conftest import user_id
+
+    person = make_customer(name="史湘云")
+    partner = make_customer(name="卫若兰")
+    session = signed_in("rm.zhang")
+    base = f"/customers/{person.id}"
+    assert (
+        client.post(
+            f"{base}/consents",
+            data={"channel": "sms", "granted": "false", "source": "phone call", "csrf_token": session.csrf},
+        ).status_code
+        == 303
+    )
+    assert client.get(f"/api/v1/customers/{person.id}/360").json()["consents"][0]["granted"] is False
+    assert (
+        client.post(
+            f"{base}/do-not-contact",
+            data={"do_not_contact": "true", "reason": "asked on the phone", "csrf_token": session.csrf},
+        ).status_code
+        == 303
+    )
+    assert "do_not_contact" in client.get(f"/api/v1/customers/{person.id}").json()["flags"]
+    added = client.post(
+        f"{base}/relationships",
+        data={"kind": "spouse", "customer_no": partner.customer_no, "csrf_token": session.csrf},
+    )
+    assert added.status_code == 303
+    links = client.get(f"/api/v1/customers/{person.id}/relationships").json()
+    assert [(link["kind"], link["other_customer_id"]) for link in links] == [("spouse", partner.id)]
+    missing = client.post(
+        f"{base}/relationships",
+        data={"kind": "spouse", "customer_no": "C9999999999", "csrf_token": session.csrf},
+    )
+    assert missing.status_code == 303  # back to the page with the reason in a flash message
+    helper = client.post(
+        f"{base}/assistants", data={"user_id": user_id(db, "sbm.haidian"), "csrf_token": session.csrf}
+    )
+    assert helper.status_code == 303
+    roles = {
+        (a["user_name"], a["role"]) for a in client.get(f"/api/v1/customers/{person.id}/assignments").json()
+    }
+    assert ("赵支行长", "assistant") in roles
+
+
+def test_corporate_contacts_replace_the_legal_representative(
+    signed_in, client: TestClient, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.customers.conftest import uscc
+
+    company = make_customer(
+        kind="corporate",
+        name="金陵织造有限公司",
+        id_type="uscc",
+        id_number=uscc("91320100MA1XYQAB1"),
+        mobile=None,
+    )
+    session = signed_in("rm.zhang")
+    for name in ("甄士隐", "贾雨村"):
+        done = client.post(
+            f"/customers/{company.id}/corporate-contacts",
+            data={"role": "legal_rep", "name": name, "mobile": "13800138000", "csrf_token": session.csrf},
+        )
+        assert done.status_code == 303
+    contacts = client.get(f"/api/v1/customers/{company.id}/corporate-contacts").json()
+    current = [c["name"] for c in contacts if c["valid_to"] is None]
+    assert current == ["贾雨村"]
+    assert all(c["mobile"] == "138****8000" for c in contacts)
+    individual = make_customer(name="个人客户")
+    refused = client.post(
+        f"/api/v1/customers/{individual.id}/corporate-contacts", json={"role": "finance", "name": "某人"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["rule"] == "contact.corporate_only"
+
+
+def test_lists_and_tag_catalogue_page(signed_in, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    rm = signed_in("rm.zhang")
+    assert (
+        client.post("/customers/lists", data={"name": "重阳节慰问", "csrf_token": rm.csrf}).status_code == 303
+    )
+    assert "重阳节慰问" in client.get("/customers/lists").text
+    assert (
+        client.post("/customers/tags", data={"code": "x", "name": "y", "csrf_token": rm.csrf}).status_code
+        == 403
+    )
+    admin = signed_in("admin")
+    bad = client.post("/customers/tags", data={"code": "Bad Code", "name": "坏", "csrf_token": admin.csrf})
+    assert bad.status_code == 422
+    made = client.post(
+        "/customers/tags",
+        data={"code": "pension-plan", "name": "养老规划", "category": "preference", "csrf_token": admin.csrf},
+    )
+    assert made.status_code == 303
+    assert "pension-plan" in client.get("/customers/lists").text

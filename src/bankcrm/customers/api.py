@@ -18,16 +18,20 @@ from bankcrm.customers.schemas import (
     AccountOut,
     AssetsOut,
     AssignmentOut,
+    AssistantIn,
     BulkMembership,
     ConsentIn,
     ConsentOut,
     ContactPointOut,
+    CorporateContactIn,
+    CorporateContactOut,
     CustomerCreate,
     CustomerDetail,
     CustomerFilter,
     CustomerSummary,
     CustomerTagOut,
     CustomerUpdate,
+    DoNotContactIn,
     DuplicateCandidate,
     GroupIn,
     GroupOut,
@@ -53,6 +57,7 @@ from bankcrm.customers.schemas import (
     XrefOut,
 )
 from bankcrm.customers.service import (
+    contacts,
     customers,
     interactions,
     merge,
@@ -620,3 +625,60 @@ def decide_handover(
     return portfolio.decide_handover(
         db, principal, handover_id=handover_id, approve=payload.approve, note=payload.note
     )
+
+
+@router.get(
+    "/customers/{customer_id}/corporate-contacts", response_model=list[CorporateContactOut], responses=R
+)
+def corporate_contacts(db: DB, customer_id: int, principal: Principal = READ) -> list[CorporateContactOut]:
+    return contacts.list_contacts(db, principal, customer_id=customer_id)
+
+
+@router.post(
+    "/customers/{customer_id}/corporate-contacts",
+    response_model=CorporateContactOut,
+    status_code=201,
+    responses=R,
+)
+def add_corporate_contact(
+    db: DB,
+    customer_id: int,
+    payload: CorporateContactIn,
+    principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
+) -> CorporateContactOut:
+    return contacts.add_contact(db, principal, customer_id=customer_id, data=payload)
+
+
+@router.post("/customers/{customer_id}/corporate-contacts/{contact_id}/end", status_code=204, responses=R)
+def end_corporate_contact(
+    db: DB,
+    customer_id: int,
+    contact_id: int,
+    payload: ReasonIn,
+    principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
+) -> None:
+    contacts.end_contact(db, principal, customer_id=customer_id, contact_id=contact_id, reason=payload.reason)
+
+
+@router.post("/customers/{customer_id}/do-not-contact", response_model=CustomerDetail, responses=R)
+def do_not_contact(
+    db: DB,
+    customer_id: int,
+    payload: DoNotContactIn,
+    principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
+) -> CustomerDetail:
+    customers.set_do_not_contact(
+        db, principal, customer_id=customer_id, value=payload.do_not_contact, reason=payload.reason
+    )
+    return customers.get_customer(db, principal, customer_id=customer_id)
+
+
+@router.post("/customers/{customer_id}/assistants", response_model=list[AssignmentOut], responses=R)
+def add_assistant(
+    db: DB,
+    customer_id: int,
+    payload: AssistantIn,
+    principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
+) -> list[AssignmentOut]:
+    portfolio.add_assistant(db, principal, customer_id=customer_id, user_id=payload.user_id)
+    return portfolio.assignments(db, principal, customer_id=customer_id)

@@ -445,3 +445,31 @@ class PortfolioSummary(BaseModel):
     total_aum: Decimal
     by_tier: dict[str, int]
     aum_by_tier: dict[str, Decimal]
+
+
+class CorporateContactIn(StrictIn):
+    role: Literal["legal_rep", "finance", "authorised"]
+    name: Text100
+    mobile: Annotated[str, StringConstraints(max_length=20)] | None = None
+    id_type: IdType | None = None
+    id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+
+
+class CorporateContactOut(BaseModel):
+    id: int
+    role: str
+    name: str
+    mobile: str | None
+    id_type: str | None
+    id_number: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+class DoNotContactIn(StrictIn):
+    do_not_contact: bool
+    reason: Reason
+
+
+class AssistantIn(StrictIn):
+    user_id: int = Field(ge=1)

@@ -33,6 +33,15 @@ def register_navigation(navigation: Navigation) -> None:
             order=10,
         ),
         NavItem(
+            "lists",
+            N_("Lists and tags"),
+            "/customers/lists",
+            Permission.CUSTOMER_READ,
+            icon="list-check",
+            section=CUSTOMERS,
+            order=10,
+        ),
+        NavItem(
             "merges",
             N_("Merge requests"),
             "/customers/merges",

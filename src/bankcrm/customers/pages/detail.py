@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,8 +16,28 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.customers.schemas import InteractionIn, ReasonIn, RevealIn, TransactionFilter
-from bankcrm.customers.service import customers, interactions, portfolio, relationships, tags, view360
+from bankcrm.customers.schemas import (
+    AssistantIn,
+    ConsentIn,
+    CorporateContactIn,
+    DoNotContactIn,
+    InteractionIn,
+    ReasonIn,
+    RelationshipIn,
+    RevealIn,
+    TransactionFilter,
+)
+from bankcrm.customers.service import (
+    contacts,
+    customers,
+    interactions,
+    portfolio,
+    relationships,
+    tags,
+    view360,
+)
+from bankcrm.customers.service.errors import CustomerNotFound
+from bankcrm.identity.service import users
 from bankcrm.web.auth import require
 from bankcrm.web.errors import HTTP_DETAILS
 from bankcrm.web.forms import (
@@ -100,6 +121,9 @@ def _section_context(
         return {
             "contacts": view360.contact_points(db, principal, customer_id=customer_id),
             "consents": view360.consents(db, principal, customer_id=customer_id),
+            "corporate_contacts": contacts.list_contacts(db, principal, customer_id=customer_id),
+            "assignments": portfolio.assignments(db, principal, customer_id=customer_id),
+            "rms": users.portfolio_owners(db, principal) if principal.can(Permission.CUSTOMER_WRITE) else [],
         }
     if name == "sources":
         return {
@@ -252,3 +276,128 @@ async def change_status(
         )
     message = N_("Customer reactivated.") if active else N_("Customer deactivated.")
     return redirect(request, f"/customers/{customer_id}", flash=("success", message))
+
+
+async def _apply(
+    request: Request, customer_id: int, action: Callable[[dict[str, Any]], None], done: str
+) -> Response:
+    """Run a small 360 action from a form; show the outcome as a flash message on the 360 page."""
+    fields = await form_fields(request)
+    try:
+        action(fields)
+    except ValidationFailed as exc:
+        return redirect(
+            request,
+            f"/customers/{customer_id}",
+            flash=("danger", N_("Not saved: %(why)s")),
+            why="; ".join(field_errors(exc, translator(request)).values()),
+        )
+    return redirect(request, f"/customers/{customer_id}", flash=("success", done))
+
+
+WRITE = Depends(require(Permission.CUSTOMER_WRITE))
+
+
+@router.post("/consents")
+async def set_consent(
+    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+) -> Response:
+    def act(fields: dict[str, Any]) -> None:
+        data = parse_form(
+            ConsentIn,
+            {
+                "channel": fields.get("channel"),
+                "granted": fields.get("granted") == "true",
+                "source": fields.get("source") or "crm",
+            },
+        )
+        customers.set_consent(
+            db,
+            principal,
+            customer_id=customer_id,
+            channel=data.channel,
+            granted=data.granted,
+            source=data.source,
+        )
+
+    return await _apply(request, customer_id, act, N_("Consent recorded."))
+
+
+@router.post("/do-not-contact")
+async def set_do_not_contact(
+    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+) -> Response:
+    def act(fields: dict[str, Any]) -> None:
+        data = parse_form(
+            DoNotContactIn,
+            {"do_not_contact": fields.get("do_not_contact") == "true", "reason": fields.get("reason", "")},
+        )
+        customers.set_do_not_contact(
+            db, principal, customer_id=customer_id, value=data.do_not_contact, reason=data.reason
+        )
+
+    return await _apply(request, customer_id, act, N_("Saved."))
+
+
+@router.post("/corporate-contacts")
+async def add_corporate_contact(
+    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+) -> Response:
+    def act(fields: dict[str, Any]) -> None:
+        data = parse_form(CorporateContactIn, blank_to_none(fields, "mobile", "id_type", "id_number"))
+        contacts.add_contact(db, principal, customer_id=customer_id, data=data)
+
+    return await _apply(request, customer_id, act, N_("Contact added."))
+
+
+@router.post("/relationships")
+async def add_relationship(
+    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+) -> Response:
+    def act(fields: dict[str, Any]) -> None:
+        number = str(fields.get("customer_no", ""))
+        try:
+            other = customers.find_by_number(db, principal, customer_no=number)
+        except CustomerNotFound as exc:
+            raise ValidationFailed.single(
+                "customer_no", "customer.exists", exc.message, number, **exc.params
+            ) from exc
+        data = parse_form(
+            RelationshipIn,
+            {
+                "to_customer_id": other.id,
+                "kind": fields.get("kind"),
+                "share_pct": fields.get("share_pct") or None,
+            },
+        )
+        relationships.add_relationship(db, principal, customer_id=customer_id, data=data)
+
+    return await _apply(request, customer_id, act, N_("Relationship added."))
+
+
+@router.post("/relationships/{relationship_id}/end")
+async def end_relationship(
+    request: Request,
+    customer_id: int,
+    relationship_id: int,
+    db: Session = Depends(db_session),
+    principal: Principal = WRITE,
+) -> Response:
+    def act(fields: dict[str, Any]) -> None:
+        reason = parse_form(ReasonIn, {"reason": fields.get("reason", "")}).reason
+        relationships.end_relationship(
+            db, principal, customer_id=customer_id, relationship_id=relationship_id, reason=reason
+        )
+
+    return await _apply(request, customer_id, act, N_("Relationship ended."))
+
+
+@router.post("/assistants")
+async def add_assistant(
+    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+) -> Response:
+    def act(fields: dict[str, Any]) -> None:
+        data = parse_form(AssistantIn, {"user_id": fields.get("user_id")})
+        portfolio.add_assistant(db, principal, customer_id=customer_id, user_id=data.user_id)
+
+    return await _apply(request, customer_id, act, N_("Assistant added."))

@@ -94,6 +94,20 @@ LABELS: dict[str, dict[str, str]] = {
         ">1m": N_("over 1m a year"),
     },
     "direction": {"in": N_("In"), "out": N_("Out")},
+    "tag_category": {
+        "basic": N_("Basic"),
+        "behaviour": N_("Behaviour"),
+        "value": N_("Value"),
+        "risk": N_("Risk"),
+        "preference": N_("Preference"),
+        "lifecycle": N_("Lifecycle"),
+    },
+    "tag_kind": {"manual": N_("Manual"), "rule": N_("Rule"), "model": N_("Model")},
+    "contact_role": {
+        "legal_rep": N_("Legal representative"),
+        "finance": N_("Finance contact"),
+        "authorised": N_("Authorised person"),
+    },
     "field": {
         "name": N_("Name"),
         "name_en": N_("English name"),

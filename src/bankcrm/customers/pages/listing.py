@@ -14,10 +14,17 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.customers.schemas import CustomerFilter
+from bankcrm.customers.schemas import CustomerFilter, GroupIn, TagIn
 from bankcrm.customers.service import customers, tags
 from bankcrm.web.auth import require
-from bankcrm.web.forms import field_errors, form_fields, parse_page, problems_from_pydantic
+from bankcrm.web.forms import (
+    blank_to_none,
+    field_errors,
+    form_fields,
+    parse_form,
+    parse_page,
+    problems_from_pydantic,
+)
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -124,3 +131,72 @@ async def export_customers(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="customers-{principal.username}.csv"'},
     )
+
+
+@router.get("/customers/lists")
+def my_lists(
+    request: Request,
+    db: Session = Depends(db_session),
+    principal: Principal = Depends(require(Permission.CUSTOMER_READ)),
+) -> Response:
+    return render(
+        request,
+        "customers/lists.html",
+        {
+            "groups": tags.my_groups(db, principal),
+            "catalogue": tags.list_tags(db, principal),
+            "errors": {},
+            "values": {},
+        },
+        principal=principal,
+    )
+
+
+@router.post("/customers/lists")
+async def create_list(
+    request: Request,
+    db: Session = Depends(db_session),
+    principal: Principal = Depends(require(Permission.CUSTOMER_TAG)),
+) -> Response:
+    fields = blank_to_none(await form_fields(request), "description")
+    try:
+        tags.create_group(db, principal, data=parse_form(GroupIn, fields))
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "customers/lists.html",
+            {
+                "groups": tags.my_groups(db, principal),
+                "catalogue": tags.list_tags(db, principal),
+                "errors": field_errors(exc, translator(request)),
+                "values": fields,
+            },
+            principal=principal,
+            status_code=422,
+        )
+    return redirect(request, "/customers/lists", flash=("success", N_("List created.")))
+
+
+@router.post("/customers/tags")
+async def create_tag(
+    request: Request,
+    db: Session = Depends(db_session),
+    principal: Principal = Depends(require(Permission.TAG_MANAGE)),
+) -> Response:
+    fields = blank_to_none(await form_fields(request), "description")
+    try:
+        tags.create_tag(db, principal, data=parse_form(TagIn, fields))
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "customers/lists.html",
+            {
+                "groups": tags.my_groups(db, principal),
+                "catalogue": tags.list_tags(db, principal),
+                "errors": field_errors(exc, translator(request)),
+                "values": fields,
+            },
+            principal=principal,
+            status_code=422,
+        )
+    return redirect(request, "/customers/lists", flash=("success", N_("Tag created.")))

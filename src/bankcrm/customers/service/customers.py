@@ -65,7 +65,7 @@ from bankcrm.customers.service.common import (
     scope_of,
     shown_name,
 )
-from bankcrm.customers.service.errors import LikelyDuplicates
+from bankcrm.customers.service.errors import CustomerNotFound, LikelyDuplicates
 from bankcrm.customers.service.merge import void_pending_merges
 from bankcrm.customers.service.portfolio import start_primary_assignment
 from bankcrm.identity.service import orgs, users
@@ -893,3 +893,12 @@ def portfolio_summary(session: Session, principal: Principal, *, mine: bool) -> 
         by_tier={tier: count for tier, count, _aum in rows},
         aum_by_tier={tier: aum for tier, _count, aum in rows},
     )
+
+
+def find_by_number(session: Session, principal: Principal, *, customer_no: str) -> CustomerDetail:
+    """A customer by its CRM number, within the principal's scope (for pickers such as relationships)."""
+    principal.require(Permission.CUSTOMER_READ)
+    found = repo.find_by_customer_no(session, customer_no.strip().upper())
+    if found is None:
+        raise CustomerNotFound(id=customer_no)
+    return detail(session, principal, readable_customer(session, scope_of(session, principal), found.id))
