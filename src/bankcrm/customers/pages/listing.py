@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
 from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
@@ -23,7 +23,6 @@ from bankcrm.web.forms import (
     form_fields,
     parse_form,
     parse_page,
-    problems_from_pydantic,
 )
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
