@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Engine,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -165,3 +168,35 @@ def build_database(engine: Engine) -> Database:
 
 def create_database(settings: Settings) -> Database:
     return build_database(create_db_engine(settings.database_url, echo=settings.sql_echo))
+
+
+class _Likely(ColumnElement[bool]):
+    """A condition with a planner hint that it is usually true (see ``likely``)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a predicate in its own right: no "= 1" appended on SQLite
+
+    def __init__(self, condition: ColumnElement[bool], probability: float) -> None:
+        self.condition = condition
+        self.probability = probability
+
+
+@compiles(_Likely)
+def _compile_likely(element: _Likely, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.condition, **kw))
+
+
+@compiles(_Likely, "sqlite")
+def _compile_likely_sqlite(element: _Likely, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({compiler.process(element.condition, **kw)}, {element.probability})"
+
+
+def likely(condition: ColumnElement[bool], probability: float = 0.95) -> ColumnElement[bool]:
+    """Tell the planner a condition matches most rows (e.g. ``status = 'active'``).
+
+    Without statistics SQLite guesses that any equality is selective and may walk a whole index
+    for it instead of fetching a handful of rows by key; PostgreSQL keeps statistics and needs
+    no hint, so the condition is left as it is there.
+    """
+    return _Likely(condition, probability)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -27,6 +28,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_PARTITION_GLOB = re.compile(r"[A-Za-z0-9_]+=(\*|[A-Za-z0-9_.-]+)(/[A-Za-z0-9_]+=(\*|[A-Za-z0-9_.-]+))*")
+_connection_lock = threading.Lock()
+_connection: duckdb.DuckDBPyConnection | None = None
+
+
+def _shared_connection() -> duckdb.DuckDBPyConnection:
+    global _connection
+    with _connection_lock:
+        if _connection is None:
+            _connection = duckdb.connect(database=":memory:")
+        return _connection
 
 
 class LakeError(ValueError):
@@ -121,10 +133,26 @@ class Lake:
                 removed += 1
         return removed
 
-    def scan_expression(self, dataset: str) -> str:
-        """The DuckDB table function reading a whole dataset with its partition columns."""
-        pattern = (self.dataset_dir(dataset) / "**" / "*.parquet").as_posix().replace("'", "''")
+    def scan_expression(self, dataset: str, *, partitions: str | None = None) -> str:
+        """The DuckDB table function reading a dataset (or only some partition folders) with its
+        partition columns. ``partitions`` narrows the folders read, e.g. ``"month=*/bucket=7"``."""
+        folder = self.dataset_dir(dataset)
+        if partitions:
+            if not _PARTITION_GLOB.fullmatch(partitions):
+                raise LakeError(f"partition pattern {partitions!r} is not of the form key=value/key=*")
+            pattern = (folder / partitions / "*.parquet").as_posix()
+        else:
+            pattern = (folder / "**" / "*.parquet").as_posix()
+        pattern = pattern.replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on one process-wide in-memory DuckDB: cheap per request, safe per thread.
+
+        Queries name their files through ``scan_expression``, so no views (and no directory walk
+        over every dataset) are needed for each request.
+        """
+        return _shared_connection().cursor()
 
     def connect(
         self, *, threads: int | None = None, memory_limit: str | None = None

@@ -74,20 +74,13 @@ def _where(query: TransactionQuery) -> tuple[str, list[Any]]:
 def transactions(
     lake: Lake, query: TransactionQuery, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of transactions, newest first, and the total count."""
+    """A page of transactions, newest first, and the total count (one query, one bucket per customer)."""
     if not query.customer_ids or not lake.has_dataset(TRANSACTIONS):
         return [], 0
     where, params = _where(query)
-    source = lake.scan_expression(TRANSACTIONS)
-    with lake.connect() as duck:
-        total = duck.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()  # noqa: S608
-        rows = duck.execute(
-            # Only placeholders and our own column names go into the text; values are parameters.
-            "SELECT txn_id, customer_id, account_no, booked_at, direction, amount, currency, category, "  # noqa: S608
-            f"channel, counterparty, description FROM {source} WHERE {where} "
-            "ORDER BY booked_at DESC, txn_id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        ).fetchall()
+    buckets = sorted({bucket_of(i) for i in query.customer_ids})
+    partitions = f"month=*/bucket={buckets[0]}" if len(buckets) == 1 else None
+    source = lake.scan_expression(TRANSACTIONS, partitions=partitions)
     columns = (
         "txn_id",
         "customer_id",
@@ -101,7 +94,18 @@ def transactions(
         "counterparty",
         "description",
     )
-    return [dict(zip(columns, row, strict=True)) for row in rows], int(total[0] if total else 0)
+    with lake.cursor() as duck:
+        rows = duck.execute(
+            # Only placeholders and our own column names go into the text; values are parameters.
+            f"SELECT {', '.join(columns)}, count(*) OVER () AS total FROM {source} WHERE {where} "  # noqa: S608
+            "ORDER BY booked_at DESC, txn_id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        if not rows and offset:
+            counted = duck.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()  # noqa: S608
+            return [], int(counted[0] if counted else 0)
+    total = int(rows[0][-1]) if rows else 0
+    return [dict(zip(columns, row[:-1], strict=True)) for row in rows], total
 
 
 def monthly_balances(lake: Lake, customer_id: int, *, since_month: str) -> list[tuple[str, str, Decimal]]:
@@ -109,7 +113,7 @@ def monthly_balances(lake: Lake, customer_id: int, *, since_month: str) -> list[
     if not lake.has_dataset(BALANCES):
         return []
     source = lake.scan_expression(BALANCES)
-    with lake.connect() as duck:
+    with lake.cursor() as duck:
         rows = duck.execute(
             f"SELECT month, category, sum(balance) FROM {source} WHERE customer_id = ? AND month >= ? "  # noqa: S608
             "GROUP BY month, category ORDER BY month",

@@ -64,6 +64,8 @@ class Customer(Base):
         Index("ix_customer_unit_list", "org_unit_id", "status", "id"),
         Index("ix_customer_rm_list", "primary_rm_id", "status", "id"),
         Index("ix_customer_name", "name"),
+        # Whole-bank lists sorted by AUM (the default): page 1 and page 1000 walk this index.
+        Index("ix_customer_status_aum", "status", "aum", "id"),
     )
 
 

@@ -710,7 +710,7 @@ def get_customer(session: Session, principal: Principal, *, customer_id: int) ->
 
 
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
-    search_ids = narrow_ids = None
+    search_ids = None
     if filters.q:
         parsed = parse_query(filters.q)
         parts = list(parsed.alternatives)
@@ -719,13 +719,13 @@ def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> List
                 parts.append(QueryPart(f"d:{id_digest(id_type, parsed.id_number)}", exact=True))
         if not parts:
             return None
-        search_ids = repo.ids_matching(parts)
+        found = repo.resolve_ids(session, repo.ids_matching(parts))
         if parsed.last4:
-            narrow_ids = repo.ids_with_key(f"l:{parsed.last4}")
+            found &= repo.resolve_ids(session, repo.ids_with_key(f"l:{parsed.last4}"))
+        search_ids = sorted(found)
     rm_id = scope.principal.user_id if filters.mine else filters.rm_id
     return ListQuery(
         search_ids=search_ids,
-        narrow_ids=narrow_ids,
         kind=filters.kind,
         tier=filters.tier,
         status=filters.status,
