@@ -72,7 +72,7 @@ bench: setup  ## budgets of docs/benchmarks.md, measured on this machine
 i18n: venv  ## refresh the message catalogues from the source
 	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -o var/messages.pot --no-location --sort-output src
-	$(BIN)/pybabel update -i var/messages.pot -d src/bankcrm/locale --no-fuzzy-matching --ignore-obsolete --no-location
+	$(BIN)/pybabel update -i var/messages.pot -d src/bankcrm/locale --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

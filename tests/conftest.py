@@ -24,6 +24,7 @@ os.environ.update(
         "BANKCRM_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "BANKCRM_VAR_DIR": str(_TEST_VAR),
         "BANKCRM_LOG_LEVEL": "WARNING",
+        "BANKCRM_SCHEDULER_ENABLED": "false",  # tests call jobs directly
     }
 )
 
@@ -223,4 +224,12 @@ def principal_for(db: Session, settings: Settings, username: str):  # type: igno
 
 @pytest.fixture
 def as_user(db: Session, settings: Settings, demo: None):  # type: ignore[no-untyped-def]
-    return lambda username: principal_for(db, settings, username)
+    """Principal of a demo user, signed in once per test (so later audit counts are not disturbed)."""
+    known: dict[str, object] = {}
+
+    def _principal(username: str):  # type: ignore[no-untyped-def]
+        if username not in known:
+            known[username] = principal_for(db, settings, username)
+        return known[username]
+
+    return _principal

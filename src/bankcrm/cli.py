@@ -19,6 +19,8 @@ from bankcrm.core.context import Actor
 from bankcrm.core.db import create_database
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import translate
+from bankcrm.core.lake import Lake
+from bankcrm.demo import customers as demo_customers
 from bankcrm.demo import seed
 from bankcrm.identity.service import orgs, roles, users
 
@@ -146,12 +148,24 @@ def demo_load(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when users already exist.")
     ] = False,
+    customers: Annotated[
+        int, typer.Option(help="How many demo customers, each with 24 months of history.")
+    ] = 400,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="The same seed always gives the same bank.")
+    ] = 20261129,
 ) -> None:
-    """Load the demo organisation and one user per role, and print the logins."""
-    database = create_database(get_settings())
+    """Load the demo organisation, one user per role and a book of customers; print the logins."""
+    settings = get_settings()
+    database = create_database(settings)
     with database.transaction() as session:
         roles.sync_roles(session, Actor.system("demo"))
         loaded = seed.load_demo(session, only_if_empty=if_empty)
+        if loaded and customers:
+            book = demo_customers.load_demo_customers(
+                session, Lake(settings.lake_root), count=customers, seed=seed_value
+            )
+            console.print(f"Demo customers: {book.customers}; transactions in the lake: {book.transactions}.")
     database.dispose()
     table = Table(title="Demo logins (demo database only)")
     for column in ("username", "role", "unit", "password"):

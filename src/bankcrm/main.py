@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -10,11 +13,16 @@ from starlette.responses import JSONResponse, Response
 from bankcrm.audit import api as audit_api
 from bankcrm.audit import pages as audit_pages
 from bankcrm.core.config import Settings, get_settings
+from bankcrm.core.context import Actor
 from bankcrm.core.db import Database, create_database
 from bankcrm.core.logging import configure_logging
+from bankcrm.core.scheduler import Scheduler
+from bankcrm.customers import api as customers_api
+from bankcrm.customers import pages as customer_pages
 from bankcrm.identity import api as identity_api
 from bankcrm.identity import pages as identity_pages
 from bankcrm.identity.resolver import audit_denial, resolve_principal
+from bankcrm.identity.service import orgs
 from bankcrm.web.errors import install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
 from bankcrm.web.security import RequestContextMiddleware, csrf_protect
@@ -33,8 +41,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     database = database or create_database(settings)
+    scheduler = _scheduler(database) if settings.scheduler_enabled else Scheduler()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
+        yield
+        scheduler.stop()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="BankCRM",
         version="0.1.0",
         description=API_DESCRIPTION,
@@ -52,6 +68,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.renderer = renderer
     identity_pages.register_navigation(navigation)
     identity_pages.register_context(renderer)
+    customer_pages.register_navigation(navigation)
+    customer_pages.register_context(renderer)
     audit_pages.register_navigation(navigation)
 
     app.add_middleware(TransactionMiddleware, database_getter=lambda: app.state.database)
@@ -61,10 +79,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(identity_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(customer_pages.router)
     app.include_router(identity_api.router)
     app.include_router(audit_api.router)
+    app.include_router(customers_api.router)
     _add_operational_routes(app)
     return app
+
+
+def _scheduler(database: Database) -> Scheduler:
+    scheduler = Scheduler()
+
+    def apply_org_moves() -> int:
+        with database.transaction() as session:
+            return orgs.apply_due_moves(session, Actor.system("scheduler"))
+
+    scheduler.add("org.apply_due_moves", 3600, apply_org_moves)
+    return scheduler
 
 
 def _add_operational_routes(app: FastAPI) -> None:

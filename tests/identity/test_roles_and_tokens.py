@@ -17,13 +17,14 @@ from bankcrm.identity.models import ApiToken, KnownPermission, Role, RolePermiss
 from bankcrm.identity.schemas import ApiTokenCreate, RolePermissionsUpdate
 from bankcrm.identity.service import roles, tokens
 from bankcrm.identity.service import users as user_service
+from tests.conftest import principal_for
 
 
 def role(db: Session, code: str) -> Role:
     return db.query(Role).filter_by(code=code).one()
 
 
-def test_an_administrator_edits_a_role_and_the_change_applies_at_once(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_administrator_edits_a_role_and_the_change_applies_at_once(db: Session, as_user, settings) -> None:  # type: ignore[no-untyped-def]
     analyst = role(db, "analyst")
     before = as_user("analyst")
     assert not before.can(Permission.USER_READ)
@@ -34,7 +35,8 @@ def test_an_administrator_edits_a_role_and_the_change_applies_at_once(db: Sessio
         role_id=analyst.id,
         data=RolePermissionsUpdate(permissions=granted, reason="quarterly review"),
     )
-    assert as_user("analyst").can(Permission.USER_READ)
+    fresh = principal_for(db, settings, "analyst")  # a new request resolves the role afresh
+    assert fresh.can(Permission.USER_READ)
 
 
 def test_unknown_permissions_are_refused(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ def register_navigation(navigation: Navigation) -> None:
             Permission.AUDIT_READ,
             icon="history",
             section=N_("Administration"),
+            order=95,
         ),
     )
 

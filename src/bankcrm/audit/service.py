@@ -320,3 +320,15 @@ def verify_chain(session: Session) -> VerifyReport:
             "(the newest rows were removed)",
         )
     return VerifyReport(ok=True, checked=checked)
+
+
+def entity_history(
+    session: Session, *, entity_type: str, entity_id: str | int, limit: int = 50
+) -> list[AuditEventOut]:
+    """Changes to one record, newest first, for the record's own timeline.
+
+    The caller has already decided that the viewer may see the record; values are masked as stored.
+    """
+    filters = AuditFilter(entity_type=entity_type, entity_id=str(entity_id))
+    rows = repo.list_events(session, filters, start=None, end=None, offset=0, limit=limit)
+    return [to_out(row) for row in rows]

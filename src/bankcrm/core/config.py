@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8, le=1024 * 1024)
     argon2_parallelism: int = Field(default=2, ge=1, le=16)
     cookie_secure: bool = Field(default=False, description="Set True behind HTTPS.")
+    scheduler_enabled: bool = Field(default=True, description="Run periodic jobs inside the web process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     sql_echo: bool = False

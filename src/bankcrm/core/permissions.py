@@ -27,6 +27,18 @@ class Permission(enum.StrEnum):
     AUDIT_EXPORT = "audit.export"
     PII_UNMASK = "pii.unmask"
     API_ACCESS = "api.access"
+    CUSTOMER_READ = "customer.read"
+    CUSTOMER_NAME_VIEW = "customer.name_view"
+    CUSTOMER_WRITE = "customer.write"
+    CUSTOMER_DEACTIVATE = "customer.deactivate"
+    CUSTOMER_EXPORT = "customer.export"
+    CUSTOMER_TAG = "customer.tag"
+    TAG_MANAGE = "tag.manage"
+    MERGE_REQUEST = "customer.merge.request"
+    MERGE_APPROVE = "customer.merge.approve"
+    HANDOVER_REQUEST = "portfolio.handover.request"
+    HANDOVER_APPROVE = "portfolio.handover.approve"
+    INTERACTION_WRITE = "interaction.write"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -43,4 +55,16 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.AUDIT_EXPORT: N_("Export the audit trail"),
     Permission.PII_UNMASK: N_("Reveal masked personal data (with a reason)"),
     Permission.API_ACCESS: N_("Call the JSON API with a bearer token"),
+    Permission.CUSTOMER_READ: N_("View customers in one's data scope"),
+    Permission.CUSTOMER_NAME_VIEW: N_("See customer names unmasked"),
+    Permission.CUSTOMER_WRITE: N_("Create and edit customers, contacts, consents and relationships"),
+    Permission.CUSTOMER_DEACTIVATE: N_("Deactivate and reactivate customers"),
+    Permission.CUSTOMER_EXPORT: N_("Export customer lists"),
+    Permission.CUSTOMER_TAG: N_("Tag customers and keep customer lists"),
+    Permission.TAG_MANAGE: N_("Manage the tag catalogue"),
+    Permission.MERGE_REQUEST: N_("Request a merge of duplicate customers"),
+    Permission.MERGE_APPROVE: N_("Approve or reject merges and unmerge"),
+    Permission.HANDOVER_REQUEST: N_("Request a portfolio handover"),
+    Permission.HANDOVER_APPROVE: N_("Approve or reject portfolio handovers"),
+    Permission.INTERACTION_WRITE: N_("Log interactions and follow-ups"),
 }

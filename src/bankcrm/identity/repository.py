@@ -389,3 +389,10 @@ def usernames(session: Session, ids: Sequence[int]) -> dict[int, str]:
         return {}
     stmt = select(User.id, User.username).where(User.id.in_(set(ids)))
     return {int(user_id): str(name) for user_id, name in session.execute(stmt).all()}
+
+
+def display_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = select(User.id, User.display_name).where(User.id.in_(set(ids)))
+    return {int(user_id): str(name) for user_id, name in session.execute(stmt).all()}

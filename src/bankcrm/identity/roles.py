@@ -40,8 +40,27 @@ ROLE_SCOPES: dict[str, DataScope] = {
 P = Permission  # short alias keeps the grant table readable
 _STAFF = {P.HOME_VIEW, P.PROFILE_EDIT}
 
+_CUSTOMER_READER = {P.CUSTOMER_READ, P.CUSTOMER_NAME_VIEW}
+_CUSTOMER_WORKER = _CUSTOMER_READER | {
+    P.CUSTOMER_WRITE,
+    P.CUSTOMER_TAG,
+    P.INTERACTION_WRITE,
+    P.MERGE_REQUEST,
+    P.HANDOVER_REQUEST,
+}
+_MANAGER = _CUSTOMER_WORKER | {
+    P.ORG_READ,
+    P.USER_READ,
+    P.PII_UNMASK,
+    P.CUSTOMER_DEACTIVATE,
+    P.CUSTOMER_EXPORT,
+    P.MERGE_APPROVE,
+    P.HANDOVER_APPROVE,
+}
+
 DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
     "admin": _STAFF
+    | _CUSTOMER_READER
     | {
         P.USER_READ,
         P.USER_WRITE,
@@ -53,16 +72,18 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
         P.AUDIT_READ,
         P.AUDIT_EXPORT,
         P.PII_UNMASK,
+        P.TAG_MANAGE,
     },
-    "executive": _STAFF | {P.ORG_READ, P.USER_READ},
-    "branch_manager": _STAFF | {P.ORG_READ, P.USER_READ, P.PII_UNMASK},
-    "sub_branch_manager": _STAFF | {P.ORG_READ, P.USER_READ, P.PII_UNMASK},
-    "relationship_manager": _STAFF | {P.PII_UNMASK},
-    "marketing": set(_STAFF),
-    "service_agent": _STAFF | {P.PII_UNMASK},
-    "risk_officer": _STAFF | {P.ORG_READ, P.PII_UNMASK},
-    "analyst": _STAFF | {P.ORG_READ},
-    "api_client": {P.API_ACCESS, P.ORG_READ},
+    "executive": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.USER_READ, P.CUSTOMER_EXPORT},
+    "branch_manager": _STAFF | _MANAGER,
+    "sub_branch_manager": _STAFF | _MANAGER,
+    "relationship_manager": _STAFF | _CUSTOMER_WORKER | {P.PII_UNMASK},
+    "marketing": _STAFF | _CUSTOMER_READER | {P.CUSTOMER_TAG, P.CUSTOMER_EXPORT, P.TAG_MANAGE},
+    "service_agent": _STAFF | _CUSTOMER_READER | {P.PII_UNMASK, P.INTERACTION_WRITE},
+    "risk_officer": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.PII_UNMASK},
+    # Analysts read aggregates: customers are visible to them with names and identifiers masked.
+    "analyst": _STAFF | {P.ORG_READ, P.CUSTOMER_READ},
+    "api_client": {P.API_ACCESS, P.ORG_READ, P.CUSTOMER_READ, P.CUSTOMER_NAME_VIEW},
 }
 
 # The home page each role starts its day on (ARCHITECTURE.md, Users).

@@ -93,3 +93,16 @@ def field_errors(error: ValidationFailed, translate: Translator) -> dict[str, st
     for problem in error.problems:
         errors.setdefault(problem.field, translate.gettext(problem.message, **problem.params))
     return errors
+
+
+def parse_bool(value: str | None) -> bool | None:
+    """A filter's yes/no/any value from a query string."""
+    return {"1": True, "true": True, "0": False, "false": False}.get((value or "").lower())
+
+
+def parse_page(value: str | None) -> int:
+    """A page number from a query string; anything odd means the first page."""
+    try:
+        return max(1, min(int(value or "1"), 1_000_000))
+    except ValueError:
+        return 1

@@ -41,6 +41,7 @@ class NavItem:
     permission: Permission
     icon: str = "circle"
     section: str = "main"  # msgid of the group heading ("main", "Administration", ...)
+    order: int = 50  # sections are shown by their smallest order: work first, administration last
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Navigation:
         if principal is None:
             return []
         sections: dict[str, list[NavItem]] = {}
-        for item in self.items:
+        for item in sorted(self.items, key=lambda i: i.order):
             if principal.can(item.permission):
                 sections.setdefault(item.section, []).append(item)
         return list(sections.items())
@@ -110,6 +111,35 @@ def build_environment() -> Environment:
 
 
 ContextProcessor = Callable[[Request, Principal | None], Mapping[str, Any]]
+# A home-page widget: given the request, its database session and the principal, the widget's HTML,
+# or None when it does not apply to this principal. Modules register them; identity's home page shows them.
+WidgetProvider = Callable[[Request, Any, Principal], Markup | None]
+
+
+@dataclass(frozen=True)
+class HomeWidget:
+    key: str
+    provider: WidgetProvider
+    order: int = 50
+    replaces: tuple[str, ...] = ()  # placeholder widgets of the home page this one makes obsolete
+
+
+@dataclass
+class HomeWidgets:
+    widgets: list[HomeWidget] = field(default_factory=list)
+
+    def register(self, *widgets: HomeWidget) -> None:
+        self.widgets.extend(widgets)
+
+    def render(self, request: Request, session: Any, principal: Principal) -> tuple[list[Markup], set[str]]:
+        rendered: list[Markup] = []
+        replaced: set[str] = set()
+        for widget in sorted(self.widgets, key=lambda w: w.order):
+            html = widget.provider(request, session, principal)
+            if html is not None:
+                rendered.append(html)
+                replaced.update(widget.replaces)
+        return rendered, replaced
 
 
 class Renderer:
@@ -117,6 +147,17 @@ class Renderer:
         self.environment = build_environment()
         self.navigation = navigation
         self.context_processors: list[ContextProcessor] = []
+        self.home_widgets = HomeWidgets()
+
+    def fragment(
+        self, request: Request, template: str, context: Mapping[str, Any], *, principal: Principal | None
+    ) -> Markup:
+        """A template rendered to HTML for embedding (e.g. a home widget), with the page context."""
+        page_context = self.base_context(request, principal)
+        for processor in self.context_processors:
+            page_context.update(processor(request, principal))
+        page_context.update(context)
+        return Markup(self.environment.get_template(template).render(page_context))  # noqa: S704 - autoescaped
 
     def add_context_processor(self, processor: ContextProcessor) -> None:
         """Modules add values every page needs (e.g. identity: role labels) without web importing them."""
@@ -160,6 +201,19 @@ class Renderer:
         page_context.update(context or {})
         html = self.environment.get_template(template).render(page_context)
         return HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
+
+
+def page(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    principal: Principal | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a template with the app's renderer (the usual last line of an HTML route)."""
+    renderer: Renderer = request.app.state.renderer
+    return renderer.render(request, template, context, principal=principal, status_code=status_code)
 
 
 def _query_with(request: Request, changes: Mapping[str, Any]) -> str:

@@ -23,8 +23,10 @@ ADMIN = N_("Administration")
 
 def register_navigation(navigation: Navigation) -> None:
     navigation.register(
-        NavItem("home", N_("Home"), "/", Permission.HOME_VIEW, icon="home"),
-        NavItem("users", N_("Users"), "/admin/users", Permission.USER_READ, icon="users", section=ADMIN),
+        NavItem("home", N_("Home"), "/", Permission.HOME_VIEW, icon="home", order=0),
+        NavItem(
+            "users", N_("Users"), "/admin/users", Permission.USER_READ, icon="users", section=ADMIN, order=90
+        ),
         NavItem(
             "roles",
             N_("Roles and permissions"),
@@ -32,9 +34,16 @@ def register_navigation(navigation: Navigation) -> None:
             Permission.ROLE_READ,
             icon="shield-lock",
             section=ADMIN,
+            order=90,
         ),
         NavItem(
-            "org", N_("Organisation"), "/admin/org-units", Permission.ORG_READ, icon="sitemap", section=ADMIN
+            "org",
+            N_("Organisation"),
+            "/admin/org-units",
+            Permission.ORG_READ,
+            icon="sitemap",
+            section=ADMIN,
+            order=90,
         ),
         NavItem(
             "tokens",
@@ -43,6 +52,7 @@ def register_navigation(navigation: Navigation) -> None:
             Permission.API_TOKEN_MANAGE,
             icon="key",
             section=ADMIN,
+            order=90,
         ),
     )
 

@@ -14,11 +14,11 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.identity.pages.common import parse_bool, parse_page, render
 from bankcrm.identity.schemas import DisableIn, OrgUnitCreate, OrgUnitMoveIn, OrgUnitUpdate
 from bankcrm.identity.service import orgs
 from bankcrm.web.auth import require
-from bankcrm.web.forms import blank_to_none, field_errors, form_fields, parse_form
+from bankcrm.web.forms import blank_to_none, field_errors, form_fields, parse_bool, parse_form, parse_page
+from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 

@@ -10,11 +10,11 @@ from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.permissions import PERMISSION_LABELS, Permission
 from bankcrm.core.principal import Principal
-from bankcrm.identity.pages.common import render
 from bankcrm.identity.schemas import RolePermissionsUpdate
 from bankcrm.identity.service import roles
 from bankcrm.web.auth import require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
+from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 

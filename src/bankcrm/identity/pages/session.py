@@ -14,13 +14,13 @@ from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import LOCALES, N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.identity.pages.common import render
 from bankcrm.identity.roles import HOME_KIND
 from bankcrm.identity.schemas import PasswordChange
 from bankcrm.identity.service import auth, overview
 from bankcrm.web.auth import current_principal, optional_principal, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
-from bankcrm.web.render import redirect, translator
+from bankcrm.web.render import Renderer, redirect, translator
+from bankcrm.web.render import page as render
 from bankcrm.web.security import LOCALE_COOKIE, SESSION_COOKIE, ensure_presession, origin_of, settings_of
 from bankcrm.web.transaction import db_session
 
@@ -170,4 +170,7 @@ def home(
     if principal.must_change_password:
         return RedirectResponse("/account/password", status_code=303)
     principal.require(Permission.HOME_VIEW)
-    return render(request, "home/home.html", _widgets(db, principal), principal=principal)
+    renderer: Renderer = request.app.state.renderer
+    module_widgets, replaced = renderer.home_widgets.render(request, db, principal)
+    context = {**_widgets(db, principal), "module_widgets": module_widgets, "replaced": replaced}
+    return render(request, "home/home.html", context, principal=principal)

@@ -360,3 +360,23 @@ def set_org_unit_active(
 def find_unit_by_code(session: Session, code: str) -> OrgUnit | None:
     """For set-up jobs (demo data, createuser) that address units by code, outside any data scope."""
     return repo.find_org_unit_by_code(session, code)
+
+
+def scope_unit_ids(session: Session, principal: Principal) -> tuple[int, ...] | None:
+    """The ids of the units a subtree reader reaches; None for whole-bank readers.
+
+    Other modules scope their rows by unit id with this list, so a unit that moves takes its
+    rows along without any rewrite outside identity.
+    """
+    if principal.scope.value == "all":
+        return None
+    return tuple(unit.id for unit in repo.list_all_org_units(session, principal))
+
+
+def unit_names(session: Session, ids: list[int] | set[int] | tuple[int, ...]) -> dict[int, str]:
+    return repo.org_unit_names(session, list(ids))
+
+
+def is_open_unit(session: Session, unit_id: int) -> bool:
+    unit = repo.get_org_unit(session, unit_id)
+    return bool(unit and unit.is_active)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
@@ -445,3 +446,69 @@ def count_all_users(session: Session) -> int:
 def find_user_by_username(session: Session, username: str) -> User | None:
     """For set-up jobs and tests that address users by login name, outside any data scope."""
     return repo.find_user_by_username(session, username)
+
+
+# Roles whose members can own a customer portfolio.
+PORTFOLIO_ROLES = frozenset({"relationship_manager", "sub_branch_manager", "branch_manager"})
+
+
+class UserBrief(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    org_unit_id: int
+    is_active: bool
+
+
+def display_names(session: Session, ids: list[int] | set[int] | tuple[int, ...]) -> dict[int, str]:
+    """Names of staff for display next to records (not sensitive; no scope needed)."""
+    return repo.display_names(session, list(ids))
+
+
+def portfolio_owner(session: Session, user_id: int) -> UserBrief | None:
+    """The user if they can hold a customer portfolio (an active RM or manager), else None."""
+    user = repo.get_user(session, user_id)
+    if user is None:
+        return None
+    codes = repo.role_codes(session)
+    role = codes.get(user.role_id, "")
+    if role not in PORTFOLIO_ROLES:
+        return None
+    return UserBrief(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=role,
+        org_unit_id=user.org_unit_id,
+        is_active=user.is_active,
+    )
+
+
+def portfolio_owners(session: Session, principal: Principal) -> list[UserBrief]:
+    """Active RMs and managers the principal can see, for pickers."""
+    codes = repo.role_codes(session)
+    rows = repo.list_users(
+        session,
+        principal,
+        search=None,
+        role_id=None,
+        org_unit_id=None,
+        active=True,
+        sort="display_name",
+        descending=False,
+        offset=0,
+        limit=1000,
+    )
+    return [
+        UserBrief(
+            id=u.id,
+            username=u.username,
+            display_name=u.display_name,
+            role=codes.get(u.role_id, ""),
+            org_unit_id=u.org_unit_id,
+            is_active=u.is_active,
+        )
+        for u in rows
+        if codes.get(u.role_id, "") in PORTFOLIO_ROLES
+    ]

@@ -32,3 +32,58 @@
     }
   });
 })();
+
+// Charts: elements with data-chart='{"kind": ...}' are drawn with ECharts when it is on the page,
+// after the first load and after every HTMX swap (360 sections arrive that way).
+(function () {
+  "use strict";
+  // Colour-blind-safe palette (Okabe-Ito), the same order on every page.
+  var PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+  var locale = document.documentElement.getAttribute("data-locale") || "zh_CN";
+
+  function money(value) {
+    return new Intl.NumberFormat(locale === "en" ? "en-US" : "zh-CN", { style: "currency", currency: "CNY" }).format(value);
+  }
+
+  function lineOptions(spec) {
+    return {
+      color: PALETTE,
+      title: { text: spec.title, textStyle: { fontSize: 13 } },
+      tooltip: { trigger: "axis", valueFormatter: money },
+      grid: { left: 70, right: 16, top: 36, bottom: 28 },
+      xAxis: { type: "category", data: spec.labels },
+      yAxis: { type: "value", name: spec.unit, axisLabel: { formatter: function (v) { return (v / 10000).toFixed(0) + (locale === "en" ? "0k" : "万"); } } },
+      series: [{ type: "line", data: spec.values, smooth: false, areaStyle: { opacity: 0.08 } }]
+    };
+  }
+
+  function graphOptions(spec) {
+    var nodes = [{ name: spec.center, symbolSize: 46, itemStyle: { color: PALETTE[0] } }];
+    var links = [];
+    spec.nodes.forEach(function (node, index) {
+      var id = node.name + " #" + (index + 1);
+      nodes.push({ name: id, value: node.name, symbolSize: 30, itemStyle: { color: PALETTE[(index % 6) + 1] }, label: { formatter: node.name } });
+      links.push({ source: spec.center, target: id, label: { show: true, formatter: node.relation, fontSize: 11 } });
+    });
+    return {
+      tooltip: {},
+      series: [{ type: "graph", layout: "force", roam: true, force: { repulsion: 260, edgeLength: 90 },
+        label: { show: true }, edgeLabel: { show: true }, data: nodes, links: links }]
+    };
+  }
+
+  function draw(root) {
+    if (!window.echarts) return;
+    (root || document).querySelectorAll("[data-chart]").forEach(function (element) {
+      if (element.getAttribute("data-drawn")) return;
+      var spec = JSON.parse(element.getAttribute("data-chart"));
+      var chart = window.echarts.init(element, null, { renderer: "svg" });
+      chart.setOption(spec.kind === "graph" ? graphOptions(spec) : lineOptions(spec));
+      element.setAttribute("data-drawn", "1");
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  window.addEventListener("load", function () { draw(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
+})();

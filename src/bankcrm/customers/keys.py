@@ -1,0 +1,133 @@
+"""Search keys: how a customer can be found, and how a typed query maps onto those keys.
+
+Pure functions, no database: the service stores the keys, the repository range-scans them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import product
+
+from pypinyin import Style, pinyin
+
+from bankcrm.core.validation import to_half_width
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+_SEPARATORS = re.compile(r"[\s·•．.\-_]+")
+# Surnames whose reading differs from the character's common reading; both readings are indexed.
+_MAX_READINGS = 8
+
+
+@dataclass(frozen=True)
+class QueryPart:
+    """One way to read the user's query: a key prefix and whether it is an exact or prefix match."""
+
+    key: str
+    exact: bool
+
+
+def normalise_name(name: str) -> str:
+    return _SEPARATORS.sub("", to_half_width(name)).lower()
+
+
+def _readings(name: str, style: Style) -> list[str]:
+    """All pinyin spellings of a name, bounded: heteronyms (曾 zeng/ceng, 单 shan/dan) give several."""
+    syllables = pinyin(name, style=style, heteronym=True, errors="ignore")
+    options = [sorted({s.lower() for s in choices})[:3] for choices in syllables if choices]
+    spellings = ["".join(parts) for parts in product(*options)] if options else []
+    return spellings[:_MAX_READINGS]
+
+
+def name_keys(name: str) -> set[str]:
+    clean = normalise_name(name)
+    if not clean:
+        return set()
+    keys = {f"n:{clean}"}
+    if CJK.search(clean):
+        keys |= {f"p:{spelling}" for spelling in _readings(clean, Style.NORMAL) if spelling}
+        keys |= {f"i:{initials}" for initials in _readings(clean, Style.FIRST_LETTER) if initials}
+    return keys
+
+
+def customer_keys(
+    *,
+    name: str,
+    name_en: str | None,
+    mobile: str | None,
+    id_digest: str,
+    customer_no: str,
+    source_numbers: Iterable[str] = (),
+    account_numbers: Iterable[str] = (),
+) -> set[str]:
+    keys = name_keys(name)
+    if name_en:
+        keys |= {f"n:{normalise_name(name_en)}"}
+    if mobile:
+        keys |= {f"m:{mobile}", f"l:{mobile[-4:]}"}
+    keys.add(f"d:{id_digest}")
+    keys.add(f"c:{customer_no.lower()}")
+    keys |= {f"x:{number.lower()}" for number in source_numbers}
+    keys |= {f"a:{number}" for number in account_numbers}
+    return {key[:120] for key in keys}
+
+
+ID_LIKE = re.compile(r"^\d{17}[\dXx]$|^\d{15}$|^[0-9A-HJ-NPQRTUWXY]{18}$")
+DIGITS = re.compile(r"^\d+$")
+LAST4_WITH_NAME = re.compile(r"^(?P<name>.*?\D)\s*(?P<digits>\d{4})$|^(?P<digits2>\d{4})\s*(?P<name2>\D.*)$")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What the search box was given, read every plausible way.
+
+    ``alternatives`` are OR-ed; ``last4`` (with a name) narrows the name alternatives.
+    ``id_number`` asks the caller to look up the keyed hash of a normalised ID.
+    """
+
+    alternatives: tuple[QueryPart, ...]
+    id_number: str | None = None
+    last4: str | None = None
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    text = to_half_width(raw).strip()
+    compact = re.sub(r"[\s\-]", "", text)
+    if not compact:
+        return ParsedQuery(alternatives=())
+    last4 = LAST4_WITH_NAME.match(text)
+    if last4 and not DIGITS.match(compact):
+        name = (last4.group("name") or last4.group("name2") or "").strip()
+        digits = last4.group("digits") or last4.group("digits2")
+        if name:
+            return ParsedQuery(alternatives=_name_parts(name), last4=digits)
+    alternatives: list[QueryPart] = [
+        QueryPart(f"c:{compact.lower()}", exact=True),
+        QueryPart(f"x:{compact.lower()}", exact=True),
+    ]
+    id_number = None
+    if ID_LIKE.match(compact.upper()):
+        id_number = compact.upper()
+    if DIGITS.match(compact):
+        if len(compact) == 11 and compact.startswith("1"):
+            alternatives.append(QueryPart(f"m:{compact}", exact=True))
+        if len(compact) == 4:
+            alternatives.append(QueryPart(f"l:{compact}", exact=True))
+        if len(compact) >= 10:
+            alternatives.append(QueryPart(f"a:{compact}", exact=True))
+        return ParsedQuery(alternatives=tuple(alternatives), id_number=id_number)
+    alternatives.extend(_name_parts(text))
+    return ParsedQuery(alternatives=tuple(alternatives), id_number=id_number)
+
+
+def _name_parts(text: str) -> tuple[QueryPart, ...]:
+    clean = normalise_name(text)
+    if not clean:
+        return ()
+    parts = [QueryPart(f"n:{clean}", exact=False)]
+    if not CJK.search(clean) and clean.isalpha():
+        parts.append(QueryPart(f"p:{clean}", exact=False))
+        if len(clean) <= 5:
+            parts.append(QueryPart(f"i:{clean}", exact=False))
+    return tuple(parts)

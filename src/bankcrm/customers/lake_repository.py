@@ -1,0 +1,161 @@
+"""Customer history in the Parquet lake: transactions and month-end balances (DuckDB queries).
+
+Layout (see core.lake): ``transactions/month=YYYY-MM/bucket=NN/<batch>.parquet`` with rows sorted
+by customer and time inside each file, so a customer's history is read from one bucket per month
+and DuckDB skips row groups by their customer-id statistics; ``balances/month=YYYY-MM/<batch>.parquet``
+holds month-end balances per customer and product category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bankcrm.core.formatting import BUSINESS_TZ
+from bankcrm.core.lake import Lake
+
+TRANSACTIONS = "transactions"
+BALANCES = "balances"
+BUCKETS = 32
+
+
+def bucket_of(customer_id: int) -> int:
+    return customer_id % BUCKETS
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    customer_ids: tuple[int, ...]
+    date_from: date | None = None
+    date_to: date | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    direction: str | None = None
+    category: str | None = None
+    channel: str | None = None
+
+
+def _where(query: TransactionQuery) -> tuple[str, list[Any]]:
+    ids = list(query.customer_ids)
+    buckets = sorted({bucket_of(i) for i in ids})
+    clauses = [
+        f"bucket IN ({', '.join('?' * len(buckets))})",
+        f"customer_id IN ({', '.join('?' * len(ids))})",
+    ]
+    params: list[Any] = [*buckets, *ids]
+    if query.date_from:
+        clauses.append("month >= ?")
+        params.append(query.date_from.strftime("%Y-%m"))
+        clauses.append("booked_at >= ?")
+        params.append(datetime.combine(query.date_from, time.min, BUSINESS_TZ))
+    if query.date_to:
+        clauses.append("month <= ?")
+        params.append(query.date_to.strftime("%Y-%m"))
+        clauses.append("booked_at < ?")  # business dates end at midnight Beijing time
+        params.append(datetime.combine(query.date_to + timedelta(days=1), time.min, BUSINESS_TZ))
+    for column, value, op in (
+        ("amount", query.min_amount, ">="),
+        ("amount", query.max_amount, "<="),
+        ("direction", query.direction, "="),
+        ("category", query.category, "="),
+        ("channel", query.channel, "="),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def transactions(
+    lake: Lake, query: TransactionQuery, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of transactions, newest first, and the total count."""
+    if not query.customer_ids or not lake.has_dataset(TRANSACTIONS):
+        return [], 0
+    where, params = _where(query)
+    source = lake.scan_expression(TRANSACTIONS)
+    with lake.connect() as duck:
+        total = duck.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()  # noqa: S608
+        rows = duck.execute(
+            # Only placeholders and our own column names go into the text; values are parameters.
+            "SELECT txn_id, customer_id, account_no, booked_at, direction, amount, currency, category, "  # noqa: S608
+            f"channel, counterparty, description FROM {source} WHERE {where} "
+            "ORDER BY booked_at DESC, txn_id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+    columns = (
+        "txn_id",
+        "customer_id",
+        "account_no",
+        "booked_at",
+        "direction",
+        "amount",
+        "currency",
+        "category",
+        "channel",
+        "counterparty",
+        "description",
+    )
+    return [dict(zip(columns, row, strict=True)) for row in rows], int(total[0] if total else 0)
+
+
+def monthly_balances(lake: Lake, customer_id: int, *, since_month: str) -> list[tuple[str, str, Decimal]]:
+    """(month, category, month-end balance) rows from ``since_month`` on."""
+    if not lake.has_dataset(BALANCES):
+        return []
+    source = lake.scan_expression(BALANCES)
+    with lake.connect() as duck:
+        rows = duck.execute(
+            f"SELECT month, category, sum(balance) FROM {source} WHERE customer_id = ? AND month >= ? "  # noqa: S608
+            "GROUP BY month, category ORDER BY month",
+            [customer_id, since_month],
+        ).fetchall()
+    return [(str(month), str(category), Decimal(str(balance))) for month, category, balance in rows]
+
+
+TRANSACTION_SCHEMA = pa.schema(
+    [
+        ("txn_id", pa.string()),
+        ("customer_id", pa.int64()),
+        ("account_no", pa.string()),
+        ("booked_at", pa.timestamp("us", tz="UTC")),
+        ("direction", pa.string()),
+        ("amount", pa.decimal128(20, 2)),
+        ("currency", pa.string()),
+        ("category", pa.string()),
+        ("channel", pa.string()),
+        ("counterparty", pa.string()),
+        ("description", pa.string()),
+    ]
+)
+BALANCE_SCHEMA = pa.schema(
+    [("customer_id", pa.int64()), ("category", pa.string()), ("balance", pa.decimal128(20, 2))]
+)
+
+
+def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
+    """Add a batch of transactions: partitioned by month and customer bucket, sorted for fast lookups.
+
+    Writing the same ``batch_key`` again replaces that batch's files, so a re-run is exactly-once.
+    """
+    table = table.cast(TRANSACTION_SCHEMA)
+    # Months are business months (Beijing time), the same as the filters that prune by them.
+    local = table["booked_at"].cast(pa.timestamp("us", tz="Asia/Shanghai"))
+    months = pc.strftime(local, format="%Y-%m")
+    buckets = pc.cast(pc.bit_wise_and(table["customer_id"], BUCKETS - 1), pa.int32())
+    enriched = table.append_column("month", months).append_column("bucket", buckets)
+    enriched = enriched.sort_by([("customer_id", "ascending"), ("booked_at", "ascending")])
+    lake.write_partitioned(TRANSACTIONS, enriched, partition_columns=["month", "bucket"], file_key=batch_key)
+    return int(table.num_rows)
+
+
+def write_balances(lake: Lake, month: str, table: pa.Table, *, batch_key: str) -> int:
+    """Month-end balances per customer and category for one month."""
+    table = table.cast(BALANCE_SCHEMA).sort_by([("customer_id", "ascending")])
+    lake.write_file(BALANCES, table, file_key=batch_key, partition={"month": month})
+    return int(table.num_rows)

@@ -1,0 +1,75 @@
+"""HTML routes of the customers module: list and search, 360° view, forms, merges, handovers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from bankcrm.core.i18n import N_
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.customers.pages import detail, forms, home, listing, workflow
+from bankcrm.customers.pages.labels import LABELS
+from bankcrm.web.render import Navigation, NavItem, Renderer
+
+router = APIRouter(include_in_schema=False)
+for module in (listing, workflow, forms, detail):
+    router.include_router(module.router)
+
+CUSTOMERS = N_("Customers")
+
+
+def register_navigation(navigation: Navigation) -> None:
+    navigation.register(
+        NavItem(
+            "customers",
+            N_("Customers"),
+            "/customers",
+            Permission.CUSTOMER_READ,
+            icon="users-group",
+            section=CUSTOMERS,
+            order=10,
+        ),
+        NavItem(
+            "lists",
+            N_("Lists and tags"),
+            "/customers/lists",
+            Permission.CUSTOMER_READ,
+            icon="list-check",
+            section=CUSTOMERS,
+            order=10,
+        ),
+        NavItem(
+            "merges",
+            N_("Merge requests"),
+            "/customers/merges",
+            Permission.CUSTOMER_READ,
+            icon="git-merge",
+            section=CUSTOMERS,
+            order=10,
+        ),
+        NavItem(
+            "handovers",
+            N_("Portfolio handovers"),
+            "/customers/handovers",
+            Permission.CUSTOMER_READ,
+            icon="arrows-exchange",
+            section=CUSTOMERS,
+            order=10,
+        ),
+    )
+
+
+def customer_context(request: Request, principal: Principal | None) -> Mapping[str, Any]:
+    del request
+    return {
+        "label": lambda group, value: LABELS.get(group, {}).get(value, value) if value else "—",
+        "show_customer_search": bool(principal and principal.can(Permission.CUSTOMER_READ)),
+    }
+
+
+def register_context(renderer: Renderer) -> None:
+    renderer.add_context_processor(customer_context)
+    renderer.home_widgets.register(*home.WIDGETS)

@@ -1,0 +1,1 @@
+"""Business verbs of the customers module, one submodule per subject."""

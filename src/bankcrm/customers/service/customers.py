@@ -1,0 +1,904 @@
+"""Customers: create, edit, deactivate, find, show (masked), reveal (audited), export (audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
+from bankcrm.core.errors import FieldProblem, ProblemCollector, ValidationFailed
+from bankcrm.core.formatting import business_today, format_datetime
+from bankcrm.core.i18n import N_
+from bankcrm.core.masking import MaskKind
+from bankcrm.core.pagination import Page, PageRequest
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.core.validation import (
+    IdentifierError,
+    normalise_email,
+    normalise_mobile,
+    parse_resident_id,
+    parse_uscc,
+    to_half_width,
+)
+from bankcrm.customers import repository as repo
+from bankcrm.customers.keys import QueryPart, parse_query
+from bankcrm.customers.models import Address, Consent, ContactPoint, Customer
+from bankcrm.customers.repository import ListQuery, Scope
+from bankcrm.customers.schemas import (
+    CORPORATE_ID_TYPES,
+    INDIVIDUAL_ID_TYPES,
+    CustomerCreate,
+    CustomerDetail,
+    CustomerFields,
+    CustomerFilter,
+    CustomerSummary,
+    CustomerUpdate,
+    DuplicateCandidate,
+    PortfolioSummary,
+    RevealIn,
+    RevealOut,
+)
+from bankcrm.customers.service.common import (
+    ENTITY,
+    RISK_ASSESSMENT_VALID_DAYS,
+    SENIOR_AGE,
+    age_on,
+    check_version,
+    id_digest,
+    masked_address,
+    masked_email,
+    masked_id,
+    masked_mobile,
+    readable_customer,
+    refresh_search_keys,
+    scope_of,
+    shown_name,
+)
+from bankcrm.customers.service.errors import CustomerNotFound, LikelyDuplicates
+from bankcrm.customers.service.merge import void_pending_merges
+from bankcrm.customers.service.portfolio import start_primary_assignment
+from bankcrm.identity.service import orgs, users
+
+SENSITIVE = {
+    "id_number": MaskKind.ID_NUMBER,
+    "mobile": MaskKind.MOBILE,
+    "email": MaskKind.EMAIL,
+    "address": MaskKind.ADDRESS,
+}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _validate(kind: str, data: CustomerFields, problems: ProblemCollector) -> dict[str, Any]:
+    """Check the identifiers and dates of DOMAIN.md; return the normalised values."""
+    today = business_today()
+    clean: dict[str, Any] = {"birth_date": data.birth_date, "gender": data.gender}
+    allowed = INDIVIDUAL_ID_TYPES if kind == "individual" else CORPORATE_ID_TYPES
+    if data.id_type not in allowed:
+        problems.add(
+            "id_type",
+            "customer.id_type_for_kind",
+            N_("This kind of ID does not fit a %(kind)s customer."),
+            data.id_type,
+            kind=kind,
+        )
+    number = to_half_width(data.id_number).strip().upper()
+    if data.id_type == "resident_id":
+        try:
+            resident = parse_resident_id(number, today=today)
+        except IdentifierError as exc:
+            problems.add("id_number", exc.rule, exc.message, data.id_number)
+        else:
+            number = resident.number
+            if data.birth_date and data.birth_date != resident.birth_date:
+                problems.add(
+                    "birth_date",
+                    "id.birth_date_mismatch",
+                    N_("The birth date differs from the one in the ID number (%(derived)s)."),
+                    data.birth_date.isoformat(),
+                    derived=resident.birth_date.isoformat(),
+                )
+            if data.gender and data.gender != resident.gender:
+                problems.add(
+                    "gender",
+                    "id.gender_mismatch",
+                    N_("The gender differs from the one in the ID number."),
+                    data.gender,
+                )
+            clean["birth_date"], clean["gender"] = resident.birth_date, resident.gender
+    elif data.id_type == "uscc":
+        try:
+            number = parse_uscc(number)
+        except IdentifierError as exc:
+            problems.add("id_number", exc.rule, exc.message, data.id_number)
+    elif len(number) < 5:
+        problems.add(
+            "id_number", "id.length_other", N_("An ID number has at least 5 characters."), data.id_number
+        )
+    clean["id_number"] = number
+    if clean["birth_date"] and clean["birth_date"] > today:
+        problems.add(
+            "birth_date",
+            "date.future",
+            N_("A birth date cannot be in the future."),
+            clean["birth_date"].isoformat(),
+        )
+    if data.risk_assessed_on and data.risk_assessed_on > today:
+        problems.add(
+            "risk_assessed_on",
+            "date.future",
+            N_("The assessment date cannot be in the future."),
+            data.risk_assessed_on.isoformat(),
+        )
+    if data.risk_level and not data.risk_assessed_on:
+        problems.add(
+            "risk_assessed_on",
+            "risk.date_required",
+            N_("Give the date of the risk questionnaire with its result."),
+        )
+    clean["mobile"] = _clean_contact(problems, "mobile", data.mobile, normalise_mobile)
+    clean["email"] = _clean_contact(problems, "email", data.email, normalise_email)
+    if kind == "corporate" and data.registered_capital is None:
+        clean["registered_capital"] = None
+    return clean
+
+
+def _clean_contact(problems: ProblemCollector, field: str, value: str | None, normalise: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(normalise(value))
+    except IdentifierError as exc:
+        problems.add(field, exc.rule, exc.message, value)
+        return None
+
+
+def _placement(
+    session: Session,
+    principal: Principal,
+    problems: ProblemCollector,
+    *,
+    org_unit_id: int | None,
+    primary_rm_id: int | None,
+) -> tuple[int, int | None]:
+    unit_id = org_unit_id or principal.org_unit_id
+    scope_units = orgs.scope_unit_ids(session, principal)
+    if (
+        scope_units is not None and unit_id not in scope_units and unit_id != principal.org_unit_id
+    ) or not orgs.is_open_unit(session, unit_id):
+        problems.add(
+            "org_unit_id", "customer.org_unit", N_("Choose an open unit within your data scope."), unit_id
+        )
+    rm_id = primary_rm_id
+    if rm_id is None and principal.role == "relationship_manager":
+        rm_id = principal.user_id
+    if rm_id is not None:
+        owner = users.portfolio_owner(session, rm_id)
+        if owner is None:
+            problems.add(
+                "primary_rm_id",
+                "customer.rm_role",
+                N_("User %(id)s cannot hold a customer portfolio."),
+                rm_id,
+                id=rm_id,
+            )
+        elif not owner.is_active:
+            problems.add(
+                "primary_rm_id", "customer.rm_active", N_("The relationship manager is disabled."), rm_id
+            )
+    return unit_id, rm_id
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def find_duplicates(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    mobile: str | None,
+    birth: Any,
+    exclude_id: int | None,
+) -> tuple[list[DuplicateCandidate], int]:
+    """Likely duplicates by name similarity, mobile and birth date: (those in scope, count outside)."""
+    parsed = parse_query(name)
+    candidates: dict[int, Customer] = {}
+    if parsed.alternatives:
+        ids = repo.ids_matching([p for p in parsed.alternatives if p.key.startswith(("n:", "p:"))])
+        for customer in repo.customers_by_ids(session, list(session.execute(ids.limit(200)).scalars())):
+            candidates[customer.id] = customer
+    if mobile:
+        for customer in repo.customers_by_ids(
+            session, session.execute(repo.ids_with_key(f"m:{mobile}")).scalars()
+        ):
+            candidates[customer.id] = customer
+    scope = scope_of(session, principal)
+    visible = repo.readable_ids(session, scope, candidates)
+    found: list[DuplicateCandidate] = []
+    hidden = 0
+    for customer in candidates.values():
+        if customer.id == exclude_id or customer.status == "merged":
+            continue
+        reasons, score = _similarity(customer, name=name, mobile=mobile, birth=birth)
+        if score < 60:
+            continue
+        if customer.id in visible:
+            found.append(
+                DuplicateCandidate(
+                    customer_id=customer.id,
+                    customer_no=customer.customer_no,
+                    name=shown_name(principal, customer.name),
+                    reasons=reasons,
+                    score=score,
+                )
+            )
+        else:
+            hidden += 1
+    found.sort(key=lambda c: -c.score)
+    return found[:10], hidden
+
+
+def _similarity(customer: Customer, *, name: str, mobile: str | None, birth: Any) -> tuple[list[str], int]:
+    reasons: list[str] = []
+    score = 0
+    ratio = fuzz.ratio(customer.name, name)
+    if ratio >= 100:
+        reasons.append(N_("same name"))
+        score += 45
+    elif ratio >= 75:
+        reasons.append(N_("similar name"))
+        score += 30
+    if mobile and customer.mobile == mobile:
+        reasons.append(N_("same mobile number"))
+        score += 45
+    if birth and customer.birth_date == birth:
+        reasons.append(N_("same birth date"))
+        score += 30
+    return reasons, min(score, 100)
+
+
+# ---------------------------------------------------------------- writes
+
+
+def _snapshot(customer: Customer, *, address: str | None = None, email: str | None = None) -> dict[str, Any]:
+    return {
+        "name": customer.name,
+        "name_en": customer.name_en,
+        "kind": customer.kind,
+        "status": customer.status,
+        "id_type": customer.id_type,
+        "id_number": customer.id_number,
+        "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
+        "gender": customer.gender,
+        "nationality": customer.nationality,
+        "mobile": customer.mobile,
+        "email": email,
+        "address": address,
+        "occupation": customer.occupation,
+        "income_band": customer.income_band,
+        "industry": customer.industry,
+        "registered_capital": str(customer.registered_capital)
+        if customer.registered_capital is not None
+        else None,
+        "risk_level": customer.risk_level,
+        "risk_assessed_on": customer.risk_assessed_on.isoformat() if customer.risk_assessed_on else None,
+        "org_unit_id": customer.org_unit_id,
+        "primary_rm_id": customer.primary_rm_id,
+    }
+
+
+def _check_unique_id(
+    session: Session, problems: ProblemCollector, id_type: str, number: str, exclude_id: int | None
+) -> str:
+    digest = id_digest(id_type, number)
+    for other in repo.find_by_id_digest(session, digest):
+        if other.id != exclude_id and other.status != "merged":
+            problems.add(
+                "id_number",
+                "customer.id_unique",
+                N_("A customer with this ID already exists (%(customer_no)s)."),
+                None,
+                customer_no=other.customer_no,
+            )
+    return digest
+
+
+def _raise_if_duplicates(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    mobile: str | None,
+    birth: Any,
+    exclude_id: int | None,
+) -> None:
+    found, hidden = find_duplicates(
+        session, principal, name=name, mobile=mobile, birth=birth, exclude_id=exclude_id
+    )
+    if found or hidden:
+        problems = [
+            FieldProblem(
+                "name",
+                "customer.likely_duplicate",
+                N_("Likely duplicate: %(customer_no)s %(name)s (%(reasons)s)"),
+                c.customer_id,
+                params={"customer_no": c.customer_no, "name": c.name, "reasons": ", ".join(c.reasons)},
+            )
+            for c in found
+        ]
+        if hidden:
+            problems.append(
+                FieldProblem(
+                    "name",
+                    "customer.likely_duplicate_hidden",
+                    N_("%(count)s likely duplicates are outside your data scope."),
+                    hidden,
+                    params={"count": hidden},
+                )
+            )
+        raise LikelyDuplicates(problems)
+
+
+def create_customer(session: Session, principal: Principal, *, data: CustomerCreate) -> CustomerDetail:
+    principal.require(Permission.CUSTOMER_WRITE)
+    problems = ProblemCollector()
+    clean = _validate(data.kind, data, problems)
+    unit_id, rm_id = _placement(
+        session, principal, problems, org_unit_id=data.org_unit_id, primary_rm_id=data.primary_rm_id
+    )
+    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    problems.raise_if_any()
+    if not data.confirm_not_duplicate:
+        _raise_if_duplicates(
+            session,
+            principal,
+            name=data.name,
+            mobile=clean["mobile"],
+            birth=clean["birth_date"],
+            exclude_id=None,
+        )
+    customer = _insert(session, principal.actor, data, clean, digest=digest, unit_id=unit_id, rm_id=rm_id)
+    return detail(session, principal, customer)
+
+
+def load_customer(
+    session: Session, actor: Actor, *, data: CustomerCreate, org_unit_id: int, primary_rm_id: int | None
+) -> Customer:
+    """Create a customer from a loading job (integration, demo data): the same validation, no viewer.
+
+    Duplicate resolution is the job's business (matching decides), so no likely-duplicate check here.
+    """
+    problems = ProblemCollector()
+    clean = _validate(data.kind, data, problems)
+    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    problems.raise_if_any()
+    return _insert(session, actor, data, clean, digest=digest, unit_id=org_unit_id, rm_id=primary_rm_id)
+
+
+def _insert(
+    session: Session,
+    actor: Actor,
+    data: CustomerCreate,
+    clean: dict[str, Any],
+    *,
+    digest: str,
+    unit_id: int,
+    rm_id: int | None,
+) -> Customer:
+    customer = Customer(
+        customer_no=f"tmp-{uuid.uuid4().hex[:12]}",
+        kind=data.kind,
+        name=data.name,
+        name_en=data.name_en,
+        id_type=data.id_type,
+        id_number=clean["id_number"],
+        id_digest=digest,
+        birth_date=clean["birth_date"],
+        gender=clean["gender"],
+        nationality=data.nationality,
+        occupation=data.occupation,
+        income_band=data.income_band,
+        industry=data.industry,
+        registered_capital=data.registered_capital,
+        mobile=clean["mobile"],
+        risk_level=data.risk_level,
+        risk_assessed_on=data.risk_assessed_on,
+        org_unit_id=unit_id,
+        primary_rm_id=rm_id,
+    )
+    repo.add(session, customer)
+    session.flush()  # the id becomes the customer number
+    customer.customer_no = f"C{customer.id:010d}"
+    today = business_today()
+    for kind, value in (("mobile", clean["mobile"]), ("email", clean["email"])):
+        if value:
+            repo.add(
+                session,
+                ContactPoint(
+                    customer_id=customer.id, kind=kind, value=value, is_primary=True, valid_from=today
+                ),
+            )
+    if data.address:
+        repo.add(
+            session,
+            Address(
+                customer_id=customer.id,
+                kind="home" if data.kind == "individual" else "registered",
+                line=data.address,
+                valid_from=today,
+            ),
+        )
+    if rm_id is not None:
+        start_primary_assignment(session, customer_id=customer.id, rm_id=rm_id, on=today, handover_id=None)
+    session.flush()
+    refresh_search_keys(session, customer)
+    audit.record_change(
+        session,
+        actor,
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        action="create",
+        before={},
+        after=_snapshot(customer, address=data.address, email=clean["email"]),
+        sensitive=SENSITIVE,
+    )
+    return customer
+
+
+def update_customer(
+    session: Session, principal: Principal, *, customer_id: int, data: CustomerUpdate
+) -> CustomerDetail:
+    principal.require(Permission.CUSTOMER_WRITE)
+    scope = scope_of(session, principal)
+    customer = readable_customer(session, scope, customer_id)
+    check_version(customer, data.version)
+    problems = ProblemCollector()
+    if customer.status != "active":
+        problems.add(
+            "status", "customer.not_active", N_("Only active customers can be edited."), customer.status
+        )
+    data = data.model_copy(
+        update={
+            "id_type": data.id_type or customer.id_type,
+            "id_number": data.id_number or customer.id_number,
+        }
+    )
+    assert data.id_type is not None
+    clean = _validate(customer.kind, data, problems)
+    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
+    problems.raise_if_any()
+    if not data.confirm_not_duplicate and (data.name != customer.name or clean["mobile"] != customer.mobile):
+        _raise_if_duplicates(
+            session,
+            principal,
+            name=data.name,
+            mobile=clean["mobile"],
+            birth=clean["birth_date"],
+            exclude_id=customer.id,
+        )
+    old_address = repo.current_address(session, customer.id)
+    old_email = repo.current_contact(session, customer.id, "email")
+    before = _snapshot(
+        customer,
+        address=old_address.line if old_address else None,
+        email=old_email.value if old_email else None,
+    )
+    today = business_today()
+    if "mobile" in data.model_fields_set and clean["mobile"] != customer.mobile:
+        repo.close_contacts(session, customer.id, "mobile", today)
+        if clean["mobile"]:
+            repo.add(
+                session,
+                ContactPoint(
+                    customer_id=customer.id,
+                    kind="mobile",
+                    value=clean["mobile"],
+                    is_primary=True,
+                    valid_from=today,
+                ),
+            )
+        customer.mobile = clean["mobile"]
+    if "email" in data.model_fields_set and clean["email"] != (old_email.value if old_email else None):
+        repo.close_contacts(session, customer.id, "email", today)
+        if clean["email"]:
+            repo.add(
+                session,
+                ContactPoint(
+                    customer_id=customer.id,
+                    kind="email",
+                    value=clean["email"],
+                    is_primary=True,
+                    valid_from=today,
+                ),
+            )
+    if "address" in data.model_fields_set and data.address != (old_address.line if old_address else None):
+        repo.close_addresses(session, customer.id, today)
+        if data.address:
+            repo.add(
+                session,
+                Address(
+                    customer_id=customer.id,
+                    kind=old_address.kind if old_address else "home",
+                    line=data.address,
+                    valid_from=today,
+                ),
+            )
+    for field in (
+        "name",
+        "name_en",
+        "id_type",
+        "nationality",
+        "occupation",
+        "income_band",
+        "industry",
+        "registered_capital",
+        "risk_level",
+        "risk_assessed_on",
+    ):
+        setattr(customer, field, getattr(data, field))
+    customer.id_number, customer.id_digest = clean["id_number"], digest
+    customer.birth_date, customer.gender = clean["birth_date"], clean["gender"]
+    session.flush()
+    refresh_search_keys(session, customer)
+    new_address = repo.current_address(session, customer.id)
+    new_email = repo.current_contact(session, customer.id, "email")
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        action="update",
+        before=before,
+        after=_snapshot(
+            customer,
+            address=new_address.line if new_address else None,
+            email=new_email.value if new_email else None,
+        ),
+        sensitive=SENSITIVE,
+    )
+    void_pending_merges(session, principal, customer_ids=[customer.id], why="customer edited")
+    return detail(session, principal, customer)
+
+
+def set_active(
+    session: Session, principal: Principal, *, customer_id: int, active: bool, reason: str
+) -> CustomerDetail:
+    """Deactivate (注销) or reactivate. Nothing is deleted; merged customers cannot be reactivated."""
+    principal.require(Permission.CUSTOMER_DEACTIVATE)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    if customer.status == "merged":
+        raise ValidationFailed.single(
+            "status", "customer.merged", N_("A merged customer cannot change status."), customer.status
+        )
+    wanted = "active" if active else "deactivated"
+    if customer.status == wanted:
+        return detail(session, principal, customer)
+    before = {"status": customer.status}
+    customer.status = wanted
+    customer.deactivated_at = None if active else utcnow()
+    customer.deactivation_reason = None if active else reason
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        action="reactivate" if active else "deactivate",
+        before=before,
+        after={"status": wanted},
+        reason=reason,
+    )
+    return detail(session, principal, customer)
+
+
+def set_do_not_contact(
+    session: Session, principal: Principal, *, customer_id: int, value: bool, reason: str
+) -> None:
+    principal.require(Permission.CUSTOMER_WRITE)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    if customer.do_not_contact != value:
+        audit.record_change(
+            session,
+            principal.actor,
+            entity_type=ENTITY,
+            entity_id=customer.id,
+            action="do_not_contact",
+            before={"do_not_contact": customer.do_not_contact},
+            after={"do_not_contact": value},
+            reason=reason,
+        )
+        customer.do_not_contact = value
+        session.flush()
+
+
+# ---------------------------------------------------------------- reads
+
+
+def summaries(session: Session, principal: Principal, customers: list[Customer]) -> list[CustomerSummary]:
+    units = orgs.unit_names(session, {c.org_unit_id for c in customers})
+    rms = users.display_names(session, {c.primary_rm_id for c in customers if c.primary_rm_id})
+    return [
+        CustomerSummary(
+            id=c.id,
+            customer_no=c.customer_no,
+            kind=c.kind,
+            status=c.status,
+            name=shown_name(principal, c.name),
+            mobile=masked_mobile(c.mobile),
+            id_type=c.id_type,
+            id_number=masked_id(c.id_number),
+            tier=c.tier,
+            aum=c.aum,
+            risk_level=c.risk_level,
+            org_unit_id=c.org_unit_id,
+            org_unit_name=units.get(c.org_unit_id, "?"),
+            primary_rm_id=c.primary_rm_id,
+            primary_rm_name=rms.get(c.primary_rm_id) if c.primary_rm_id else None,
+        )
+        for c in customers
+    ]
+
+
+def flags_of(customer: Customer, *, age: int | None, assessment_valid: bool) -> list[str]:
+    flags = []
+    if age is not None and age >= SENIOR_AGE:
+        flags.append("senior")
+    if customer.kind == "individual" and not assessment_valid:
+        flags.append("risk_assessment_expired")
+    if customer.do_not_contact:
+        flags.append("do_not_contact")
+    if customer.status != "active":
+        flags.append(customer.status)
+    return flags
+
+
+def detail(session: Session, principal: Principal, customer: Customer) -> CustomerDetail:
+    today = business_today()
+    summary = summaries(session, principal, [customer])[0]
+    age = age_on(customer.birth_date, today)
+    assessed = customer.risk_assessed_on
+    valid = bool(
+        customer.risk_level and assessed and assessed + timedelta(days=RISK_ASSESSMENT_VALID_DAYS) >= today
+    )
+    email = repo.current_contact(session, customer.id, "email")
+    address = repo.current_address(session, customer.id)
+    return CustomerDetail(
+        **summary.model_dump(),
+        name_en=customer.name_en,
+        birth_date=customer.birth_date,
+        age=age,
+        gender=customer.gender,
+        nationality=customer.nationality,
+        email=masked_email(email.value if email else None),
+        address=masked_address(address.line if address else None),
+        occupation=customer.occupation,
+        income_band=customer.income_band,
+        industry=customer.industry,
+        registered_capital=customer.registered_capital,
+        risk_assessed_on=assessed,
+        risk_assessment_valid=valid,
+        do_not_contact=customer.do_not_contact,
+        merged_into_id=customer.merged_into_id,
+        deactivated_at=customer.deactivated_at,
+        deactivation_reason=customer.deactivation_reason,
+        version=customer.version,
+        flags=flags_of(customer, age=age, assessment_valid=valid),
+        can_reveal=principal.can(Permission.PII_UNMASK),
+    )
+
+
+def get_customer(session: Session, principal: Principal, *, customer_id: int) -> CustomerDetail:
+    """A customer as the viewer may see it. Merged aliases still resolve (with ``merged_into_id``)."""
+    principal.require(Permission.CUSTOMER_READ)
+    return detail(session, principal, readable_customer(session, scope_of(session, principal), customer_id))
+
+
+def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
+    search_ids = narrow_ids = None
+    if filters.q:
+        parsed = parse_query(filters.q)
+        parts = list(parsed.alternatives)
+        if parsed.id_number:
+            for id_type in ("resident_id", "uscc", "passport", "other"):
+                parts.append(QueryPart(f"d:{id_digest(id_type, parsed.id_number)}", exact=True))
+        if not parts:
+            return None
+        search_ids = repo.ids_matching(parts)
+        if parsed.last4:
+            narrow_ids = repo.ids_with_key(f"l:{parsed.last4}")
+    rm_id = scope.principal.user_id if filters.mine else filters.rm_id
+    return ListQuery(
+        search_ids=search_ids,
+        narrow_ids=narrow_ids,
+        kind=filters.kind,
+        tier=filters.tier,
+        status=filters.status,
+        org_unit_id=filters.org_unit_id,
+        rm_id=rm_id,
+        tag_id=filters.tag_id,
+        group_id=filters.group_id,
+        risk_level=filters.risk_level,
+    )
+
+
+def list_customers(
+    session: Session, principal: Principal, *, filters: CustomerFilter, page: PageRequest
+) -> Page[CustomerSummary]:
+    """Search and filter customers within the principal's data scope, masked for the viewer."""
+    principal.require(Permission.CUSTOMER_READ)
+    scope = scope_of(session, principal)
+    query = _list_query(session, scope, filters)
+    if query is None:
+        return Page(items=[], total=0, page=page.page, size=page.size)
+    total = repo.count_customers(session, scope, query)
+    rows = repo.list_customers(session, scope, query, sort=filters.sort, offset=page.offset, limit=page.size)
+    return Page(items=summaries(session, principal, rows), total=total, page=page.page, size=page.size)
+
+
+def reveal(session: Session, principal: Principal, *, customer_id: int, data: RevealIn) -> RevealOut:
+    """One C2 field of one customer in clear, with a reason, leaving an audit row."""
+    principal.require(Permission.CUSTOMER_READ)
+    principal.require(Permission.PII_UNMASK)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    value: str | None
+    if data.field == "id_number":
+        value = customer.id_number
+    elif data.field == "mobile":
+        value = customer.mobile
+    elif data.field == "email":
+        contact = repo.current_contact(session, customer.id, "email")
+        value = contact.value if contact else None
+    else:
+        address = repo.current_address(session, customer.id)
+        value = address.line if address else None
+    audit.record_event(
+        session,
+        principal.actor,
+        action="unmask",
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        details={"field": data.field},
+        reason=data.reason,
+    )
+    return RevealOut(field=data.field, value=value)
+
+
+EXPORT_LIMIT = 50_000
+EXPORT_COLUMNS = (
+    "customer_no",
+    "name",
+    "kind",
+    "status",
+    "tier",
+    "aum",
+    "risk_level",
+    "mobile",
+    "id_number",
+    "org_unit",
+    "primary_rm",
+)
+
+
+def export_csv(session: Session, principal: Principal, *, filters: CustomerFilter) -> Iterator[str]:
+    """A customer list as CSV: permissioned, audited, masked, and marked with who exported it."""
+    principal.require(Permission.CUSTOMER_EXPORT)
+    scope = scope_of(session, principal)
+    query = _list_query(session, scope, filters)
+    rows = repo.iter_customers(session, scope, query, sort=filters.sort, limit=EXPORT_LIMIT) if query else []
+    items = summaries(session, principal, rows)
+    audit.record_event(
+        session,
+        principal.actor,
+        action="export",
+        entity_type=ENTITY,
+        details={"filters": filters.model_dump(mode="json", exclude_none=True), "rows": len(items)},
+    )
+
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(
+            [
+                f"# exported by {principal.username} ({principal.display_name}) at "
+                f"{format_datetime(utcnow(), seconds=True)}; personal data masked"
+            ]
+        )
+        writer.writerow(EXPORT_COLUMNS)
+        for item in items:
+            writer.writerow(
+                [
+                    item.customer_no,
+                    item.name,
+                    item.kind,
+                    item.status,
+                    item.tier,
+                    item.aum,
+                    item.risk_level or "",
+                    item.mobile or "",
+                    item.id_number,
+                    item.org_unit_name,
+                    item.primary_rm_name or "",
+                ]
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return generate()
+
+
+def set_consent(
+    session: Session, principal: Principal, *, customer_id: int, channel: str, granted: bool, source: str
+) -> None:
+    """Record the current consent for a marketing channel; an opt-out applies to all later sends."""
+    principal.require(Permission.CUSTOMER_WRITE)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    today = business_today()
+    current = repo.get_consent(session, customer.id, channel)
+    before = {"granted": current.granted if current else None}
+    if current is None:
+        repo.add(
+            session,
+            Consent(
+                customer_id=customer.id,
+                channel=channel,
+                granted=granted,
+                source=source,
+                recorded_on=today,
+                recorded_by=principal.user_id,
+            ),
+        )
+    else:
+        current.granted, current.source, current.recorded_on, current.recorded_by = (
+            granted,
+            source,
+            today,
+            principal.user_id,
+        )
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        action="consent",
+        before={f"consent.{channel}": before["granted"]},
+        after={f"consent.{channel}": granted},
+        reason=f"source: {source}",
+    )
+
+
+def portfolio_summary(session: Session, principal: Principal, *, mine: bool) -> PortfolioSummary:
+    """Active customers and AUM by tier: the principal's own portfolio, or everything in scope."""
+    principal.require(Permission.CUSTOMER_READ)
+    rows = repo.tier_summary(session, scope_of(session, principal), rm_id=principal.user_id if mine else None)
+    return PortfolioSummary(
+        customers=sum(count for _tier, count, _aum in rows),
+        total_aum=sum((aum for _tier, _count, aum in rows), Decimal("0")),
+        by_tier={tier: count for tier, count, _aum in rows},
+        aum_by_tier={tier: aum for tier, _count, aum in rows},
+    )
+
+
+def find_by_number(session: Session, principal: Principal, *, customer_no: str) -> CustomerDetail:
+    """A customer by its CRM number, within the principal's scope (for pickers such as relationships)."""
+    principal.require(Permission.CUSTOMER_READ)
+    found = repo.find_by_customer_no(session, customer_no.strip().upper())
+    if found is None:
+        raise CustomerNotFound(id=customer_no)
+    return detail(session, principal, readable_customer(session, scope_of(session, principal), found.id))

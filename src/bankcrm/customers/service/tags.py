@@ -1,0 +1,201 @@
+"""Manual tags and static customer lists, one at a time or in bulk from a search result."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.i18n import N_
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.customers import repository as repo
+from bankcrm.customers.models import CustomerGroup, CustomerGroupMember, CustomerTag, Tag
+from bankcrm.customers.schemas import CustomerTagOut, GroupIn, GroupOut, TagIn, TagOut
+from bankcrm.customers.service.common import readable_customer, scope_of
+from bankcrm.customers.service.errors import CustomerNotFound, GroupNotFound, TagNotFound
+from bankcrm.identity.service import users
+
+
+def create_tag(session: Session, principal: Principal, *, data: TagIn) -> TagOut:
+    principal.require(Permission.TAG_MANAGE)
+    if repo.find_tag_by_code(session, data.code) is not None:
+        raise ValidationFailed.single(
+            "code", "tag.code_unique", N_("The code %(code)s is already used."), data.code, code=data.code
+        )
+    tag = Tag(
+        code=data.code,
+        name=data.name,
+        category=data.category,
+        description=data.description,
+        owner_id=principal.user_id,
+    )
+    repo.add(session, tag)
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type="tag",
+        entity_id=tag.id,
+        action="create",
+        before={},
+        after=data.model_dump(),
+    )
+    return TagOut(id=tag.id, code=tag.code, name=tag.name, category=tag.category, kind=tag.kind)
+
+
+def list_tags(session: Session, principal: Principal) -> list[TagOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    return [
+        TagOut(id=t.id, code=t.code, name=t.name, category=t.category, kind=t.kind)
+        for t in repo.tags(session)
+    ]
+
+
+def tags_of(session: Session, principal: Principal, *, customer_id: int) -> list[CustomerTagOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    rows = repo.tags_of(session, customer_id)
+    names = users.display_names(session, {ct.added_by for ct, _tag in rows if ct.added_by})
+    return [
+        CustomerTagOut(
+            id=t.id,
+            code=t.code,
+            name=t.name,
+            category=t.category,
+            kind=t.kind,
+            added_by=names.get(ct.added_by) if ct.added_by else None,
+            added_at=ct.added_at,
+        )
+        for ct, t in rows
+    ]
+
+
+def _manual_tag(session: Session, tag_id: int) -> Tag:
+    tag = repo.find_tag(session, tag_id)
+    if tag is None:
+        raise TagNotFound(id=tag_id)
+    if tag.kind != "manual":
+        raise ValidationFailed.single(
+            "tag_id",
+            "tag.manual_only",
+            N_("Rule and model tags are set by the scoring pipeline, not by hand."),
+            tag_id,
+        )
+    return tag
+
+
+def _readable_all(session: Session, principal: Principal, customer_ids: list[int]) -> list[int]:
+    scope = scope_of(session, principal)
+    visible = repo.readable_ids(session, scope, customer_ids)
+    missing = sorted(set(customer_ids) - visible)
+    if missing:
+        raise CustomerNotFound(id=missing[0])
+    return sorted(visible)
+
+
+def tag_customers(
+    session: Session, principal: Principal, *, tag_id: int, customer_ids: list[int], add: bool
+) -> int:
+    """Add or remove a manual tag on one or many customers; returns how many changed."""
+    principal.require(Permission.CUSTOMER_TAG)
+    tag = _manual_tag(session, tag_id)
+    changed = 0
+    for customer_id in _readable_all(session, principal, customer_ids):
+        existing = repo.get_customer_tag(session, customer_id, tag.id)
+        if add and existing is None:
+            repo.add(session, CustomerTag(customer_id=customer_id, tag_id=tag.id, added_by=principal.user_id))
+            changed += 1
+        elif not add and existing is not None:
+            session.delete(existing)
+            changed += 1
+    session.flush()
+    if changed:
+        audit.record_event(
+            session,
+            principal.actor,
+            action="tag" if add else "untag",
+            entity_type="customer",
+            entity_id=customer_ids[0] if len(customer_ids) == 1 else None,
+            details={"tag": tag.code, "customers": len(customer_ids), "changed": changed},
+        )
+    return changed
+
+
+def create_group(session: Session, principal: Principal, *, data: GroupIn) -> GroupOut:
+    principal.require(Permission.CUSTOMER_TAG)
+    if repo.find_group_by_name(session, principal.user_id, data.name) is not None:
+        raise ValidationFailed.single(
+            "name", "group.name_unique", N_("You already have a list with this name."), data.name
+        )
+    group = CustomerGroup(name=data.name, description=data.description, owner_id=principal.user_id)
+    repo.add(session, group)
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type="customer_group",
+        entity_id=group.id,
+        action="create",
+        before={},
+        after=data.model_dump(),
+    )
+    return GroupOut(
+        id=group.id, name=group.name, description=group.description, owner_id=group.owner_id, member_count=0
+    )
+
+
+def my_groups(session: Session, principal: Principal) -> list[GroupOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    return [
+        GroupOut(id=g.id, name=g.name, description=g.description, owner_id=g.owner_id, member_count=n)
+        for g, n in repo.groups_owned_by(session, principal.user_id)
+    ]
+
+
+def _own_group(session: Session, principal: Principal, group_id: int) -> CustomerGroup:
+    group = repo.find_group(session, group_id)
+    if group is None or group.owner_id != principal.user_id:
+        raise GroupNotFound(id=group_id)
+    return group
+
+
+def set_group_membership(
+    session: Session, principal: Principal, *, group_id: int, customer_ids: list[int], add: bool
+) -> int:
+    principal.require(Permission.CUSTOMER_TAG)
+    group = _own_group(session, principal, group_id)
+    changed = 0
+    for customer_id in _readable_all(session, principal, customer_ids):
+        existing = repo.get_group_member(session, group.id, customer_id)
+        if add and existing is None:
+            repo.add(
+                session,
+                CustomerGroupMember(group_id=group.id, customer_id=customer_id, added_by=principal.user_id),
+            )
+            changed += 1
+        elif not add and existing is not None:
+            session.delete(existing)
+            changed += 1
+    session.flush()
+    if changed:
+        audit.record_event(
+            session,
+            principal.actor,
+            action="add_members" if add else "remove_members",
+            entity_type="customer_group",
+            entity_id=group.id,
+            details={"changed": changed},
+        )
+    return changed
+
+
+def groups_of(session: Session, principal: Principal, *, customer_id: int) -> list[GroupOut]:
+    """The principal's own lists that contain this customer."""
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        GroupOut(id=g.id, name=g.name, description=g.description, owner_id=g.owner_id, member_count=0)
+        for g in repo.groups_of(session, customer_id)
+        if g.owner_id == principal.user_id
+    ]

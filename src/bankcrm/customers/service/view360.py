@@ -1,0 +1,273 @@
+"""The customer 360° view, section by section, so each section loads (and fails) on its own."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.config import get_settings
+from bankcrm.core.i18n import N_
+from bankcrm.core.lake import Lake
+from bankcrm.core.masking import mask_account_number, mask_card_number
+from bankcrm.core.pagination import Page, PageRequest
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.customers import lake_repository as history
+from bankcrm.customers import repository as repo
+from bankcrm.customers.models import Account
+from bankcrm.customers.schemas import (
+    AccountOut,
+    AssetsOut,
+    ConsentOut,
+    ContactPointOut,
+    HoldingOut,
+    ScoreOut,
+    TimelineItem,
+    TransactionFilter,
+    TransactionOut,
+    XrefOut,
+)
+from bankcrm.customers.service.common import (
+    masked_email,
+    masked_mobile,
+    readable_customer,
+    scope_of,
+)
+from bankcrm.customers.service.interactions import list_interactions
+
+# What counts towards assets under management (DOMAIN.md): deposits and investments held through the bank.
+ASSET_KINDS = frozenset({"current", "savings", "time_deposit"})
+LIABILITY_KINDS = frozenset({"loan", "credit_card"})
+HOLDING_CATEGORIES = ("wealth", "fund", "insurance")
+# Audit rows written by loading jobs; the timeline shows what people did to the record.
+LOADER_ACTIONS = frozenset({"account_recorded", "holding_recorded", "xref_linked"})
+
+
+def _lake() -> Lake:
+    return Lake(get_settings().lake_root)
+
+
+def _masked_account(account: Account) -> str:
+    return (
+        mask_card_number(account.account_no)
+        if account.kind == "credit_card"
+        else mask_account_number(account.account_no)
+    )
+
+
+def accounts(session: Session, principal: Principal, *, customer_id: int) -> list[AccountOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        AccountOut(
+            id=a.id,
+            account_no=_masked_account(a),
+            product_code=p.code,
+            product_name=p.name,
+            kind=a.kind,
+            currency=a.currency,
+            balance=a.balance,
+            credit_limit=a.credit_limit,
+            opened_on=a.opened_on,
+            maturity_date=a.maturity_date,
+            overdue_days=a.overdue_days,
+            overdue_amount=a.overdue_amount,
+            status=a.status,
+        )
+        for a, p in repo.accounts(session, customer_id)
+    ]
+
+
+def holdings(session: Session, principal: Principal, *, customer_id: int) -> list[HoldingOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        HoldingOut(
+            id=h.id,
+            product_code=p.code,
+            product_name=p.name,
+            category=p.category,
+            risk_level=p.risk_level,
+            units=h.units,
+            market_value=h.market_value,
+            cost=h.cost,
+            valued_on=h.valued_on,
+            maturity_date=h.maturity_date,
+        )
+        for h, p in repo.holdings(session, customer_id)
+    ]
+
+
+def _month_back(today: date, months: int) -> str:
+    total = today.year * 12 + today.month - 1 - months
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def assets(session: Session, principal: Principal, *, customer_id: int) -> AssetsOut:
+    """AUM now by product category, liabilities, and the 12-month month-end trend from the lake."""
+    principal.require(Permission.CUSTOMER_READ)
+    scope = scope_of(session, principal)
+    customer = readable_customer(session, scope, customer_id)
+    by_category: dict[str, Decimal] = {}
+    liabilities = Decimal("0")
+    for account, _product in repo.accounts(session, customer.id):
+        if account.status == "closed":
+            continue
+        if account.kind in ASSET_KINDS:
+            category = "time_deposit" if account.kind == "time_deposit" else "deposit"
+            by_category[category] = by_category.get(category, Decimal("0")) + account.balance
+        elif account.kind in LIABILITY_KINDS:
+            liabilities += abs(account.balance)
+    for holding, product in repo.holdings(session, customer.id):
+        by_category[product.category] = by_category.get(product.category, Decimal("0")) + holding.market_value
+    aum = sum(by_category.values(), Decimal("0"))
+    monthly: dict[str, Decimal] = {}
+    for month, category, balance in history.monthly_balances(
+        _lake(), customer.id, since_month=_month_back(scope.today, 11)
+    ):
+        if category not in LIABILITY_KINDS:
+            monthly[month] = monthly.get(month, Decimal("0")) + balance
+    return AssetsOut(aum=aum, by_category=by_category, trend=sorted(monthly.items()), liabilities=liabilities)
+
+
+def transactions(
+    session: Session, principal: Principal, *, customer_id: int, filters: TransactionFilter, page: PageRequest
+) -> Page[TransactionOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    query = history.TransactionQuery(
+        customer_ids=(customer_id,),
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        min_amount=filters.min_amount,
+        max_amount=filters.max_amount,
+        direction=filters.direction,
+        category=filters.category,
+        channel=filters.channel,
+    )
+    rows, total = history.transactions(_lake(), query, offset=page.offset, limit=page.size)
+    items = [
+        TransactionOut(
+            txn_id=row["txn_id"],
+            booked_at=row["booked_at"],
+            account_no=mask_account_number(row["account_no"]),
+            direction=row["direction"],
+            amount=Decimal(str(row["amount"])),
+            currency=row["currency"],
+            category=row["category"],
+            channel=row["channel"],
+            counterparty=row["counterparty"],
+            description=row["description"],
+        )
+        for row in rows
+    ]
+    return Page(items=items, total=total, page=page.page, size=page.size)
+
+
+def contact_points(session: Session, principal: Principal, *, customer_id: int) -> list[ContactPointOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    out = []
+    for row in repo.contact_points(session, customer_id):
+        value = masked_mobile(row.value) if row.kind in ("mobile", "phone") else masked_email(row.value)
+        out.append(
+            ContactPointOut(
+                id=row.id,
+                kind=row.kind,
+                value=value or "",
+                is_primary=row.is_primary,
+                valid_from=row.valid_from,
+                valid_to=row.valid_to,
+                source=row.source,
+            )
+        )
+    return out
+
+
+def consents(session: Session, principal: Principal, *, customer_id: int) -> list[ConsentOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        ConsentOut(channel=c.channel, granted=c.granted, source=c.source, recorded_on=c.recorded_on)
+        for c in repo.consents(session, customer_id)
+    ]
+
+
+def xrefs(session: Session, principal: Principal, *, customer_id: int) -> list[XrefOut]:
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        XrefOut(
+            source_system=x.source_system,
+            source_customer_no=x.source_customer_no,
+            linked_at=x.linked_at,
+            match_rule=x.match_rule,
+        )
+        for x in repo.xrefs(session, customer_id)
+    ]
+
+
+def data_quality_flags(session: Session, principal: Principal, *, customer_id: int) -> list[str]:
+    """Gaps a relationship manager can fix: message ids, shown translated."""
+    principal.require(Permission.CUSTOMER_READ)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    flags = []
+    if not customer.mobile:
+        flags.append(N_("No mobile number"))
+    if repo.current_address(session, customer.id) is None:
+        flags.append(N_("No current address"))
+    if customer.kind == "individual" and not customer.risk_level:
+        flags.append(N_("No risk questionnaire on record"))
+    if customer.kind == "individual" and not customer.occupation:
+        flags.append(N_("Occupation missing"))
+    if not repo.consents(session, customer.id):
+        flags.append(N_("No marketing consent recorded for any channel"))
+    return flags
+
+
+def timeline(
+    session: Session, principal: Principal, *, customer_id: int, limit: int = 50
+) -> list[TimelineItem]:
+    """Interactions and changes to the record in one stream, newest first.
+
+    Service records and campaign touches join this stream when the service and marketing modules land.
+    """
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    items = [
+        TimelineItem(
+            at=i.occurred_at,
+            kind="interaction",
+            title=f"{i.kind}:{i.channel}",
+            detail=i.summary,
+            actor=i.user_name,
+        )
+        for i in list_interactions(session, principal, customer_id=customer_id, limit=limit)
+    ]
+    for event in audit.entity_history(session, entity_type="customer", entity_id=customer_id, limit=limit):
+        if event.action in LOADER_ACTIONS:
+            continue
+        fields = ", ".join(sorted(event.changes)) if event.changes else None
+        items.append(
+            TimelineItem(
+                at=event.occurred_at, kind="change", title=event.action, detail=fields, actor=event.actor_name
+            )
+        )
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+def scores(session: Session, principal: Principal, *, customer_id: int) -> list[ScoreOut]:
+    """Value and risk scores come from the segmentation module; until it runs they are not computed.
+
+    Never invented: every score here is None with no date until a pipeline writes it back.
+    """
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        ScoreOut(name=name, value=None, computed_on=None)
+        for name in (N_("RFM segment"), N_("Lifetime value"), N_("Churn propensity"), N_("Credit risk"))
+    ]
