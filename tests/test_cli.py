@@ -47,10 +47,10 @@ def test_help_explains_every_command() -> None:
 
 def test_migrate_demo_and_verify_then_tampering_is_caught(scratch: ScratchDatabase) -> None:
     assert bankcrm(scratch.url, "migrate").returncode == 0
-    loaded = bankcrm(scratch.url, "demo", "load", "--if-empty")
+    loaded = bankcrm(scratch.url, "demo", "load", "--if-empty", "--customers", "60")
     assert loaded.returncode == 0, loaded.stderr
     assert "rm.zhang" in loaded.stdout
-    again = bankcrm(scratch.url, "demo", "load", "--if-empty")
+    again = bankcrm(scratch.url, "demo", "load", "--if-empty", "--customers", "60")
     assert "already present" in again.stdout
 
     intact = bankcrm(scratch.url, "audit", "verify")
@@ -74,7 +74,7 @@ def test_createuser_reads_the_password_from_the_environment_and_enforces_policy(
     scratch: ScratchDatabase,
 ) -> None:
     assert bankcrm(scratch.url, "migrate").returncode == 0
-    assert bankcrm(scratch.url, "demo", "load").returncode == 0
+    assert bankcrm(scratch.url, "demo", "load", "--customers", "0").returncode == 0
     weak = bankcrm(
         scratch.url,
         "createuser",
@@ -116,3 +116,42 @@ def test_bad_configuration_exits_with_a_clear_message() -> None:
     result = bankcrm("mysql://nope", "migrate")
     assert result.returncode == 2
     assert "BANKCRM_DATABASE_URL" in result.stdout + result.stderr
+
+
+def test_generate_a_small_bank_is_deterministic_and_searchable(scratch: ScratchDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert bankcrm(scratch.url, "migrate").returncode == 0
+    lake = str(tmp_path / "lake")
+    made = bankcrm(
+        scratch.url, "demo", "generate", "--customers", "300", "--seed", "7", BANKCRM_LAKE_DIR=lake
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "300 customers" in made.stdout
+    engine = create_db_engine(scratch.url)
+    with engine.connect() as connection:
+        first = connection.execute(text("SELECT name, id_number FROM customer ORDER BY id LIMIT 3")).all()
+        accounts = connection.execute(text("SELECT count(*) FROM account")).scalar_one()
+    engine.dispose()
+    assert accounts >= 300
+    scratch2 = new_scratch_database("cli2")
+    try:
+        assert bankcrm(scratch2.url, "migrate").returncode == 0
+        again = bankcrm(
+            scratch2.url,
+            "demo",
+            "generate",
+            "--customers",
+            "300",
+            "--seed",
+            "7",
+            BANKCRM_LAKE_DIR=str(tmp_path / "lake2"),
+        )
+        assert again.returncode == 0
+        engine = create_db_engine(scratch2.url)
+        with engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT name, id_number FROM customer ORDER BY id LIMIT 3")).all()
+                == first
+            )
+        engine.dispose()
+    finally:
+        scratch2.close()

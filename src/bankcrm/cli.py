@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -16,12 +17,12 @@ from rich.table import Table
 from bankcrm.audit import service as audit_service
 from bankcrm.core.config import ConfigurationError, get_settings
 from bankcrm.core.context import Actor
-from bankcrm.core.db import create_database
+from bankcrm.core.db import Database, create_database
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import translate
 from bankcrm.core.lake import Lake
-from bankcrm.demo import customers as demo_customers
 from bankcrm.demo import seed
+from bankcrm.demo.bank import generate_bank
 from bankcrm.identity.service import orgs, roles, users
 
 app = typer.Typer(
@@ -148,24 +149,19 @@ def demo_load(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when users already exist.")
     ] = False,
-    customers: Annotated[
-        int, typer.Option(help="How many demo customers, each with 24 months of history.")
-    ] = 400,
+    customers: Annotated[int, typer.Option(help="How many synthetic customers to generate.")] = 10_000,
     seed_value: Annotated[
         int, typer.Option("--seed", help="The same seed always gives the same bank.")
     ] = 20261129,
 ) -> None:
-    """Load the demo organisation, one user per role and a book of customers; print the logins."""
+    """Load the demo organisation, one user per role and a synthetic book of customers; print the logins."""
     settings = get_settings()
     database = create_database(settings)
     with database.transaction() as session:
         roles.sync_roles(session, Actor.system("demo"))
         loaded = seed.load_demo(session, only_if_empty=if_empty)
-        if loaded and customers:
-            book = demo_customers.load_demo_customers(
-                session, Lake(settings.lake_root), count=customers, seed=seed_value
-            )
-            console.print(f"Demo customers: {book.customers}; transactions in the lake: {book.transactions}.")
+    if loaded and customers:
+        _generate(database, Lake(settings.lake_root), customers, seed_value)
     database.dispose()
     table = Table(title="Demo logins (demo database only)")
     for column in ("username", "role", "unit", "password"):
@@ -177,6 +173,38 @@ def demo_load(
         table.add_row(login.username, login.role, login.unit_code, secret)
     console.print("Demo data loaded." if loaded else "Demo data already present; nothing loaded.")
     console.print(table)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    customers: Annotated[
+        int, typer.Option(help="Customers: 10000 (demo), 100000 or 1000000 (benchmarks).")
+    ] = 10_000,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="The same seed always gives the same bank.")
+    ] = 20261129,
+) -> None:
+    """Generate a synthetic bank of the given size (customers, accounts, holdings, 24 months of history)."""
+    settings = get_settings()
+    database = create_database(settings)
+    _generate(database, Lake(settings.lake_root), customers, seed_value)
+    database.dispose()
+
+
+def _generate(database: Database, lake: Lake, customers: int, seed_value: int) -> None:
+    started = time.monotonic()
+    summary = generate_bank(
+        database,
+        lake,
+        customers=customers,
+        seed_value=seed_value,
+        progress=lambda message: console.print(f"  {message}"),
+    )
+    console.print(
+        f"Synthetic bank: {summary.customers} customers ({summary.rejected} rejected by validation), "
+        f"{summary.relationship_managers} relationship managers, {summary.accounts} accounts, "
+        f"{summary.transactions} transactions in {time.monotonic() - started:.0f} s."
+    )
 
 
 @org_app.command("apply-moves")

@@ -106,3 +106,10 @@ def test_query_parser_reads_mobile_tails_with_names() -> None:
     assert parsed.last4 == "1234"
     assert any(part.key == "n:王小明" for part in parsed.alternatives)
     assert parse_query("110101199003071234").id_number == "110101199003071234"
+
+
+def test_heteronyms_only_add_the_surname_reading() -> None:
+    from bankcrm.customers.keys import name_keys
+
+    assert name_keys("董帅") == {"n:董帅", "p:dongshuai", "i:ds"}  # no stray readings of 董
+    assert {"p:zengguang", "i:zg"} <= name_keys("曾广")

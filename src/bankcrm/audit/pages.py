@@ -10,14 +10,14 @@ from starlette.responses import Response, StreamingResponse
 from bankcrm.audit import service
 from bankcrm.audit.schemas import AuditFilter
 from bankcrm.core.db import utcnow
-from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
 from bankcrm.core.formatting import BUSINESS_TZ
 from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.web.auth import require
-from bankcrm.web.forms import field_errors, form_fields, problems_from_pydantic
+from bankcrm.web.forms import field_errors, form_fields
 from bankcrm.web.render import Navigation, NavItem, Renderer, translator
 from bankcrm.web.transaction import db_session
 

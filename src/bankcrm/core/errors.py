@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from bankcrm.core.i18n import N_
 
 
@@ -97,3 +99,50 @@ class ProblemCollector:
     def raise_if_any(self) -> None:
         if self.problems:
             raise ValidationFailed(self.problems)
+
+
+# Pydantic's rule names mapped to catalogue messages, so form errors read naturally in Chinese too.
+PYDANTIC_MESSAGES = {
+    "missing": N_("This field is required."),
+    "string_too_short": N_("Enter at least %(min_length)s characters."),
+    "string_too_long": N_("Enter at most %(max_length)s characters."),
+    "string_pattern_mismatch": N_("The format is not valid."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "greater_than_equal": N_("Enter a value of at least %(ge)s."),
+    "less_than_equal": N_("Enter a value of at most %(le)s."),
+    "date_from_datetime_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "date_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "literal_error": N_("Choose one of the offered values."),
+    "too_short": N_("Choose at least %(min_length)s."),
+    "too_long": N_("Choose at most %(max_length)s."),
+    "extra_forbidden": N_("This field is not accepted."),
+    "bool_parsing": N_("Choose yes or no."),
+}
+
+
+def problems_from_pydantic(error: ValidationError) -> list[FieldProblem]:
+    problems = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ())]
+        rule = str(item.get("type", "invalid"))
+        context = {
+            key: value
+            for key, value in (item.get("ctx") or {}).items()
+            if isinstance(value, str | int | float)
+        }
+        message = PYDANTIC_MESSAGES.get(rule, N_("The value is not valid."))
+        value = item.get("input")
+        if value == "":
+            # An input left blank breaks a format or number rule only because it is empty.
+            message = PYDANTIC_MESSAGES["missing"]
+        problems.append(
+            FieldProblem(
+                field=".".join(location) or "form",
+                rule=rule,
+                message=message,
+                value=value if isinstance(value, str | int | float | bool) else None,
+                params=context,
+            )
+        )
+    return problems

@@ -17,6 +17,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,13 @@ class Lake:
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         with self.connect() as connection:
             return connection.sql(sql, params=parameters or None).to_arrow_table()
+
+
+def money_from_cents(cents: Any) -> pa.Array:
+    """An exact DECIMAL(20, 2) column from integer fen/cents (any integer sequence or array).
+
+    Money is generated and summed as integers and turned into decimals in one vectorised step,
+    never through binary floating point.
+    """
+    whole = pa.array(cents, pa.int64()).cast(pa.decimal128(19, 0))
+    return pc.multiply(whole, pa.scalar(Decimal("0.01"), pa.decimal128(2, 2))).cast(pa.decimal128(20, 2))

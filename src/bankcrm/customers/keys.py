@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import product
 
 from pypinyin import Style, pinyin
 
@@ -16,8 +15,48 @@ from bankcrm.core.validation import to_half_width
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 _SEPARATORS = re.compile(r"[\s·•．.\-_]+")
-# Surnames whose reading differs from the character's common reading; both readings are indexed.
-_MAX_READINGS = 8
+# Surnames read differently from the character's everyday reading (曾 zeng, not ceng). The name is
+# indexed under both, so staff find the customer however they spell it.
+SURNAME_READINGS = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "区": "ou",
+    "查": "zha",
+    "盖": "ge",
+    "乐": "yue",
+    "覃": "qin",
+    "翟": "zhai",
+    "缪": "miao",
+    "繁": "po",
+    "员": "yun",
+    "褚": "chu",
+    "宿": "su",
+    "冼": "xian",
+    "种": "chong",
+    "句": "gou",
+    "隗": "wei",
+    "召": "shao",
+    "郇": "huan",
+    "蕃": "pi",
+    "薄": "bo",
+    "华": "hua",
+    "重": "chong",
+    "殷": "yin",
+    "折": "she",
+    "秘": "bi",
+    "尉": "yu",
+    "万": "wan",
+    "长": "zhang",
+    "阚": "kan",
+    "令狐": "linghu",
+    "尉迟": "yuchi",
+    "万俟": "moqi",
+    "长孙": "zhangsun",
+    "单于": "chanyu",
+}
 
 
 @dataclass(frozen=True)
@@ -32,12 +71,20 @@ def normalise_name(name: str) -> str:
     return _SEPARATORS.sub("", to_half_width(name)).lower()
 
 
-def _readings(name: str, style: Style) -> list[str]:
-    """All pinyin spellings of a name, bounded: heteronyms (曾 zeng/ceng, 单 shan/dan) give several."""
-    syllables = pinyin(name, style=style, heteronym=True, errors="ignore")
-    options = [sorted({s.lower() for s in choices})[:3] for choices in syllables if choices]
-    spellings = ["".join(parts) for parts in product(*options)] if options else []
-    return spellings[:_MAX_READINGS]
+def _spellings(name: str) -> tuple[list[str], list[str]]:
+    """Full pinyin and initials: the everyday reading, plus the surname reading where it differs."""
+    syllables = [item[0] for item in pinyin(name, style=Style.NORMAL, errors="ignore") if item]
+    if not syllables:
+        return [], []
+    full = ["".join(syllables).lower()]
+    initials = ["".join(s[0] for s in syllables).lower()]
+    for surname, reading in SURNAME_READINGS.items():
+        if name.startswith(surname):
+            rest = syllables[len(surname) :]
+            full.append((reading + "".join(rest)).lower())
+            initials.append((reading[0] + "".join(s[0] for s in rest)).lower())
+            break
+    return full, initials
 
 
 def name_keys(name: str) -> set[str]:
@@ -46,8 +93,9 @@ def name_keys(name: str) -> set[str]:
         return set()
     keys = {f"n:{clean}"}
     if CJK.search(clean):
-        keys |= {f"p:{spelling}" for spelling in _readings(clean, Style.NORMAL) if spelling}
-        keys |= {f"i:{initials}" for initials in _readings(clean, Style.FIRST_LETTER) if initials}
+        full, initials = _spellings(clean)
+        keys |= {f"p:{spelling}" for spelling in full if spelling}
+        keys |= {f"i:{letters}" for letters in initials if letters}
     return keys
 
 

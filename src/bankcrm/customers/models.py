@@ -351,3 +351,12 @@ class MergeRequest(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads this
+
+
+class CustomerNumberCounter(Base):
+    """The last customer number handed out. One row; bulk loads reserve a block with one update."""
+
+    __tablename__ = "customer_number_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from bankcrm.core.db import Base
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.customers.keys import QueryPart
 from bankcrm.customers.models import (
@@ -21,6 +22,7 @@ from bankcrm.customers.models import (
     Customer,
     CustomerGroup,
     CustomerGroupMember,
+    CustomerNumberCounter,
     CustomerSearchKey,
     CustomerTag,
     Holding,
@@ -637,3 +639,50 @@ def tier_summary(session: Session, scope: Scope, *, rm_id: int | None) -> list[t
     return [
         (str(tier), int(count), Decimal(str(total))) for tier, count, total in session.execute(stmt).all()
     ]
+
+
+def reserve_customer_numbers(session: Session, count: int) -> int:
+    """Reserve ``count`` consecutive customer numbers; returns the first. Safe under concurrent writers:
+    the update locks the counter row until the transaction ends."""
+    stmt = (
+        update(CustomerNumberCounter)
+        .where(CustomerNumberCounter.id == 1)
+        .values(last_value=CustomerNumberCounter.last_value + count)
+        .returning(CustomerNumberCounter.last_value)
+    )
+    last = session.execute(stmt).scalar_one_or_none()
+    if last is None:  # first use on a database created before the counter existed
+        highest = int(session.execute(select(func.count(Customer.id))).scalar_one())
+        session.add(CustomerNumberCounter(id=1, last_value=highest + count))
+        session.flush()
+        last = highest + count
+    return int(last) - count + 1
+
+
+def insert_customers(session: Session, rows: list[dict[str, object]]) -> list[int]:
+    """Insert many customers in one statement batch; ids come back in the order of ``rows``."""
+    if not rows:
+        return []
+    stmt = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
+    return [int(row_id) for row_id in session.execute(stmt, rows).scalars()]
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, object]]) -> None:
+    if rows:
+        session.execute(insert(model), rows)
+
+
+def existing_id_digests(session: Session, digests: list[str]) -> set[str]:
+    """Which of these ID digests already belong to a (non-merged) customer."""
+    found: set[str] = set()
+    for start in range(0, len(digests), 500):  # bounded IN lists
+        chunk = digests[start : start + 500]
+        stmt = select(Customer.id_digest).where(Customer.id_digest.in_(chunk), Customer.status != "merged")
+        found.update(session.execute(stmt).scalars())
+    return found
+
+
+def update_customers_by_id(session: Session, rows: list[dict[str, object]]) -> None:
+    """Bulk update by primary key (each row has ``id`` and the columns to set)."""
+    if rows:
+        session.execute(update(Customer), rows)

@@ -8,56 +8,10 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from bankcrm.core.errors import FieldProblem, ValidationFailed
-from bankcrm.core.i18n import N_, Translator
+from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
+from bankcrm.core.i18n import Translator
 
 M = TypeVar("M", bound=BaseModel)
-
-# Pydantic's rule names mapped to catalogue messages, so form errors read naturally in Chinese too.
-PYDANTIC_MESSAGES = {
-    "missing": N_("This field is required."),
-    "string_too_short": N_("Enter at least %(min_length)s characters."),
-    "string_too_long": N_("Enter at most %(max_length)s characters."),
-    "string_pattern_mismatch": N_("The format is not valid."),
-    "int_parsing": N_("Enter a whole number."),
-    "int_type": N_("Enter a whole number."),
-    "greater_than_equal": N_("Enter a value of at least %(ge)s."),
-    "less_than_equal": N_("Enter a value of at most %(le)s."),
-    "date_from_datetime_parsing": N_("Enter a date as YYYY-MM-DD."),
-    "date_parsing": N_("Enter a date as YYYY-MM-DD."),
-    "literal_error": N_("Choose one of the offered values."),
-    "too_short": N_("Choose at least %(min_length)s."),
-    "too_long": N_("Choose at most %(max_length)s."),
-    "extra_forbidden": N_("This field is not accepted."),
-    "bool_parsing": N_("Choose yes or no."),
-}
-
-
-def problems_from_pydantic(error: ValidationError) -> list[FieldProblem]:
-    problems = []
-    for item in error.errors():
-        location = [str(part) for part in item.get("loc", ())]
-        rule = str(item.get("type", "invalid"))
-        context = {
-            key: value
-            for key, value in (item.get("ctx") or {}).items()
-            if isinstance(value, str | int | float)
-        }
-        message = PYDANTIC_MESSAGES.get(rule, N_("The value is not valid."))
-        value = item.get("input")
-        if value == "":
-            # An input left blank breaks a format or number rule only because it is empty.
-            message = PYDANTIC_MESSAGES["missing"]
-        problems.append(
-            FieldProblem(
-                field=".".join(location) or "form",
-                rule=rule,
-                message=message,
-                value=value if isinstance(value, str | int | float | bool) else None,
-                params=context,
-            )
-        )
-    return problems
 
 
 async def form_fields(request: Request) -> dict[str, Any]:

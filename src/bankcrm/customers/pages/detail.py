@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
 from bankcrm.core.formatting import business_today
 from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
@@ -46,7 +46,6 @@ from bankcrm.web.forms import (
     form_fields,
     parse_form,
     parse_page,
-    problems_from_pydantic,
 )
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator

@@ -9,13 +9,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
 from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
-from bankcrm.core.principal import Principal
+from bankcrm.core.principal import DataScope, Principal
 from bankcrm.customers.schemas import CustomerFilter, GroupIn, TagIn
 from bankcrm.customers.service import customers, tags
+from bankcrm.identity.service import orgs, users
 from bankcrm.web.auth import require
 from bankcrm.web.forms import (
     blank_to_none,
@@ -23,14 +24,25 @@ from bankcrm.web.forms import (
     form_fields,
     parse_form,
     parse_page,
-    problems_from_pydantic,
 )
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
 router = APIRouter()
-FILTER_KEYS = ("q", "kind", "tier", "status", "risk_level", "tag_id", "group_id", "mine", "sort")
+FILTER_KEYS = (
+    "q",
+    "kind",
+    "tier",
+    "status",
+    "risk_level",
+    "tag_id",
+    "group_id",
+    "org_unit_id",
+    "rm_id",
+    "mine",
+    "sort",
+)
 
 
 def read_filter(values: dict[str, str]) -> CustomerFilter:
@@ -76,6 +88,8 @@ def list_customers(
         "errors": errors,
         "tags": tags.list_tags(db, principal),
         "groups": tags.my_groups(db, principal),
+        "units": orgs.org_unit_choices(db, principal) if principal.can(Permission.ORG_READ) else [],
+        "rms": users.portfolio_owners(db, principal) if principal.scope is not DataScope.OWN else [],
     }
     template = (
         "customers/list_table.html"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -81,7 +80,12 @@ SENSITIVE = {
 # ---------------------------------------------------------------- validation
 
 
-def _validate(kind: str, data: CustomerFields, problems: ProblemCollector) -> dict[str, Any]:
+def customer_number(sequence: int) -> str:
+    """The bank-wide customer number shown to staff: ``C`` and ten digits."""
+    return f"C{sequence:010d}"
+
+
+def validate_fields(kind: str, data: CustomerFields, problems: ProblemCollector) -> dict[str, Any]:
     """Check the identifiers and dates of DOMAIN.md; return the normalised values."""
     today = business_today()
     clean: dict[str, Any] = {"birth_date": data.birth_date, "gender": data.gender}
@@ -300,7 +304,7 @@ def _snapshot(customer: Customer, *, address: str | None = None, email: str | No
     }
 
 
-def _check_unique_id(
+def check_unique_id(
     session: Session, problems: ProblemCollector, id_type: str, number: str, exclude_id: int | None
 ) -> str:
     digest = id_digest(id_type, number)
@@ -355,11 +359,11 @@ def _raise_if_duplicates(
 def create_customer(session: Session, principal: Principal, *, data: CustomerCreate) -> CustomerDetail:
     principal.require(Permission.CUSTOMER_WRITE)
     problems = ProblemCollector()
-    clean = _validate(data.kind, data, problems)
+    clean = validate_fields(data.kind, data, problems)
     unit_id, rm_id = _placement(
         session, principal, problems, org_unit_id=data.org_unit_id, primary_rm_id=data.primary_rm_id
     )
-    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    digest = check_unique_id(session, problems, data.id_type, clean["id_number"], None)
     problems.raise_if_any()
     if not data.confirm_not_duplicate:
         _raise_if_duplicates(
@@ -382,8 +386,8 @@ def load_customer(
     Duplicate resolution is the job's business (matching decides), so no likely-duplicate check here.
     """
     problems = ProblemCollector()
-    clean = _validate(data.kind, data, problems)
-    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    clean = validate_fields(data.kind, data, problems)
+    digest = check_unique_id(session, problems, data.id_type, clean["id_number"], None)
     problems.raise_if_any()
     return _insert(session, actor, data, clean, digest=digest, unit_id=org_unit_id, rm_id=primary_rm_id)
 
@@ -399,7 +403,7 @@ def _insert(
     rm_id: int | None,
 ) -> Customer:
     customer = Customer(
-        customer_no=f"tmp-{uuid.uuid4().hex[:12]}",
+        customer_no=customer_number(repo.reserve_customer_numbers(session, 1)),
         kind=data.kind,
         name=data.name,
         name_en=data.name_en,
@@ -420,8 +424,7 @@ def _insert(
         primary_rm_id=rm_id,
     )
     repo.add(session, customer)
-    session.flush()  # the id becomes the customer number
-    customer.customer_no = f"C{customer.id:010d}"
+    session.flush()
     today = business_today()
     for kind, value in (("mobile", clean["mobile"]), ("email", clean["email"])):
         if value:
@@ -477,8 +480,8 @@ def update_customer(
         }
     )
     assert data.id_type is not None
-    clean = _validate(customer.kind, data, problems)
-    digest = _check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
+    clean = validate_fields(customer.kind, data, problems)
+    digest = check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
     problems.raise_if_any()
     if not data.confirm_not_duplicate and (data.name != customer.name or clean["mobile"] != customer.mobile):
         _raise_if_duplicates(

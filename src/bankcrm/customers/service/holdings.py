@@ -6,7 +6,8 @@ accounts and positions but does not open them. Each call is audited with the job
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -15,8 +16,9 @@ from bankcrm.audit import service as audit
 from bankcrm.core.context import Actor
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import N_
+from bankcrm.core.validation import luhn_check_digit
 from bankcrm.customers import repository as repo
-from bankcrm.customers.models import Account, Customer, Holding, Product, SourceXref
+from bankcrm.customers.models import Account, Customer, CustomerSearchKey, Holding, Product, SourceXref
 from bankcrm.customers.service.common import refresh_search_keys
 from bankcrm.customers.service.errors import CustomerNotFound
 
@@ -211,3 +213,141 @@ def refresh_customer_figures(session: Session, customer: Customer) -> None:
     customer.tier = next((tier for threshold, tier in TIER_THRESHOLDS if aum >= threshold), "mass")
     session.flush()
     refresh_search_keys(session, customer)
+
+
+def bulk_record_products(
+    session: Session,
+    *,
+    customer_ids: list[int],
+    wealth: list[float],
+    rng: random.Random,
+    unit_ids: dict[int, int] | None = None,
+    opened_before: date | None = None,
+) -> int:
+    """Accounts and holdings for freshly loaded customers, sized by their wealth; sets AUM and tier.
+
+    Used by the synthetic bank; account numbers are unique by construction (customer id + serial).
+    """
+    today = opened_before or date.today()  # noqa: DTZ011 - a business date for generated data
+    products = {p.code: p.id for p in repo.products(session)}
+    customers = {c.id: c for c in repo.customers_by_ids(session, customer_ids)}
+    accounts: list[dict[str, object]] = []
+    positions: list[dict[str, object]] = []
+    figures: list[dict[str, object]] = []
+    for customer_id, amount in zip(customer_ids, wealth, strict=True):
+        customer = customers[customer_id]
+        unit = customer.org_unit_id
+        total = Decimal(f"{amount:.2f}")
+        savings = (total * Decimal("0.35")).quantize(Decimal("0.01"))
+        accounts.append(
+            _account_row(
+                customer_id,
+                1,
+                "622202",
+                products["DEP-CUR"],
+                "savings",
+                savings,
+                unit,
+                today - timedelta(days=rng.randrange(200, 4000)),
+            )
+        )
+        aum = savings
+        if amount > 50000:
+            fixed = (total * Decimal("0.25")).quantize(Decimal("0.01"))
+            accounts.append(
+                _account_row(
+                    customer_id,
+                    2,
+                    "621700",
+                    products[rng.choice(("TD-1Y", "TD-3Y"))],
+                    "time_deposit",
+                    fixed,
+                    unit,
+                    today - timedelta(days=rng.randrange(30, 700)),
+                    maturity=today + timedelta(days=rng.randrange(5, 700)),
+                )
+            )
+            invested = (total * Decimal("0.40")).quantize(Decimal("0.01"))
+            code = rng.choice(("WM-R1", "WM-R2", "WM-R3", "FUND-BOND", "FUND-IDX", "FUND-TECH", "INS-ANN"))
+            positions.append(
+                {
+                    "customer_id": customer_id,
+                    "product_id": products[code],
+                    "units": invested,
+                    "cost": invested,
+                    "market_value": invested,
+                    "valued_on": today,
+                    "acquired_on": today - timedelta(days=rng.randrange(30, 600)),
+                    "maturity_date": today + timedelta(days=rng.randrange(10, 500)),
+                }
+            )
+            aum += fixed + invested
+        if rng.random() < 0.3:
+            accounts.append(
+                _account_row(
+                    customer_id,
+                    3,
+                    "625800",
+                    products["CARD-GOLD"],
+                    "credit_card",
+                    -Decimal(rng.randrange(0, 30000)),
+                    unit,
+                    today - timedelta(days=900),
+                    limit=Decimal(50000),
+                )
+            )
+        if rng.random() < 0.12:
+            overdue = rng.choice((0, 0, 0, 0, 20, 45, 100, 200))
+            accounts.append(
+                _account_row(
+                    customer_id,
+                    4,
+                    "955880",
+                    products["LOAN-HOUSE" if customer.kind == "individual" else "LOAN-OPER"],
+                    "loan",
+                    -Decimal(rng.randrange(100, 3000) * 1000),
+                    unit,
+                    today - timedelta(days=rng.randrange(200, 3000)),
+                    overdue=overdue,
+                )
+            )
+        tier = next((t for threshold, t in TIER_THRESHOLDS if aum >= threshold), "mass")
+        figures.append({"id": customer_id, "aum": aum, "tier": tier, "version": customer.version})
+    repo.insert_rows(session, Account, accounts)
+    repo.insert_rows(session, Holding, positions)
+    keys = [{"key": f"a:{row['account_no']}", "customer_id": row["customer_id"]} for row in accounts]
+    repo.insert_rows(session, CustomerSearchKey, keys)
+    repo.update_customers_by_id(session, figures)
+    return len(accounts)
+
+
+def _account_row(
+    customer_id: int,
+    serial: int,
+    prefix: str,
+    product_id: int,
+    kind: str,
+    balance: Decimal,
+    unit: int,
+    opened: date,
+    *,
+    maturity: date | None = None,
+    limit: Decimal | None = None,
+    overdue: int = 0,
+) -> dict[str, object]:
+    body = f"{prefix}{customer_id:010d}{serial:02d}"
+    return {
+        "customer_id": customer_id,
+        "account_no": body + luhn_check_digit(body),
+        "product_id": product_id,
+        "kind": kind,
+        "currency": "CNY",
+        "balance": balance,
+        "credit_limit": limit,
+        "opened_on": opened,
+        "maturity_date": maturity,
+        "overdue_days": overdue,
+        "overdue_amount": Decimal(overdue * 100),
+        "status": "active",
+        "org_unit_id": unit,
+    }

@@ -237,7 +237,7 @@ def bootstrap_user(
     *,
     username: str,
     display_name: str,
-    password: str,
+    password: str | None,
     unit: OrgUnit,
     role_code: str,
     mobile: str | None = None,
@@ -245,7 +245,10 @@ def bootstrap_user(
     employee_no: str | None = None,
     must_change_password: bool = False,
 ) -> User:
-    """Create a user outside a request (first administrator, demo data). Policy still applies."""
+    """Create a user outside a request (first administrator, demo data). Policy still applies.
+
+    ``password=None`` creates staff who cannot sign in (synthetic data for volume tests).
+    """
     role = repo.find_role_by_code(session, role_code)
     if role is None:
         raise ValidationFailed.single(
@@ -261,7 +264,7 @@ def bootstrap_user(
         )
     settings = get_settings()
     password_hash = None
-    if not role.is_api_client:
+    if not role.is_api_client and password is not None:
         problems = password_problems(
             password, min_length=settings.password_min_length, username=username, display_name=display_name
         )
