@@ -133,6 +133,9 @@ def problems_from_pydantic(error: ValidationError) -> list[FieldProblem]:
         }
         message = PYDANTIC_MESSAGES.get(rule, N_("The value is not valid."))
         value = item.get("input")
+        if value == "":
+            # An input left blank breaks a format or number rule only because it is empty.
+            message = PYDANTIC_MESSAGES["missing"]
         problems.append(
             FieldProblem(
                 field=".".join(location) or "form",

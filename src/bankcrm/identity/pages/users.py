@@ -271,6 +271,8 @@ async def reveal(
 ) -> Response:
     """HTMX: swap the masked value for the clear one after a reason is given (audited)."""
     fields = await form_fields(request)
+    # The form echoes the masked value so an error can redraw it; it is not part of the request.
+    masked = fields.pop("masked", "")
     try:
         result = users.reveal(db, principal, user_id=user_id, data=parse_form(RevealIn, fields))
     except ValidationFailed as exc:
@@ -280,7 +282,7 @@ async def reveal(
             {
                 "url": f"/admin/users/{user_id}/reveal",
                 "field": fields.get("field", ""),
-                "masked": fields.get("masked", ""),
+                "masked": masked,
                 "error": next(iter(field_errors(exc, translator(request)).values())),
             },
             principal=principal,
