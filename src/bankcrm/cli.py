@@ -24,6 +24,7 @@ from bankcrm.core.lake import Lake
 from bankcrm.demo import seed
 from bankcrm.demo.bank import generate_bank
 from bankcrm.identity.service import orgs, roles, users
+from bankcrm.integration.service.ingest import UnknownSource, ingest_file
 
 app = typer.Typer(
     help="BankCRM: customer relationship management for banks.",
@@ -127,6 +128,37 @@ def createuser(
     finally:
         database.dispose()
     console.print(f"User {username} created.")
+
+
+@app.command()
+def ingest(
+    source: Annotated[
+        str, typer.Argument(help="Source code, as in its mapping file (e.g. core, cards, online).")
+    ],
+    files: Annotated[
+        list[Path], typer.Argument(help="One or more delivered files.", exists=True, dir_okay=False)
+    ],
+) -> None:
+    """Load source-system files: validate every record, load the good ones exactly once, report rejects."""
+    database = create_database(get_settings())
+    failed = False
+    for path in files:
+        with database.transaction() as session:
+            try:
+                result = ingest_file(session, Actor.system(f"ingest:{source}"), source=source, path=path)
+            except UnknownSource:
+                raise _fail(f"No source {source!r}: add a mapping file for it.", code=2) from None
+        failed |= result.status == "refused"
+        console.print(
+            f"{path.name}: {result.status}; read {result.read}, loaded {result.loaded}, "
+            f"rejected {result.rejected}, unchanged {result.duplicates}, linked {result.linked}, "
+            f"new customers {result.created}"
+            + (f" (batch {result.batch_id})" if result.batch_id else "")
+            + (f" - {translate('en', result.message, {'id': result.batch_id})}" if result.message else "")
+        )
+    database.dispose()
+    if failed:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

@@ -23,6 +23,8 @@ from bankcrm.identity import api as identity_api
 from bankcrm.identity import pages as identity_pages
 from bankcrm.identity.resolver import audit_denial, resolve_principal
 from bankcrm.identity.service import orgs
+from bankcrm.integration import api as integration_api
+from bankcrm.integration import pages as integration_pages
 from bankcrm.web.errors import install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
 from bankcrm.web.security import RequestContextMiddleware, csrf_protect
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     identity_pages.register_context(renderer)
     customer_pages.register_navigation(navigation)
     customer_pages.register_context(renderer)
+    integration_pages.register_navigation(navigation)
+    integration_pages.register_context(renderer)
     audit_pages.register_navigation(navigation)
 
     app.add_middleware(TransactionMiddleware, database_getter=lambda: app.state.database)
@@ -83,6 +87,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(identity_api.router)
     app.include_router(audit_api.router)
     app.include_router(customers_api.router)
+    app.include_router(integration_pages.router)
+    app.include_router(integration_api.router)
     _add_operational_routes(app)
     return app
 

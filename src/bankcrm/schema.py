@@ -10,9 +10,10 @@ from bankcrm.audit import models as audit_models
 from bankcrm.core.db import Base, UTCDateTime
 from bankcrm.customers import models as customer_models
 from bankcrm.identity import models as identity_models
+from bankcrm.integration import models as integration_models
 
 # Importing the modules registers their tables on Base.metadata; naming them keeps linters honest.
-MODEL_MODULES = (audit_models, identity_models, customer_models)
+MODEL_MODULES = (audit_models, identity_models, customer_models, integration_models)
 metadata: MetaData = Base.metadata
 
 

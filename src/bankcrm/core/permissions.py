@@ -39,6 +39,8 @@ class Permission(enum.StrEnum):
     HANDOVER_REQUEST = "portfolio.handover.request"
     HANDOVER_APPROVE = "portfolio.handover.approve"
     INTERACTION_WRITE = "interaction.write"
+    INTEGRATION_READ = "integration.read"
+    INTEGRATION_RUN = "integration.run"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -67,4 +69,6 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.HANDOVER_REQUEST: N_("Request a portfolio handover"),
     Permission.HANDOVER_APPROVE: N_("Approve or reject portfolio handovers"),
     Permission.INTERACTION_WRITE: N_("Log interactions and follow-ups"),
+    Permission.INTEGRATION_READ: N_("See source systems, batches and their raw rejected records"),
+    Permission.INTEGRATION_RUN: N_("Load files and records from source systems"),
 }

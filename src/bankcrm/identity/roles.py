@@ -73,6 +73,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
         P.AUDIT_EXPORT,
         P.PII_UNMASK,
         P.TAG_MANAGE,
+        P.INTEGRATION_READ,
+        P.INTEGRATION_RUN,
     },
     "executive": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.USER_READ, P.CUSTOMER_EXPORT},
     "branch_manager": _STAFF | _MANAGER,
@@ -83,7 +85,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
     "risk_officer": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.PII_UNMASK},
     # Analysts read aggregates: customers are visible to them with names and identifiers masked.
     "analyst": _STAFF | {P.ORG_READ, P.CUSTOMER_READ},
-    "api_client": {P.API_ACCESS, P.ORG_READ, P.CUSTOMER_READ, P.CUSTOMER_NAME_VIEW},
+    "api_client": {P.API_ACCESS, P.ORG_READ, P.CUSTOMER_READ, P.CUSTOMER_NAME_VIEW, P.INTEGRATION_RUN},
 }
 
 # The home page each role starts its day on (ARCHITECTURE.md, Users).

@@ -905,3 +905,75 @@ def find_by_number(session: Session, principal: Principal, *, customer_no: str) 
     if found is None:
         raise CustomerNotFound(id=customer_no)
     return detail(session, principal, readable_customer(session, scope_of(session, principal), found.id))
+
+
+def identity_digest(id_type: str, id_number: str) -> str:
+    """The keyed hash other modules match customers by (never the clear number)."""
+    return id_digest(id_type, id_number)
+
+
+def find_customer_by_identity(session: Session, digest: str) -> int | None:
+    """For loading jobs: the active customer holding this ID, if any (outside any viewer's scope)."""
+    for customer in repo.find_by_id_digest(session, digest):
+        if customer.status == "active":
+            return customer.id
+    return None
+
+
+def fill_missing_fields(
+    session: Session, actor: Actor, *, customer_id: int, fields: dict[str, Any]
+) -> list[str]:
+    """For loading jobs: complete a customer's empty fields from a source record; never overwrite.
+
+    Returns the fields that were filled; the change is audited with the job as the actor.
+    """
+    customer = repo.get_customer(session, customer_id)
+    if customer is None:
+        raise CustomerNotFound(id=customer_id)
+    filled = {}
+    for name in (
+        "name_en",
+        "mobile",
+        "occupation",
+        "income_band",
+        "industry",
+        "risk_level",
+        "risk_assessed_on",
+    ):
+        value = fields.get(name)
+        if value and getattr(customer, name) in (None, ""):
+            filled[name] = value
+    if not filled:
+        return []
+    before = {name: getattr(customer, name) for name in filled}
+    for name, value in filled.items():
+        setattr(customer, name, value)
+    if "mobile" in filled:
+        repo.add(
+            session,
+            ContactPoint(
+                customer_id=customer.id,
+                kind="mobile",
+                value=filled["mobile"],
+                is_primary=True,
+                valid_from=business_today(),
+                source="load",
+            ),
+        )
+    session.flush()
+    refresh_search_keys(session, customer)
+    audit.record_change(
+        session,
+        actor,
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        action="complete_from_source",
+        before={k: _plain(v) for k, v in before.items()},
+        after={k: _plain(v) for k, v in filled.items()},
+        sensitive=SENSITIVE,
+    )
+    return sorted(filled)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value

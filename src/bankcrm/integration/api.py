@@ -1,0 +1,93 @@
+"""JSON routes of the integration module: monitor sources and batches; send records in small batches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse
+
+from bankcrm.core.pagination import MAX_PAGE_SIZE, PageRequest
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.integration.schemas import BatchOut, IngestOut, RecordsIn, RejectOut, SourceOut
+from bankcrm.integration.service import monitor, runs
+from bankcrm.web.auth import require
+from bankcrm.web.transaction import db_session
+
+router = APIRouter(prefix="/api/v1/integration", tags=["integration"])
+DB = Annotated[Session, Depends(db_session)]
+PROBLEM = {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {}}}
+R: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
+READ = Depends(require(Permission.INTEGRATION_READ))
+
+
+class BatchPage(BaseModel):
+    items: list[BatchOut]
+    total: int
+    page: int
+    size: int
+
+
+class RejectPage(BaseModel):
+    items: list[RejectOut]
+    total: int
+    page: int
+    size: int
+
+
+@router.get("/sources", response_model=list[SourceOut], responses=R)
+def list_sources(db: DB, principal: Principal = READ) -> list[SourceOut]:
+    return monitor.sources(db, principal)
+
+
+@router.get("/batches", response_model=BatchPage, responses=R)
+def list_batches(
+    db: DB,
+    principal: Principal = READ,
+    source: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z0-9_]+$")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+) -> dict[str, Any]:
+    result = monitor.batches(db, principal, source=source, page=PageRequest(page, size))
+    return {"items": list(result.items), "total": result.total, "page": result.page, "size": result.size}
+
+
+@router.get("/batches/{batch_id}", response_model=BatchOut, responses=R)
+def get_batch(db: DB, batch_id: int, principal: Principal = READ) -> BatchOut:
+    return monitor.batch(db, principal, batch_id=batch_id)
+
+
+@router.get("/batches/{batch_id}/rejects", response_model=RejectPage, responses=R)
+def batch_rejects(
+    db: DB,
+    batch_id: int,
+    principal: Principal = READ,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> dict[str, Any]:
+    result = monitor.rejects(db, principal, batch_id=batch_id, page=PageRequest(page, size))
+    return {"items": list(result.items), "total": result.total, "page": result.page, "size": result.size}
+
+
+@router.post(
+    "/sources/{source}/records",
+    response_model=IngestOut,
+    status_code=201,
+    responses={**R, 200: {"description": "Replayed or already loaded", "model": IngestOut}, 409: PROBLEM},
+)
+def send_records(
+    db: DB,
+    source: Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")],
+    payload: RecordsIn,
+    principal: Principal = Depends(require(Permission.INTEGRATION_RUN)),
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> JSONResponse:
+    """Load records keyed by the source's own column names. Send an ``Idempotency-Key`` header to make
+    retries safe: the same key and body replay the first answer, the same key with another body is 409."""
+    status, out = runs.run_records(
+        db, principal, source=source, data=payload, idempotency_key=idempotency_key
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=status)

@@ -1,0 +1,88 @@
+"""Tables of the integration module: batches and their rejects, source records, idempotent requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bankcrm.core.db import Base, utcnow
+
+
+class Batch(Base):
+    """One delivery from a source system (a file, or a batch of API records), loaded exactly once.
+
+    The checksum identifies the delivery: the same content again is recognised and skipped.
+    """
+
+    __tablename__ = "ingest_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_code: Mapped[str] = mapped_column(String(40), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    checksum: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))  # customers | transactions
+    status: Mapped[str] = mapped_column(String(12))  # loaded | refused
+    read_count: Mapped[int] = mapped_column(default=0)
+    loaded_count: Mapped[int] = mapped_column(default=0)
+    rejected_count: Mapped[int] = mapped_column(default=0)
+    duplicate_count: Mapped[int] = mapped_column(default=0)
+    linked_count: Mapped[int] = mapped_column(default=0)  # records matched to an existing customer
+    created_count: Mapped[int] = mapped_column(default=0)  # new customers created from records
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    started_by: Mapped[str] = mapped_column(String(150))
+
+    __table_args__ = (UniqueConstraint("source_code", "checksum", name="uq_ingest_batch_source_checksum"),)
+
+
+class BatchReject(Base):
+    """A record that broke a rule: which record, which field, which value (masked if personal), which rule."""
+
+    __tablename__ = "ingest_reject"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"), index=True)
+    record_no: Mapped[int]
+    source_customer_no: Mapped[str | None] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(300))
+    rule: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(String(300))
+
+
+class SourceRecord(Base):
+    """The latest standardised record of a customer as one source system knows it, and its golden record."""
+
+    __tablename__ = "source_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_code: Mapped[str] = mapped_column(String(40))
+    source_customer_no: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[str] = mapped_column(Text)  # canonical JSON of the standardised fields
+    id_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    match_rule: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("source_code", "source_customer_no", name="uq_source_record_number"),
+        Index("ix_source_record_batch", "batch_id"),
+    )
+
+
+class IdempotentRequest(Base):
+    """An API call made with an Idempotency-Key: the same key and body replay the first answer."""
+
+    __tablename__ = "idempotent_request"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)  # caller + route
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

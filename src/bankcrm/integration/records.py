@@ -1,0 +1,230 @@
+"""Reading a source file and turning each raw row into standardised, validated canonical fields.
+
+Pure functions over files and dicts; the ingestion service decides what to store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import opencc
+import pyarrow.parquet as pq
+
+from bankcrm.core.errors import FieldProblem
+from bankcrm.core.formatting import BUSINESS_TZ
+from bankcrm.core.i18n import N_
+from bankcrm.core.validation import (
+    IdentifierError,
+    normalise_email,
+    normalise_mobile,
+    parse_resident_id,
+    parse_uscc,
+    to_half_width,
+)
+from bankcrm.integration.mapping import C3_COLUMN, Mapping
+
+_SPACES = re.compile(r"\s+")
+_NON_DIGITS = re.compile(r"\D")
+ID_TYPES = frozenset(
+    {
+        "resident_id",
+        "uscc",
+        "passport",
+        "hk_macau_permit",
+        "taiwan_permit",
+        "foreign_permanent",
+        "business_licence",
+        "other",
+    }
+)
+
+
+class FileRefused(ValueError):
+    """The whole delivery is refused (wrong pattern, unreadable, carries C3 data)."""
+
+
+@dataclass
+class CleanRecord:
+    record_no: int
+    fields: dict[str, Any]
+    problems: list[FieldProblem] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def read_rows(mapping: Mapping, path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(record number from 1, raw values by source column) for every data row of the file."""
+    if mapping.format == "parquet":
+        table = pq.read_table(path)
+        _refuse_c3(table.column_names)
+        for number, row in enumerate(table.to_pylist(), start=1):
+            yield number, {k: "" if v is None else str(v) for k, v in row.items()}
+        return
+    try:
+        text = path.read_bytes().decode(mapping.encoding)
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"the file is not {mapping.encoding} (byte {exc.start})") from exc
+    if mapping.format == "csv":
+        reader = csv.DictReader(io.StringIO(text), delimiter=mapping.delimiter)
+        _refuse_c3(reader.fieldnames or [])
+        for number, row in enumerate(reader, start=1):
+            yield number, {k: (v or "") for k, v in row.items() if k is not None}
+        return
+    for number, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
+        yield number, {column: line[start:end] for column, (start, end) in mapping.widths.items()}
+
+
+def _refuse_c3(columns: Sequence[str]) -> None:
+    suspicious = [column for column in columns if C3_COLUMN.search(column)]
+    if suspicious:
+        raise FileRefused(
+            f"the file carries authentication data (C3) in {', '.join(suspicious)}; it is not loaded"
+        )
+
+
+def _apply(step: str, value: str, mapping: Mapping) -> str:
+    if step == "strip":
+        return value.strip()
+    if step == "half_width":
+        return to_half_width(value)
+    if step == "traditional_to_simplified":
+        return str(_t2s().convert(value))
+    if step == "upper":
+        return value.upper()
+    if step == "lower":
+        return value.lower()
+    if step == "digits":
+        return _NON_DIGITS.sub("", to_half_width(value))
+    if step == "address":
+        return _SPACES.sub("", str(_t2s().convert(to_half_width(value)))).replace("，", ",")
+    if step == "phone":
+        return re.sub(r"[\s\-()]", "", to_half_width(value))
+    return value  # amount, date, datetime are typed in validation
+
+
+def standardise(mapping: Mapping, raw: dict[str, str]) -> dict[str, str]:
+    """Canonical fields from a raw row: column renames, value translation, then the field's transforms."""
+    fields: dict[str, str] = {}
+    for column, target in mapping.columns.items():
+        value = (raw.get(column) or "").strip()
+        value = mapping.values.get(target, {}).get(value, value)
+        for step in mapping.transforms.get(target, ()):
+            value = _apply(step, value, mapping)
+        fields[target] = value.strip()
+    return fields
+
+
+def _date(value: str, formats: tuple[str, ...]) -> date:
+    for fmt in formats:
+        try:
+            return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a calendar date, no time
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def _datetime(value: str) -> datetime:
+    """ISO timestamps; without a zone they are Beijing time, as the bank's systems write them."""
+    parsed = datetime.fromisoformat(value.replace(" ", "T").replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=BUSINESS_TZ)).astimezone(UTC)
+
+
+def validate_customer(mapping: Mapping, number: int, fields: dict[str, str]) -> CleanRecord:
+    record = CleanRecord(record_no=number, fields={})
+    out = record.fields
+    for name in mapping.required:
+        if not fields.get(name):
+            record.problems.append(FieldProblem(name, "required", N_("This field is required."), None))
+    for name, value in fields.items():
+        out[name] = value or None
+    id_type = fields.get("id_type") or ""
+    number_text = fields.get("id_number") or ""
+    if id_type and id_type not in ID_TYPES:
+        record.problems.append(FieldProblem("id_type", "id_type.known", N_("Unknown ID type."), id_type))
+    elif number_text:
+        try:
+            if id_type == "resident_id":
+                resident = parse_resident_id(number_text)
+                out["id_number"], out["birth_date"], out["gender"] = (
+                    resident.number,
+                    resident.birth_date,
+                    resident.gender,
+                )
+            elif id_type == "uscc":
+                out["id_number"] = parse_uscc(number_text)
+        except IdentifierError as exc:
+            record.problems.append(FieldProblem("id_number", exc.rule, exc.message, number_text))
+    out["kind"] = fields.get("kind") or (
+        "corporate" if id_type in ("uscc", "business_licence") else "individual"
+    )
+    for name, normalise in (("mobile", normalise_mobile), ("email", normalise_email)):
+        if fields.get(name):
+            try:
+                out[name] = normalise(fields[name])
+            except IdentifierError as exc:
+                record.problems.append(FieldProblem(name, exc.rule, exc.message, fields[name]))
+    for name in ("birth_date", "risk_assessed_on"):
+        if fields.get(name) and not isinstance(out.get(name), date):
+            try:
+                out[name] = _date(fields[name], mapping.date_formats)
+            except ValueError:
+                record.problems.append(
+                    FieldProblem(name, "date.format", N_("Enter a date as YYYY-MM-DD."), fields[name])
+                )
+    if fields.get("updated_at"):
+        try:
+            out["updated_at"] = _datetime(fields["updated_at"])
+        except ValueError:
+            record.problems.append(
+                FieldProblem("updated_at", "datetime.format", N_("Not a valid time."), fields["updated_at"])
+            )
+    return record
+
+
+def validate_transaction(mapping: Mapping, number: int, fields: dict[str, str]) -> CleanRecord:
+    record = CleanRecord(record_no=number, fields=dict(fields))
+    for name in (*mapping.required, "txn_id", "source_customer_no", "booked_at", "amount", "direction"):
+        if not fields.get(name) and not any(p.field == name for p in record.problems):
+            record.problems.append(FieldProblem(name, "required", N_("This field is required."), None))
+    if fields.get("amount"):
+        try:
+            amount = Decimal(to_half_width(fields["amount"]).replace(",", ""))
+            if amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+                raise InvalidOperation
+            record.fields["amount"] = amount.quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            record.problems.append(
+                FieldProblem(
+                    "amount",
+                    "amount.format",
+                    N_("An amount is a positive number with at most two decimals."),
+                    fields["amount"],
+                )
+            )
+    if fields.get("booked_at"):
+        try:
+            record.fields["booked_at"] = _datetime(fields["booked_at"])
+        except ValueError:
+            record.problems.append(
+                FieldProblem("booked_at", "datetime.format", N_("Not a valid time."), fields["booked_at"])
+            )
+    if fields.get("direction") and fields["direction"] not in ("in", "out"):
+        record.problems.append(
+            FieldProblem(
+                "direction", "direction.known", N_("The direction must be in or out."), fields["direction"]
+            )
+        )
+    record.fields["currency"] = (fields.get("currency") or "CNY").upper()
+    return record

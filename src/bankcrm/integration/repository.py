@@ -1,0 +1,100 @@
+"""All SQL of the integration module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from bankcrm.integration.models import Batch, BatchReject, IdempotentRequest, SourceRecord
+
+
+def add(session: Session, row: object) -> None:
+    session.add(row)
+
+
+def find_batch(session: Session, source: str, checksum: str) -> Batch | None:
+    stmt = select(Batch).where(Batch.source_code == source, Batch.checksum == checksum)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def get_batch(session: Session, batch_id: int) -> Batch | None:
+    return session.get(Batch, batch_id)
+
+
+def add_rejects(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(BatchReject), rows)
+
+
+def rejects_of(session: Session, batch_id: int, *, offset: int, limit: int) -> list[BatchReject]:
+    stmt = (
+        select(BatchReject)
+        .where(BatchReject.batch_id == batch_id)
+        .order_by(BatchReject.record_no, BatchReject.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def all_rejects_of(session: Session, batch_id: int) -> list[BatchReject]:
+    stmt = (
+        select(BatchReject)
+        .where(BatchReject.batch_id == batch_id)
+        .order_by(BatchReject.record_no, BatchReject.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def count_rejects(session: Session, batch_id: int) -> int:
+    stmt = select(func.count()).select_from(BatchReject).where(BatchReject.batch_id == batch_id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def list_batches(session: Session, *, source: str | None, offset: int, limit: int) -> list[Batch]:
+    stmt = select(Batch).order_by(Batch.id.desc()).offset(offset).limit(limit)
+    if source:
+        stmt = stmt.where(Batch.source_code == source)
+    return list(session.execute(stmt).scalars())
+
+
+def count_batches(session: Session, *, source: str | None) -> int:
+    stmt = select(func.count()).select_from(Batch)
+    if source:
+        stmt = stmt.where(Batch.source_code == source)
+    return int(session.execute(stmt).scalar_one())
+
+
+def latest_batches_by_source(session: Session) -> dict[str, Batch]:
+    latest = select(Batch.source_code, func.max(Batch.id).label("id")).group_by(Batch.source_code).subquery()
+    stmt = select(Batch).join(latest, latest.c.id == Batch.id)
+    return {batch.source_code: batch for batch in session.execute(stmt).scalars()}
+
+
+def find_source_record(session: Session, source: str, number: str) -> SourceRecord | None:
+    stmt = select(SourceRecord).where(
+        SourceRecord.source_code == source, SourceRecord.source_customer_no == number
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def customer_ids_for(session: Session, source: str, numbers: Iterable[str]) -> dict[str, int]:
+    wanted = list(set(numbers))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        stmt = select(SourceRecord.source_customer_no, SourceRecord.customer_id).where(
+            SourceRecord.source_code == source,
+            SourceRecord.source_customer_no.in_(wanted[start : start + 500]),
+            SourceRecord.customer_id.is_not(None),
+        )
+        found.update(
+            {str(number): int(customer) for number, customer in session.execute(stmt).all() if customer}
+        )
+    return found
+
+
+def find_idempotent(session: Session, key: str, scope: str) -> IdempotentRequest | None:
+    return session.get(IdempotentRequest, (key, scope))

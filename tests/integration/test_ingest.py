@@ -1,0 +1,280 @@
+"""Ingestion: validated, standardised, exactly once, rejects reported; deterministic matching."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bankcrm.core.context import Actor
+from bankcrm.core.lake import Lake
+from bankcrm.customers.models import Customer, SourceXref
+from bankcrm.integration.models import SourceRecord
+from bankcrm.integration.service.ingest import ingest_file
+from tests.integration.files import (
+    cards_line,
+    core_row,
+    resident_id,
+    txn,
+    write_cards,
+    write_core,
+    write_transactions,
+)
+
+JOB = Actor.system("test-ingest")
+WANG = resident_id(date(1980, 4, 5), 13)
+LI = resident_id(date(1975, 9, 9), 22)
+
+
+def customers(db: Session) -> int:
+    return int(db.execute(select(func.count()).select_from(Customer)).scalar_one())
+
+
+@pytest.mark.usefixtures("demo")
+def test_good_records_load_and_bad_ones_are_reported(db: Session, lake: Lake, tmp_path: Path) -> None:
+    rows = [
+        core_row("K001", "王强", WANG),
+        core_row("K002", "李芳", LI, mobile="１３９ ００００ ２２２２"),  # full-width digits and spaces
+        core_row("K003", "赵错", "110108198001010000"),  # wrong check character
+        core_row("K004", "", resident_id(date(1990, 1, 1), 5)),  # no name
+        core_row("K005", "孙坏", resident_id(date(1991, 2, 2), 7), mobile="12345"),
+    ]
+    result = ingest_file(
+        db, JOB, source="core", path=write_core(tmp_path, "core_customers_20261129.csv", rows)
+    )
+    assert (result.status, result.read, result.loaded, result.rejected, result.created) == (
+        "loaded",
+        5,
+        2,
+        3,
+        2,
+    )
+    assert {(r["record_no"], r["field"], r["rule"]) for r in result.rejects} == {
+        (3, "id_number", "id.checksum"),
+        (4, "name", "required"),
+        (5, "mobile", "mobile.format"),
+    }
+    wrong_id = next(r for r in result.rejects if r["rule"] == "id.checksum")
+    assert "*" in wrong_id["value"]  # personal data is masked in the reject report
+    li = db.execute(select(Customer).where(Customer.name == "李芳")).scalar_one()
+    assert li.mobile == "13900002222"
+    assert li.org_unit_id is not None
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_same_file_twice_is_a_no_op(db: Session, lake: Lake, tmp_path: Path) -> None:
+    path = write_core(tmp_path, "core_customers_20261129.csv", [core_row("K001", "王强", WANG)])
+    first = ingest_file(db, JOB, source="core", path=path)
+    second = ingest_file(db, JOB, source="core", path=path)
+    assert first.status == "loaded"
+    assert second.status == "skipped"
+    assert second.batch_id == first.batch_id
+    assert customers(db) == 1
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_changed_record_updates_and_an_unchanged_one_is_counted(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(
+            tmp_path, "core_customers_1.csv", [core_row("K001", "王强", WANG), core_row("K002", "李芳", LI)]
+        ),
+    )
+    again = ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(
+            tmp_path,
+            "core_customers_2.csv",
+            [core_row("K001", "王强", WANG), core_row("K002", "李芳", LI, OCCUPATION="教师")],
+        ),
+    )
+    assert (again.duplicates, again.loaded, again.linked, again.created) == (1, 1, 1, 0)
+    assert customers(db) == 2
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_same_person_in_two_systems_becomes_one_customer(db: Session, lake: Lake, tmp_path: Path) -> None:
+    ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(tmp_path, "core_customers_1.csv", [core_row("K001", "王强", WANG)]),
+    )
+    cards = ingest_file(
+        db,
+        JOB,
+        source="cards",
+        path=write_cards(
+            tmp_path,
+            "cards_customers_1.txt",
+            [
+                cards_line("C90000000001", "王強", WANG, "13800001111"),  # traditional 強
+                cards_line("C90000000002", "陳靜", LI, "13911112222"),
+            ],
+        ),
+    )
+    assert (cards.loaded, cards.linked, cards.created) == (2, 1, 1)
+    assert customers(db) == 2
+    wang = db.execute(select(Customer).where(Customer.id_number == WANG)).scalar_one()
+    links = {
+        (x.source_system, x.source_customer_no, x.match_rule)
+        for x in db.execute(select(SourceXref).where(SourceXref.customer_id == wang.id)).scalars()
+    }
+    assert links == {
+        ("core", "K001", "new customer from this source"),
+        ("cards", "C90000000001", "same ID type and number"),
+    }
+    chen = db.execute(select(Customer).where(Customer.id_number == LI)).scalar_one()
+    assert chen.name == "陈静"  # traditional characters standardised
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_file_with_authentication_data_is_refused(db: Session, lake: Lake, tmp_path: Path) -> None:
+    header = [*CORE_HEADER_WITH_PIN]
+    row = {**core_row("K001", "王强", WANG), "PIN": "123456"}
+    result = ingest_file(
+        db, JOB, source="core", path=write_core(tmp_path, "core_customers_x.csv", [row], header=header)
+    )
+    assert result.status == "refused"
+    assert "C3" in (result.message or "")
+    assert customers(db) == 0
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_file_that_does_not_match_the_pattern_is_refused(db: Session, lake: Lake, tmp_path: Path) -> None:
+    result = ingest_file(
+        db, JOB, source="core", path=write_core(tmp_path, "wrong_name.csv", [core_row("K001", "王强", WANG)])
+    )
+    assert result.status == "refused"
+
+
+@pytest.mark.usefixtures("demo")
+def test_transactions_go_to_the_lake_and_need_a_known_customer(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(tmp_path, "core_customers_1.csv", [core_row("K001", "王强", WANG)]),
+    )
+    rows = [
+        txn("T1", "K001", "2026-11-10 09:00:00", "C", "15,000.00"),
+        txn("T2", "K001", "2026-11-11 12:30:00", "D", "88.50"),
+        txn("T3", "K999", "2026-11-11 12:30:00", "D", "10"),
+        txn("T4", "K001", "not a time", "D", "1"),
+        txn("T5", "K001", "2026-11-12 10:00:00", "D", "-5"),
+    ]
+    path = write_transactions(tmp_path, "core_txn_20261129.csv", rows)
+    result = ingest_file(db, JOB, source="core_txn", path=path)
+    assert (result.loaded, result.rejected) == (2, 3)
+    assert {r["rule"] for r in result.rejects} == {"customer.unknown", "datetime.format", "amount.format"}
+    table = lake.query(
+        "SELECT direction, amount FROM read_parquet('"
+        + str(lake.dataset_dir("transactions"))
+        + "/**/*.parquet', hive_partitioning=true) ORDER BY booked_at"
+    )
+    assert [
+        (d, str(a)) for d, a in zip(table["direction"].to_pylist(), table["amount"].to_pylist(), strict=True)
+    ] == [("in", "15000.00"), ("out", "88.50")]
+    again = ingest_file(db, JOB, source="core_txn", path=path)
+    assert again.status == "skipped"
+
+
+@pytest.mark.usefixtures("demo")
+def test_source_records_keep_the_standardised_fields(db: Session, lake: Lake, tmp_path: Path) -> None:
+    ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(tmp_path, "core_customers_1.csv", [core_row("K001", "王强", WANG)]),
+    )
+    record = db.execute(select(SourceRecord)).scalar_one()
+    assert '"address": "北京市海淀区中关村大街1号"' in record.fields
+
+
+CORE_HEADER_WITH_PIN = [
+    "CUST_NO",
+    "BRANCH",
+    "CUST_NAME",
+    "CERT_TYPE",
+    "CERT_NO",
+    "MOBILE",
+    "EMAIL",
+    "ADDR",
+    "OCCUPATION",
+    "RISK_LEVEL",
+    "RISK_DATE",
+    "UPDATED",
+    "PIN",
+]
+
+
+def test_the_api_loads_records_and_honours_idempotency_keys(
+    signed_in, client: TestClient, lake: Lake
+) -> None:  # type: ignore[no-untyped-def]
+    signed_in("admin")
+    body = {"records": [core_row("K100", "周杰", resident_id(date(1979, 1, 18), 31))]}
+    first = client.post(
+        "/api/v1/integration/sources/core/records", json=body, headers={"Idempotency-Key": "abc-1"}
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["created"] == 1
+    replay = client.post(
+        "/api/v1/integration/sources/core/records", json=body, headers={"Idempotency-Key": "abc-1"}
+    )
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    other = {"records": [core_row("K101", "林俊", resident_id(date(1981, 3, 27), 33))]}
+    clash = client.post(
+        "/api/v1/integration/sources/core/records", json=other, headers={"Idempotency-Key": "abc-1"}
+    )
+    assert clash.status_code == 409
+    assert clash.json()["type"] == "/problems/idempotency-key-reused"
+    unknown = client.post("/api/v1/integration/sources/nope/records", json=body)
+    assert unknown.status_code == 404
+
+
+def test_batch_pages_and_the_reject_report(
+    signed_in,
+    client: TestClient,
+    db: Session,
+    lake: Lake,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    session = signed_in("admin")
+    result = ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(
+            tmp_path,
+            "core_customers_1.csv",
+            [core_row("K001", "王强", WANG), core_row("K003", "赵错", "110108198001010000")],
+        ),
+    )
+    assert client.get("/integration").status_code == 200
+    assert 'data-testid="batch-table"' in client.get("/integration/batches").text
+    page = client.get(f"/integration/batches/{result.batch_id}")
+    assert 'data-testid="reject-table"' in page.text
+    report = client.post(
+        f"/integration/batches/{result.batch_id}/rejects.csv", data={"csrf_token": session.csrf}
+    )
+    lines = list(csv.reader(io.StringIO(report.text.lstrip("\ufeff"))))
+    assert lines[1] == ["record_no", "source_customer_no", "field", "value", "rule", "message"]
+    assert lines[2][0:3] == ["2", "K003", "id_number"]
+    signed_in("rm.zhang")
+    assert client.get("/integration").status_code == 403
+    assert client.get(f"/api/v1/integration/batches/{result.batch_id}").status_code == 403

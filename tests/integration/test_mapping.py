@@ -1,0 +1,70 @@
+"""Mapping files: adding a source is a file; mistakes are reported with the line to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bankcrm.integration.mapping import MappingError, load_mapping, registry
+
+GOOD = """
+[source]
+code = "branch_list"
+name = "分行名单"
+kind = "customers"
+file_pattern = "list_*.csv"
+default_unit = "BJ"
+
+[columns]
+NO = "source_customer_no"
+NAME = "name"
+CERT = "id_number"
+KIND = "id_type"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "m.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_sources_load() -> None:
+    assert {"core", "cards", "online", "core_txn"} <= set(registry())
+
+
+def test_a_new_source_is_just_a_file(tmp_path: Path) -> None:
+    mapping = load_mapping(write(tmp_path, GOOD))
+    assert mapping.code == "branch_list"
+    assert mapping.accepts("list_2026-11-29.csv")
+    assert not mapping.accepts("other.csv")
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "words"),
+    [
+        (('CERT = "id_number"', 'CERT = "id_numbr"'), 12, "unknown field 'id_numbr'"),
+        (('kind = "customers"', 'kind = "people"'), 5, "kind 'people'"),
+        (('NAME = "name"', 'NAME = "name"\nPIN_CODE = "name"'), 12, "authentication data"),
+        (('file_pattern = "list_*.csv"', 'file_pattern = "list_*.csv"\nformat = "xml"'), 7, "format 'xml'"),
+        (('code = "branch_list"', 'code = "branch_list'), 3, "not valid TOML"),
+    ],
+)
+def test_errors_name_the_line_of_the_mapping_file(
+    tmp_path: Path, change: tuple[str, str], line: int, words: str
+) -> None:
+    with pytest.raises(MappingError) as caught:
+        load_mapping(write(tmp_path, GOOD.replace(*change)))
+    assert caught.value.line == line, str(caught.value)
+    assert words in str(caught.value)
+    assert f"line {line}" in str(caught.value)
+
+
+def test_fixed_width_needs_every_column_placed(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace('default_unit = "BJ"', 'default_unit = "BJ"\nformat = "fixed"')
+        + "\n[fixed]\nNO = [0, 10]\n"
+    )
+    with pytest.raises(MappingError, match="no \\[fixed\\] width"):
+        load_mapping(write(tmp_path, text))
