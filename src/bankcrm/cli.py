@@ -23,6 +23,7 @@ from bankcrm.core.i18n import translate
 from bankcrm.core.lake import Lake
 from bankcrm.demo import seed
 from bankcrm.demo.bank import generate_bank
+from bankcrm.demo.extracts import write_extracts
 from bankcrm.identity.service import orgs, roles, users
 from bankcrm.integration.service.ingest import UnknownSource, ingest_file
 
@@ -221,6 +222,26 @@ def demo_generate(
     database = create_database(settings)
     _generate(database, Lake(settings.lake_root), customers, seed_value)
     database.dispose()
+
+
+@demo_app.command("extracts")
+def demo_extracts(
+    out: Annotated[Path, typer.Option(help="Folder to write the source files into.")] = Path("var/extracts"),
+    people: Annotated[
+        int, typer.Option(help="How many real people and companies behind the records.")
+    ] = 10_000,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="The same seed always gives the same files.")
+    ] = 20261129,
+) -> None:
+    """Write source-system extracts (core, cards, online banking, core journal) and their ground truth."""
+    summary = write_extracts(out, people=people, seed=seed_value)
+    console.print(
+        f"{summary.people} people: core {summary.core}, cards {summary.cards}, "
+        f"online {summary.online} records, "
+        f"{summary.transactions} transactions in {summary.folder}. Load them with: bankcrm ingest core "
+        f"{summary.folder}/core_customers_*.csv (then cards, online, core_txn)."
+    )
 
 
 def _generate(database: Database, lake: Lake, customers: int, seed_value: int) -> None:
