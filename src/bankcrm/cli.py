@@ -26,6 +26,7 @@ from bankcrm.demo.bank import generate_bank
 from bankcrm.demo.extracts import write_extracts
 from bankcrm.identity.service import orgs, roles, users
 from bankcrm.integration.service.ingest import UnknownSource, ingest_file
+from bankcrm.integration.service.matching import run_matching
 
 app = typer.Typer(
     help="BankCRM: customer relationship management for banks.",
@@ -162,6 +163,19 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def match() -> None:
+    """Match source records probabilistically: merge pairs above the auto threshold, queue the rest."""
+    database = create_database(get_settings())
+    with database.transaction() as session:
+        summary = run_matching(session, Actor.system("match"))
+    database.dispose()
+    console.print(
+        f"Match run {summary.run_id}: {summary.records} records, {summary.pairs} pairs above the review "
+        f"threshold, {summary.auto_merged} merged automatically, {summary.queued} waiting for review."
+    )
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the hash chain; exit 1 naming the first row that was changed, removed or reordered."""
@@ -186,6 +200,10 @@ def demo_load(
     seed_value: Annotated[
         int, typer.Option("--seed", help="The same seed always gives the same bank.")
     ] = 20261129,
+    source_people: Annotated[
+        int,
+        typer.Option(help="People behind the sample source-system deliveries loaded and matched (0: none)."),
+    ] = 400,
 ) -> None:
     """Load the demo organisation, one user per role and a synthetic book of customers; print the logins."""
     settings = get_settings()
@@ -195,6 +213,8 @@ def demo_load(
         loaded = seed.load_demo(session, only_if_empty=if_empty)
     if loaded and customers:
         _generate(database, Lake(settings.lake_root), customers, seed_value)
+    if loaded and source_people:
+        _load_sample_deliveries(database, settings.var_dir / "extracts", source_people, seed_value)
     database.dispose()
     table = Table(title="Demo logins (demo database only)")
     for column in ("username", "role", "unit", "password"):
@@ -206,6 +226,31 @@ def demo_load(
         table.add_row(login.username, login.role, login.unit_code, secret)
     console.print("Demo data loaded." if loaded else "Demo data already present; nothing loaded.")
     console.print(table)
+
+
+# The order a bank receives its nightly files in: customers before the transactions that name them.
+SAMPLE_DELIVERIES = (
+    ("core", "core_customers_*.csv"),
+    ("cards", "cards_customers_*.txt"),
+    ("online", "online_users_*.csv"),
+    ("core_txn", "core_txn_*.csv"),
+)
+
+
+def _load_sample_deliveries(database: Database, folder: Path, people: int, seed_value: int) -> None:
+    """Deliveries from the source systems, loaded and matched, so the integration pages have batches,
+    rejects and a review queue to show."""
+    write_extracts(folder, people=people, seed=seed_value, transactions_per_customer=5)
+    for source, pattern in SAMPLE_DELIVERIES:
+        for path in sorted(folder.glob(pattern)):
+            with database.transaction() as session:
+                ingest_file(session, Actor.system(f"ingest:{source}"), source=source, path=path)
+    with database.transaction() as session:
+        summary = run_matching(session, Actor.system("match"))
+    console.print(
+        f"Sample deliveries from {people} people loaded; matching merged {summary.auto_merged} pairs "
+        f"and queued {summary.queued} for review."
+    )
 
 
 @demo_app.command("generate")

@@ -52,4 +52,6 @@ def test_extracts_load_and_deterministic_matching_agrees_with_the_truth(
     precision = len(found_pairs & true_pairs) / max(len(found_pairs), 1)
     recall = len(found_pairs & true_pairs) / max(len(true_pairs), 1)
     assert precision == 1.0
-    assert recall >= 0.97, recall
+    # Same-ID matching alone misses the passport registrations and the rejected mistyped IDs (about
+    # one online record in twenty); probabilistic matching closes that gap (test_matching).
+    assert 0.9 <= recall < 1.0, recall

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8, le=1024 * 1024)
     argon2_parallelism: int = Field(default=2, ge=1, le=16)
     cookie_secure: bool = Field(default=False, description="Set True behind HTTPS.")
+    match_auto_threshold: float = Field(
+        default=0.99, gt=0, le=1, description="Pairs at or above merge by themselves."
+    )
+    match_review_threshold: float = Field(
+        default=0.80, gt=0, le=1, description="Pairs from here go to review."
+    )
     scheduler_enabled: bool = Field(default=True, description="Run periodic jobs inside the web process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     INTERACTION_WRITE = "interaction.write"
     INTEGRATION_READ = "integration.read"
     INTEGRATION_RUN = "integration.run"
+    MATCH_REVIEW = "integration.match_review"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -71,4 +72,5 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.INTERACTION_WRITE: N_("Log interactions and follow-ups"),
     Permission.INTEGRATION_READ: N_("See source systems, batches and their raw rejected records"),
     Permission.INTEGRATION_RUN: N_("Load files and records from source systems"),
+    Permission.MATCH_REVIEW: N_("Decide pairs in the match review queue (merges golden records)"),
 }

@@ -345,7 +345,10 @@ class MergeRequest(Base):
         String(12), default="pending"
     )  # pending|approved|rejected|void|unmerged
     reason: Mapped[str] = mapped_column(String(500))
-    requested_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    # A person, or (for merges the matching job made above its auto-merge threshold) no one:
+    # then ``requested_by_job`` names the job.
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    requested_by_job: Mapped[str | None] = mapped_column(String(100))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None]

@@ -399,7 +399,7 @@ class MergeRequestOut(BaseModel):
     chosen_values: dict[str, int]
     status: str
     reason: str
-    requested_by: int
+    requested_by: int | None
     requested_by_name: str
     requested_at: datetime
     decided_by: int | None

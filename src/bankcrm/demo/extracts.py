@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import opencc
+from pypinyin import lazy_pinyin
 
 from bankcrm.core.validation import resident_id_check_char, uscc_check_char
 from bankcrm.demo.bank import CITIES, COMPANIES, GIVEN, OCCUPATIONS, REGIONS, STREETS, random_name
@@ -119,6 +120,12 @@ def _typo(rng: random.Random, name: str) -> str:
     return name
 
 
+def _passport_spelling(name: str) -> str:
+    """Surname, then given name, in capital pinyin without tones (single-character surnames only)."""
+    syllables = lazy_pinyin(name)
+    return f"{syllables[0]} {''.join(syllables[1:])}".upper()
+
+
 def write_extracts(
     folder: Path, *, people: int, seed: int, today: date | None = None, transactions_per_customer: int = 20
 ) -> ExtractSummary:
@@ -169,15 +176,23 @@ def write_extracts(
                 counts["cards"] += 1
             if not person.corporate and rng.random() < 0.6:
                 user = f"U{person.number:08d}"
-                id_number = person.id_number
-                if rng.random() < 0.02:  # mistyped ID: its check character fails and the record is rejected
+                id_number, id_type = person.id_number, "ID"
+                roll = rng.random()
+                if roll < 0.02:  # mistyped ID: its check character fails and the record is rejected
                     id_number = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
+                elif roll < 0.06:  # registered with a passport: only probabilistic matching finds this one
+                    id_number, id_type = f"E{rng.randrange(10**8):08d}", "PASSPORT"
                 phone = _full_width(person.mobile) if rng.random() < 0.3 else person.mobile
+                name = _typo(rng, person.name) if rng.random() < 0.1 else person.name
+                if id_type == "PASSPORT" and rng.random() < 0.6:
+                    name = _passport_spelling(person.name)  # as printed in the passport: ZHANG WEIMIN
+                    if rng.random() < 0.5:
+                        phone = person.old_mobile  # and an old number: too little agrees to merge unseen
                 online.writerow(
                     [
                         user,
-                        _typo(rng, person.name) if rng.random() < 0.1 else person.name,
-                        "ID",
+                        name,
+                        id_type,
                         id_number,
                         phone,
                         person.email if rng.random() < 0.5 else "",

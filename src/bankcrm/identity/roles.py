@@ -75,6 +75,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
         P.TAG_MANAGE,
         P.INTEGRATION_READ,
         P.INTEGRATION_RUN,
+        P.MATCH_REVIEW,
     },
     "executive": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.USER_READ, P.CUSTOMER_EXPORT},
     "branch_manager": _STAFF | _MANAGER,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
@@ -13,7 +14,7 @@ from bankcrm.core.pagination import MAX_PAGE_SIZE, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.integration.schemas import BatchOut, IngestOut, RecordsIn, RejectOut, SourceOut
-from bankcrm.integration.service import monitor, runs
+from bankcrm.integration.service import matching, monitor, runs
 from bankcrm.web.auth import require
 from bankcrm.web.transaction import db_session
 
@@ -91,3 +92,64 @@ def send_records(
         db, principal, source=source, data=payload, idempotency_key=idempotency_key
     )
     return JSONResponse(out.model_dump(mode="json"), status_code=status)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+
+
+class FieldComparisonOut(BaseModel):
+    field: str
+    left: str | None = Field(description="Masked value from the left record")
+    right: str | None = Field(description="Masked value from the right record")
+    agreement: Literal["same", "differs", "blank", "not_comparable"] = Field(
+        description="How the clear values compare; not_comparable for numbers of different document types"
+    )
+    weight: float | None = Field(description="This comparison's contribution to the match weight")
+
+
+class CandidateOut(BaseModel):
+    id: int
+    probability: float
+    weight: float
+    status: str
+    left_source: str
+    right_source: str
+    left_customer_id: int | None
+    right_customer_id: int | None
+    fields: list[FieldComparisonOut]
+
+
+class CandidatePage(BaseModel):
+    items: list[CandidateOut]
+    total: int
+    page: int
+    size: int
+
+
+@router.get("/matches", response_model=CandidatePage, responses=R)
+def match_queue(
+    db: DB,
+    principal: Principal = READ,
+    status: Literal["pending", "accepted", "rejected", "auto_merged"] = "pending",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+) -> dict[str, Any]:
+    result = matching.review_queue(db, principal, status=status, page=PageRequest(page, size))
+    return {
+        "items": [asdict(item) for item in result.items],
+        "total": result.total,
+        "page": result.page,
+        "size": result.size,
+    }
+
+
+@router.post("/matches/{candidate_id}/decision", response_model=CandidateOut, responses=R)
+def decide_match(
+    db: DB,
+    candidate_id: int,
+    payload: DecisionIn,
+    principal: Principal = Depends(require(Permission.MATCH_REVIEW)),
+) -> dict[str, Any]:
+    return asdict(matching.decide(db, principal, candidate_id=candidate_id, accept=payload.accept))

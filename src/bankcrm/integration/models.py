@@ -86,3 +86,46 @@ class IdempotentRequest(Base):
     status_code: Mapped[int]
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MatchRun(Base):
+    """One run of probabilistic matching over the source records."""
+
+    __tablename__ = "match_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    records: Mapped[int] = mapped_column(default=0)
+    pairs: Mapped[int] = mapped_column(default=0)
+    auto_merged: Mapped[int] = mapped_column(default=0)
+    queued: Mapped[int] = mapped_column(default=0)
+    auto_threshold: Mapped[float]
+    review_threshold: Mapped[float]
+    started_by: Mapped[str] = mapped_column(String(150))
+
+
+class MatchCandidate(Base):
+    """A pair of source records the model thinks are one person, with why, and what became of it.
+
+    A reviewer's decision is kept and the pair is never proposed again against it.
+    """
+
+    __tablename__ = "match_candidate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_run.id"))
+    left_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
+    right_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
+    match_weight: Mapped[float]
+    match_probability: Mapped[float]
+    explanation: Mapped[str] = mapped_column(Text)  # JSON: comparison -> {"level", "weight"}
+    status: Mapped[str] = mapped_column(String(12))  # pending | accepted | rejected | auto_merged
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None]
+    merge_request_id: Mapped[int | None] = mapped_column(ForeignKey("merge_request.id"))
+
+    __table_args__ = (
+        UniqueConstraint("left_record_id", "right_record_id", name="uq_match_candidate_pair"),
+        Index("ix_match_candidate_status", "status", "match_probability"),
+    )

@@ -16,7 +16,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.integration.service import monitor, runs
+from bankcrm.integration.service import matching, monitor, runs
 from bankcrm.web.auth import require
 from bankcrm.web.forms import parse_page
 from bankcrm.web.render import Navigation, NavItem, Renderer, redirect, translator
@@ -27,6 +27,16 @@ router = APIRouter(prefix="/integration", include_in_schema=False)
 READ = Depends(require(Permission.INTEGRATION_READ))
 SECTION = N_("Data integration")
 MAX_UPLOAD = 200 * 1024 * 1024
+FIELD_LABELS = {
+    "name": N_("Name"),
+    "pinyin": N_("Name reading (pinyin)"),
+    "id_type": N_("ID type"),
+    "id_number": N_("ID number"),
+    "birth_date": N_("Date of birth"),
+    "mobile": N_("Mobile"),
+    "email": N_("Email"),
+    "address": N_("Address"),
+}
 
 
 LABELS = {
@@ -35,6 +45,14 @@ LABELS = {
     "skipped": N_("skipped"),
     "customers": N_("customers"),
     "transactions": N_("transactions"),
+    "pending": N_("pending review"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
+    "auto_merged": N_("merged automatically"),
+    "same": N_("same"),
+    "differs": N_("differs"),
+    "blank": N_("blank"),
+    "not_comparable": N_("different documents"),
 }
 
 
@@ -55,6 +73,15 @@ def register_navigation(navigation: Navigation) -> None:
             "/integration",
             Permission.INTEGRATION_READ,
             icon="database-import",
+            section=SECTION,
+            order=80,
+        ),
+        NavItem(
+            "matches",
+            N_("Match review"),
+            "/integration/matches",
+            Permission.INTEGRATION_READ,
+            icon="git-compare",
             section=SECTION,
             order=80,
         ),
@@ -156,3 +183,38 @@ async def upload(
         id=result.batch_id,
         status=result.status,
     )
+
+
+@router.get("/matches")
+def match_queue(request: Request, db: Session = Depends(db_session), principal: Principal = READ) -> Response:
+    status = request.query_params.get("status") or "pending"
+    status = status if status in ("pending", "accepted", "rejected", "auto_merged") else "pending"
+    page = matching.review_queue(
+        db, principal, status=status, page=PageRequest(parse_page(request.query_params.get("page")), 20)
+    )
+    return render(
+        request,
+        "integration/matches.html",
+        {"page": page, "status": status, "field_labels": FIELD_LABELS},
+        principal=principal,
+    )
+
+
+@router.post("/matches/{candidate_id}/decision")
+async def decide_match(
+    request: Request,
+    candidate_id: int,
+    db: Session = Depends(db_session),
+    principal: Principal = Depends(require(Permission.MATCH_REVIEW)),
+) -> Response:
+    form = await request.form()
+    try:
+        matching.decide(db, principal, candidate_id=candidate_id, accept=form.get("decision") == "accept")
+    except DomainError as exc:
+        return redirect(
+            request,
+            "/integration/matches",
+            flash=("danger", N_("Not done: %(why)s")),
+            why=translator(request).gettext(exc.message, **exc.params),
+        )
+    return redirect(request, "/integration/matches", flash=("success", N_("Decision recorded.")))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from bankcrm.integration.models import Batch, BatchReject, IdempotentRequest, SourceRecord
+from bankcrm.integration.models import Batch, BatchReject, IdempotentRequest, MatchCandidate, SourceRecord
 
 
 def add(session: Session, row: object) -> None:
@@ -98,3 +98,45 @@ def customer_ids_for(session: Session, source: str, numbers: Iterable[str]) -> d
 
 def find_idempotent(session: Session, key: str, scope: str) -> IdempotentRequest | None:
     return session.get(IdempotentRequest, (key, scope))
+
+
+def linked_source_records(session: Session) -> list[SourceRecord]:
+    stmt = select(SourceRecord).where(SourceRecord.customer_id.is_not(None)).order_by(SourceRecord.id)
+    return list(session.execute(stmt).scalars())
+
+
+def get_source_record(session: Session, record_id: int) -> SourceRecord | None:
+    return session.get(SourceRecord, record_id)
+
+
+def source_records_of_customer(session: Session, customer_id: int) -> list[SourceRecord]:
+    return list(
+        session.execute(select(SourceRecord).where(SourceRecord.customer_id == customer_id)).scalars()
+    )
+
+
+def find_candidate(session: Session, left: int, right: int) -> MatchCandidate | None:
+    stmt = select(MatchCandidate).where(
+        MatchCandidate.left_record_id == left, MatchCandidate.right_record_id == right
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def get_candidate(session: Session, candidate_id: int) -> MatchCandidate | None:
+    return session.get(MatchCandidate, candidate_id)
+
+
+def candidates(session: Session, *, status: str, offset: int, limit: int) -> list[MatchCandidate]:
+    stmt = (
+        select(MatchCandidate)
+        .where(MatchCandidate.status == status)
+        .order_by(MatchCandidate.match_probability.desc(), MatchCandidate.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def count_candidates(session: Session, *, status: str) -> int:
+    stmt = select(func.count()).select_from(MatchCandidate).where(MatchCandidate.status == status)
+    return int(session.execute(stmt).scalar_one())

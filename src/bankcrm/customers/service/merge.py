@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
+from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.errors import PermissionDenied, ProblemCollector, ValidationFailed
 from bankcrm.core.i18n import N_
@@ -53,7 +54,7 @@ def _ids(text: str) -> list[int]:
 
 
 def _out(session: Session, row: MergeRequest) -> MergeRequestOut:
-    names = users.display_names(session, {row.requested_by})
+    names = users.display_names(session, {row.requested_by} if row.requested_by else set())
     return MergeRequestOut(
         id=row.id,
         survivor_id=row.survivor_id,
@@ -62,7 +63,9 @@ def _out(session: Session, row: MergeRequest) -> MergeRequestOut:
         status=row.status,
         reason=row.reason,
         requested_by=row.requested_by,
-        requested_by_name=names.get(row.requested_by, "?"),
+        requested_by_name=names.get(row.requested_by, "?")
+        if row.requested_by
+        else (row.requested_by_job or "?"),
         requested_at=row.requested_at,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
@@ -310,7 +313,7 @@ def reject_merge(session: Session, principal: Principal, *, merge_id: int, note:
 
 
 def _apply_merge(
-    session: Session, survivor: Customer, merged: list[Customer], chosen: dict[str, int], user_id: int
+    session: Session, survivor: Customer, merged: list[Customer], chosen: dict[str, int], user_id: int | None
 ) -> dict[str, Any]:
     everyone = {c.id: c for c in [survivor, *merged]}
     snapshot: dict[str, Any] = {
@@ -359,7 +362,7 @@ def _move_memberships(
     survivor_tags: set[int],
     survivor_groups: set[int],
     snapshot: dict[str, Any],
-    user_id: int,
+    user_id: int | None,
 ) -> None:
     tags = repo.customer_tag_rows(session, [customer.id])
     snapshot["tags"][str(customer.id)] = [t.tag_id for t in tags]
@@ -500,3 +503,62 @@ def _restore_consents(session: Session, survivor: Customer, snapshot: dict[str, 
                     recorded_by=values["recorded_by"],
                 ),
             )
+
+
+def system_merge(
+    session: Session,
+    actor: Actor,
+    *,
+    survivor_id: int,
+    merged_id: int,
+    reason: str,
+    approved_by: int | None = None,
+) -> MergeRequestOut | None:
+    """A merge decided by record matching: above the auto-merge threshold, or accepted by a reviewer
+    in the match queue (``approved_by``). Same effect and same undo as a maker-checker merge.
+
+    Returns None when the two are already one customer or either is no longer active.
+    """
+    survivor = repo.get_customer(session, survivor_id)
+    merged = repo.get_customer(session, merged_id)
+    if survivor is None or merged is None or survivor.id == merged.id:
+        return None
+    if survivor.status != "active" or merged.status != "active" or survivor.kind != merged.kind:
+        return None
+    row = MergeRequest(
+        survivor_id=survivor.id,
+        merged_ids=str(merged.id),
+        chosen_values="{}",
+        reason=reason,
+        requested_by=approved_by,
+        requested_by_job=None if approved_by else actor.username,
+    )
+    repo.add(session, row)
+    session.flush()
+    snapshot = _apply_merge(session, survivor, [merged], {}, approved_by)
+    row.snapshot = json.dumps(snapshot, sort_keys=True)
+    row.status = "approved"
+    row.decided_by = approved_by
+    row.decided_at = utcnow()
+    session.flush()
+    for customer in (survivor, merged):
+        refresh_customer_figures(session, customer)
+    audit.record_event(
+        session,
+        actor,
+        action="system_merge",
+        entity_type=ENTITY,
+        entity_id=row.id,
+        details={"survivor": survivor.id, "merged": merged.id},
+        reason=reason,
+    )
+    audit.record_change(
+        session,
+        actor,
+        entity_type="customer",
+        entity_id=merged.id,
+        action="merge",
+        before={"status": "active"},
+        after={"status": "merged", "merged_into_id": survivor.id},
+    )
+    return _out(session, row)

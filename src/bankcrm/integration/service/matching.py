@@ -1,0 +1,393 @@
+"""Probabilistic matching of source records with Splink (Fellegi-Sunter on DuckDB).
+
+Deterministic keys come first (same ID type and number is already the same customer, at ingestion);
+this job finds the rest: the same person entered with a typo in the ID, a new phone, a name in
+traditional characters. Pairs at or above the auto-merge threshold merge their golden records at
+once; pairs between the review and auto thresholds wait in a queue for a person. Every merge says
+which fields agreed and the match weight, and is audited; an unmerge restores the records. A
+reviewer's decision is remembered and never overturned by a later run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from pypinyin import lazy_pinyin
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import comparison_level_library as cll
+from splink import comparison_library as cl
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.config import get_settings
+from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
+from bankcrm.core.errors import NotFound, ValidationFailed
+from bankcrm.core.i18n import N_
+from bankcrm.core.logging import get_logger
+from bankcrm.core.masking import MaskKind, mask
+from bankcrm.core.pagination import Page, PageRequest
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.customers.service import merge as customer_merge
+from bankcrm.integration import repository as repo
+from bankcrm.integration.models import MatchCandidate, MatchRun, SourceRecord
+
+log = get_logger(__name__)
+# Splink reports every comparison level it could not train at WARNING; those notes belong in a
+# model review, not in the application's log.
+logging.getLogger("splink").setLevel(logging.ERROR)
+COMPARED = ("name", "pinyin", "birth_date", "mobile", "email", "id_number", "address")
+LETTERS = re.compile(r"[^a-z]")
+MIN_RECORDS = 10  # below this there is nothing to learn from
+
+
+class CandidateNotFound(NotFound):
+    code = "match-candidate-not-found"
+    default_message = N_("Match candidate %(id)s does not exist.")
+
+
+@dataclass
+class MatchSummary:
+    run_id: int
+    records: int
+    pairs: int
+    auto_merged: int
+    queued: int
+
+
+def _row(record: SourceRecord) -> dict[str, Any]:
+    return {"unique_id": record.id, "source": record.source_code, **_comparable(json.loads(record.fields))}
+
+
+def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
+    """The values Splink compares, derived from a record's standardised fields."""
+    name = fields.get("name") or ""
+    address = fields.get("address") or ""
+    return {
+        "name": name or None,
+        # Letters only, lower case: 张伟民, ZHANG WEIMIN and Zhang Weimin all read "zhangweimin".
+        "pinyin": LETTERS.sub("", "".join(lazy_pinyin(name)).lower()) or None,
+        "birth_date": fields.get("birth_date") or None,
+        "mobile": fields.get("mobile") or None,
+        "email": fields.get("email") or None,
+        "id_type": fields.get("id_type") or None,
+        "id_number": fields.get("id_number") or None,
+        "address": address[:6] or None,  # province and city: finer parts change too often to compare
+    }
+
+
+def _identity_document() -> cl.CustomComparison:
+    """Two numbers of the same document type that differ are strong evidence of two people; a
+    passport number next to a resident ID number says nothing either way, so it weighs zero."""
+    return cl.CustomComparison(
+        output_column_name="id_number",
+        comparison_levels=[
+            cll.NullLevel("id_number"),
+            cll.CustomLevel("id_type_l <> id_type_r", label_for_charts="different document types").configure(
+                is_null_level=True
+            ),
+            cll.ExactMatchLevel("id_number"),
+            # The same person rarely carries two valid numbers of one document type (check characters
+            # stop most typos at the door), and deterministic matching has already joined every pair
+            # that agrees, so the data cannot teach this level: fix it.
+            cll.ElseLevel().configure(m_probability=0.001, fix_m_probability=True),
+        ],
+    )
+
+
+def _settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        # Blocking keeps comparisons near-linear: only records sharing one of these are ever compared.
+        blocking_rules_to_generate_predictions=[
+            block_on("birth_date"),
+            block_on("mobile"),
+            block_on("pinyin"),
+            block_on("email"),
+        ],
+        comparisons=[
+            # Few levels per comparison: every level must be seen in the data to be trained, and a
+            # branch-sized delivery is small. Typos in names are caught by the similarity level.
+            cl.JaroWinklerAtThresholds("name", [0.8]),
+            cl.ExactMatch("pinyin"),
+            cl.ExactMatch("birth_date"),
+            cl.ExactMatch("mobile"),
+            cl.ExactMatch("email"),
+            _identity_document(),
+            cl.ExactMatch("address"),
+        ],
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def predict_pairs(records: list[SourceRecord], *, review_threshold: float) -> list[dict[str, Any]]:
+    """Scored pairs above the review threshold, each with its per-comparison weights."""
+    table = pa.Table.from_pylist([_row(r) for r in records])
+    linker = Linker(DuckDBAPI().register(table), _settings(), log_level="WARNING")
+    linker.training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.9)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=1)
+    for rule in (block_on("birth_date"), block_on("mobile")):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except ValueError as exc:
+            # A small delivery may never show some disagreement (every matched pair has the same
+            # e-mail, say); Splink then cannot fit that level. Keep the other estimates.
+            log.warning("match.training_step_skipped", rule=str(rule), why=str(exc)[:200])
+    predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+    return list(predictions.as_pyarrow_table().to_pylist())  # type: ignore[no-untyped-call]
+
+
+def _explanation(pair: dict[str, Any]) -> dict[str, Any]:
+    """Per comparison: the agreement level Splink chose and its weight. The compared values are
+    deliberately left out: the candidate row must not become a second copy of personal data."""
+    return {
+        name: {
+            "level": pair.get(f"gamma_{name}"),
+            "weight": round(float(pair.get(f"mw_{name}") or 0.0), 2),
+        }
+        for name in COMPARED
+    }
+
+
+def run_matching(session: Session, actor: Actor) -> MatchSummary:
+    settings = get_settings()
+    run = MatchRun(
+        auto_threshold=settings.match_auto_threshold,
+        review_threshold=settings.match_review_threshold,
+        started_by=actor.username,
+    )
+    repo.add(session, run)
+    session.flush()
+    records = repo.linked_source_records(session)
+    run.records = len(records)
+    if len(records) >= MIN_RECORDS:
+        pairs = predict_pairs(records, review_threshold=settings.match_review_threshold)
+        by_id = {record.id: record for record in records}
+        for pair in sorted(pairs, key=lambda p: -float(p["match_probability"])):
+            _consider(session, actor, run, pair, by_id)
+    run.finished_at = utcnow()
+    session.flush()
+    audit.record_event(
+        session,
+        actor,
+        action="match_run",
+        entity_type="match_run",
+        entity_id=run.id,
+        details={
+            "records": run.records,
+            "pairs": run.pairs,
+            "auto_merged": run.auto_merged,
+            "queued": run.queued,
+        },
+    )
+    return MatchSummary(
+        run_id=run.id, records=run.records, pairs=run.pairs, auto_merged=run.auto_merged, queued=run.queued
+    )
+
+
+def _consider(
+    session: Session, actor: Actor, run: MatchRun, pair: dict[str, Any], by_id: dict[int, SourceRecord]
+) -> None:
+    left, right = sorted((int(pair["unique_id_l"]), int(pair["unique_id_r"])))
+    run.pairs += 1
+    earlier = repo.find_candidate(session, left, right)
+    if earlier is not None and earlier.status in ("accepted", "rejected", "auto_merged"):
+        return  # a decision already stands; a later run never overturns it
+    a, b = by_id[left], by_id[right]
+    if a.customer_id is None or b.customer_id is None or a.customer_id == b.customer_id:
+        return
+    probability = float(pair["match_probability"])
+    candidate = earlier or MatchCandidate(
+        run_id=run.id,
+        left_record_id=left,
+        right_record_id=right,
+        match_weight=0.0,
+        match_probability=0.0,
+        explanation="{}",
+        status="pending",
+    )
+    candidate.run_id = run.id
+    candidate.match_weight = round(float(pair["match_weight"]), 3)
+    candidate.match_probability = probability
+    candidate.explanation = json.dumps(_explanation(pair), ensure_ascii=False, default=str)
+    if earlier is None:
+        repo.add(session, candidate)
+    session.flush()
+    if probability >= run.auto_threshold:
+        merged = _merge_golden(session, actor, a, b, candidate, approved_by=None)
+        if merged:
+            candidate.status = "auto_merged"
+            run.auto_merged += 1
+    else:
+        run.queued += 1
+
+
+def _merge_golden(
+    session: Session,
+    actor: Actor,
+    a: SourceRecord,
+    b: SourceRecord,
+    candidate: MatchCandidate,
+    *,
+    approved_by: int | None,
+) -> bool:
+    assert a.customer_id is not None
+    assert b.customer_id is not None
+    survivor, merged = sorted((a.customer_id, b.customer_id))  # the older golden record survives
+    reason = (
+        f"record matching: weight {candidate.match_weight}, probability "
+        f"{candidate.match_probability:.4f} (candidate {candidate.id})"
+    )
+    result = customer_merge.system_merge(
+        session, actor, survivor_id=survivor, merged_id=merged, reason=reason, approved_by=approved_by
+    )
+    if result is None:
+        return False
+    candidate.merge_request_id = result.id
+    for record in repo.source_records_of_customer(session, merged):
+        record.customer_id = survivor
+        record.match_rule = f"matched with weight {candidate.match_weight}"
+    session.flush()
+    return True
+
+
+# What a reviewer compares, and how each value is masked on the way to the page. The name's
+# reading is what lets 张伟民 and ZHANG WEIMIN be weighed as one name.
+SHOWN_FIELDS: dict[str, MaskKind | None] = {
+    "name": MaskKind.NAME,
+    "pinyin": MaskKind.GENERIC,
+    "id_type": None,
+    "id_number": MaskKind.ID_NUMBER,
+    "birth_date": None,
+    "mobile": MaskKind.MOBILE,
+    "email": MaskKind.EMAIL,
+    "address": MaskKind.ADDRESS,
+}
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    """One line of the side-by-side view: masked values, whether the clear values agree, the weight."""
+
+    field: str
+    left: str | None
+    right: str | None
+    agreement: str  # same | differs | blank | not_comparable
+    weight: float | None
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    id: int
+    probability: float
+    weight: float
+    status: str
+    left_source: str
+    right_source: str
+    left_customer_id: int | None
+    right_customer_id: int | None
+    fields: list[FieldComparison]
+
+
+def _masked(kind: MaskKind | None, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    return str(value) if kind is None else mask(kind, str(value))
+
+
+def _agreement(field: str, a: Any, b: Any, left: dict[str, Any], right: dict[str, Any]) -> str:
+    if a is None or b is None:
+        return "blank"
+    if field == "id_number" and left.get("id_type") != right.get("id_type"):
+        return "not_comparable"  # a passport number next to an ID card number
+    return "same" if str(a) == str(b) else "differs"
+
+
+def _compare(left: dict[str, Any], right: dict[str, Any], explanation: dict[str, Any]) -> list[FieldComparison]:
+    """Compare what Splink compared (the address only to the city), but show every field the page lists."""
+    compared_left, compared_right = _comparable(left), _comparable(right)
+    lines = []
+    for field, kind in SHOWN_FIELDS.items():
+        a = compared_left.get(field) if field in COMPARED else left.get(field) or None
+        b = compared_right.get(field) if field in COMPARED else right.get(field) or None
+        shown_a = a if field == "pinyin" else left.get(field) or None
+        shown_b = b if field == "pinyin" else right.get(field) or None
+        lines.append(
+            FieldComparison(
+                field=field,
+                left=_masked(kind, shown_a),
+                right=_masked(kind, shown_b),
+                agreement=_agreement(field, a, b, left, right),
+                weight=explanation.get(field, {}).get("weight"),
+            )
+        )
+    return lines
+
+
+def _view(session: Session, candidate: MatchCandidate) -> CandidateView:
+    left = repo.get_source_record(session, candidate.left_record_id)
+    right = repo.get_source_record(session, candidate.right_record_id)
+    assert left is not None
+    assert right is not None
+    return CandidateView(
+        id=candidate.id,
+        probability=candidate.match_probability,
+        weight=candidate.match_weight,
+        status=candidate.status,
+        left_source=left.source_code,
+        right_source=right.source_code,
+        left_customer_id=left.customer_id,
+        right_customer_id=right.customer_id,
+        fields=_compare(json.loads(left.fields), json.loads(right.fields), json.loads(candidate.explanation)),
+    )
+
+
+def review_queue(
+    session: Session, principal: Principal, *, status: str, page: PageRequest
+) -> Page[CandidateView]:
+    principal.require(Permission.INTEGRATION_READ)
+    rows = repo.candidates(session, status=status, offset=page.offset, limit=page.size)
+    return Page(
+        items=[_view(session, row) for row in rows],
+        total=repo.count_candidates(session, status=status),
+        page=page.page,
+        size=page.size,
+    )
+
+
+def decide(session: Session, principal: Principal, *, candidate_id: int, accept: bool) -> CandidateView:
+    """A reviewer's verdict: accept merges the two golden records; reject keeps them apart for good."""
+    principal.require(Permission.INTEGRATION_READ)
+    principal.require(Permission.MATCH_REVIEW)
+    candidate = repo.get_candidate(session, candidate_id)
+    if candidate is None:
+        raise CandidateNotFound(id=candidate_id)
+    if candidate.status != "pending":
+        raise ValidationFailed.single(
+            "status", "match.decided", N_("This pair was already decided."), candidate.status
+        )
+    candidate.decided_by = principal.user_id
+    candidate.decided_at = utcnow()
+    candidate.status = "accepted" if accept else "rejected"
+    if accept:
+        left = repo.get_source_record(session, candidate.left_record_id)
+        right = repo.get_source_record(session, candidate.right_record_id)
+        assert left is not None
+        assert right is not None
+        _merge_golden(session, principal.actor, left, right, candidate, approved_by=principal.user_id)
+    session.flush()
+    audit.record_event(
+        session,
+        principal.actor,
+        action="accept" if accept else "reject",
+        entity_type="match_candidate",
+        entity_id=candidate.id,
+        details={"probability": candidate.match_probability, "weight": candidate.match_weight},
+    )
+    return _view(session, candidate)
