@@ -24,8 +24,8 @@ from bankcrm.identity.schemas import PasswordChange
 from bankcrm.identity.service.common import password_hashing
 
 ENTITY = "session"
-# Seen-at is refreshed at most once a minute: enough for a minutes-long idle timeout without a
-# database write on every click.
+# Seen-at (and a token's last use) is refreshed at most once a minute: enough for a minutes-long
+# idle timeout without a database write on every click or API call.
 TOUCH_EVERY = timedelta(seconds=60)
 PASSWORD_CHANGE_ONLY = frozenset({Permission.PROFILE_EDIT.value})
 
@@ -212,7 +212,13 @@ def touch_session(session: Session, session_id: int) -> None:
     repo.touch_session(session, session_id, utcnow())
 
 
-def resolve_bearer(session: Session, *, token: str, origin: Origin) -> Principal | None:
+@dataclass(frozen=True)
+class ResolvedToken:
+    principal: Principal
+    needs_touch: bool  # last use not recorded for a minute: record it after the request
+
+
+def resolve_bearer(session: Session, *, token: str, origin: Origin) -> ResolvedToken | None:
     """The principal behind an API token: the token's scopes, never more than its user's role allows."""
     record = repo.find_token_by_digest(session, token_digest(token))
     now = utcnow()
@@ -221,9 +227,14 @@ def resolve_bearer(session: Session, *, token: str, origin: Origin) -> Principal
     user = repo.get_user(session, record.user_id)
     if user is None or not user.is_active:
         return None
-    return _principal_for(
+    principal = _principal_for(
         session, user, origin=origin, auth_method="token", session_id=None, allowed=set(record.scopes.split())
     )
+    if principal is None:
+        return None
+    # Like a session's seen-at, last use is kept to the minute, so API reads stay free of writes.
+    needs_touch = record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY
+    return ResolvedToken(principal=principal, needs_touch=needs_touch)
 
 
 def change_password(
