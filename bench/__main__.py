@@ -17,8 +17,10 @@ from pathlib import Path
 
 from bankcrm.core.config import Settings, get_settings
 from bench import api, dataset, login, pages, report
+from bench.harness import Row, Verdict
 from bench.server import Server
 
+BUDGETS = {"a": "HTML pages", "b": "JSON API against a bare endpoint", "c": "sign-in at production cost"}
 ARGON2_SETTINGS = ("argon2_time_cost", "argon2_memory_kib", "argon2_parallelism")
 
 
@@ -29,6 +31,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=50, help="warm-up rounds for budgets a and b")
     parser.add_argument("--gap-ms", type=float, default=5.0, help="idle time after each response")
     parser.add_argument("--logins", type=int, default=40, help="measured sign-ins for budget c")
+    parser.add_argument("--only", default="abc", help="budgets to measure, e.g. --only b")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     parser.add_argument("--keep", action="store_true", help="keep the temporary var dir")
     return parser.parse_args(argv)
@@ -51,6 +54,8 @@ def _check_production_hashing(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if not args.only or set(args.only) - set(BUDGETS):
+        raise SystemExit(f"--only takes letters of {''.join(BUDGETS)}")
     started, clock, load_before = datetime.now(UTC), time.monotonic(), os.getloadavg()[0]
     var_dir = Path(tempfile.mkdtemp(prefix="bankcrm-bench-"))
     _isolate(var_dir)
@@ -59,19 +64,26 @@ def main(argv: list[str] | None = None) -> int:
         _check_production_hashing(settings)
         print(f"Building the database in {var_dir} ({args.staff:,} generated users) ...", flush=True)
         data = dataset.build(settings, staff=args.staff)
+        rows: list[Row] = []
+        verdicts: list[Verdict] = []
         with Server(dict(os.environ), var_dir) as server:
-            print(f"Server pid {server.pid} on {server.base_url}; (a) HTML pages ...", flush=True)
-            page_rows, page_verdicts = pages.run(
-                server, rounds=args.rounds, warmup=args.warmup, gap_ms=args.gap_ms
-            )
-            print("(b) JSON API against a bare endpoint ...", flush=True)
-            api_rows, api_verdicts = api.run(
-                server, token=data.api_token, rounds=args.rounds, warmup=args.warmup, gap_ms=args.gap_ms
-            )
-            print("(c) sign-in with production argon2id ...", flush=True)
-            login_rows, login_verdicts, parameters = login.run(
-                server, settings, samples=args.logins, warmup=3
-            )
+            print(f"Server pid {server.pid} on {server.base_url}", flush=True)
+            for budget in args.only:
+                print(f"({budget}) {BUDGETS[budget]} ...", flush=True)
+                if budget == "a":
+                    measured = pages.run(server, rounds=args.rounds, warmup=args.warmup, gap_ms=args.gap_ms)
+                elif budget == "b":
+                    measured = api.run(
+                        server,
+                        token=data.api_token,
+                        rounds=args.rounds,
+                        warmup=args.warmup,
+                        gap_ms=args.gap_ms,
+                    )
+                else:
+                    measured = login.run(server, settings, samples=args.logins, warmup=3)
+                rows += measured[0]
+                verdicts += measured[1]
         facts = report.RunFacts(
             started=started,
             seconds=time.monotonic() - clock,
@@ -79,15 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             org_units=data.org_units,
             audit_rows=data.audit_rows,
             database_bytes=sum(path.stat().st_size for path in var_dir.glob("bankcrm.sqlite3*")),
-            argon2_parameters=parameters,
+            argon2_parameters=login.hash_parameters(settings),
             rounds=args.rounds,
             warmup=args.warmup,
             login_samples=args.logins,
             load_before=load_before,
             load_after=os.getloadavg()[0],
         )
-        verdicts = page_verdicts + api_verdicts + login_verdicts
-        section = report.render(facts, page_rows + api_rows + login_rows, verdicts)
+        section = report.render(facts, rows, verdicts)
     finally:
         os.chdir(report.ROOT)
         if args.keep:
