@@ -103,7 +103,8 @@ def render(facts: RunFacts, rows: list[Row], verdicts: list[Verdict]) -> str:
         f"{facts.audit_rows:,} audit rows; passwords of signing-in users hashed with argon2id "
         f"`{facts.argon2_parameters}` (the `Settings` defaults).",
         f"- **Load:** load average {facts.load_before:.2f} before the run and {facts.load_after:.2f} "
-        "after it (1-minute; other processes on the machine share its cores).",
+        f"after it (1-minute; other processes on the machine share its cores); the bench ran at "
+        f"niceness {os.nice(0)}.",
         f"- **Samples:** (a) and (b) {facts.warmup} warm-up rounds, then {facts.rounds} measured rounds, "
         f"endpoints taking turns; (c) {facts.login_samples} sign-ins after 3 warm-up ones.",
         "",
