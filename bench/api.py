@@ -33,11 +33,14 @@ def run(
     for row in rows[1:]:
         p50_ratio = row.server.p50 / bare.server.p50
         p95_ratio = row.server.p95 / bare.server.p95
+        assert row.cpu is not None
+        assert bare.cpu is not None
         verdicts.append(
             Verdict(
                 "b",
                 f"{row.label}: server time ≤ {BUDGET_RATIO:g}× bare at p50 and p95",
-                f"{p50_ratio:.2f}× at p50, {p95_ratio:.2f}× at p95",
+                f"{p50_ratio:.2f}× at p50, {p95_ratio:.2f}× at p95 "
+                f"(CPU {row.cpu.p50 / bare.cpu.p50:.2f}× at p50)",
                 p50_ratio <= BUDGET_RATIO and p95_ratio <= BUDGET_RATIO,
             )
         )
