@@ -45,8 +45,8 @@ class Principal:
         return Actor(user_id=self.user_id, username=self.username, role=self.role, origin=self.origin)
 
     def can(self, permission: Permission | str) -> bool:
-        """Templates pass the permission's name as text; code passes the enum. Both mean the same."""
-        return str(permission) in self.permissions
+        # Templates pass the permission's name as a string; Permission() rejects a misspelt one.
+        return Permission(permission).value in self.permissions
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ from bankcrm.identity.models import (
     User,
     UserSession,
 )
+
+Credential = TypeVar("Credential", UserSession, ApiToken)
 
 # ---------------------------------------------------------------- scopes
 
@@ -319,6 +322,22 @@ def record_failed_login(session: Session, user_id: int, *, threshold: int, lock_
 
 
 # ---------------------------------------------------------------- sessions
+
+
+def find_credential_holder(
+    session: Session, model: type[Credential], digest: str
+) -> tuple[Credential, User, Role, OrgUnit] | None:
+    """A session or token by digest, with its user and the user's role and unit, in one query:
+    this runs on every authenticated request."""
+    stmt = (
+        select(model, User, Role, OrgUnit)
+        .join(User, User.id == model.user_id)
+        .join(Role, Role.id == User.role_id)
+        .join(OrgUnit, OrgUnit.id == User.org_unit_id)
+        .where(model.token_digest == digest)
+    )
+    row = session.execute(stmt).one_or_none()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 def find_session_by_digest(session: Session, digest: str) -> UserSession | None:

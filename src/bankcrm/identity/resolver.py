@@ -20,10 +20,12 @@ def resolve_principal(request: Request) -> Principal | None:
     token = bearer_token(request)
     if token:
         # A bearer request is judged by its token alone; a stray cookie must not widen it.
-        principal = auth.resolve_bearer(session, token=token, origin=origin)
-        if principal is not None:
+        resolved_token = auth.resolve_bearer(session, token=token, origin=origin)
+        if resolved_token is None:
+            return None
+        if resolved_token.needs_touch:
             after_request(request, lambda s: tokens.mark_used(s, token))
-        return principal
+        return resolved_token.principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None

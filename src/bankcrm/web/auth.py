@@ -6,7 +6,7 @@ knows the resulting ``Principal``, so it never imports identity.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from fastapi import Depends, Request
@@ -29,16 +29,18 @@ def optional_principal(request: Request) -> Principal | None:
     return principal
 
 
-def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+# The dependencies below do no I/O, so they are async: FastAPI runs a sync dependency in the thread
+# pool, and each such hop cost about as much as a small query (docs/benchmarks.md).
+async def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
     if principal is None:
         raise AuthenticationRequired()
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """``principal = Depends(require(Permission.USER_READ))`` - declares and enforces the right."""
 
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
         principal.require(permission)
         return principal
 

@@ -18,14 +18,14 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.core.security import new_token, token_digest
 from bankcrm.identity import repository as repo
-from bankcrm.identity.models import User, UserSession
+from bankcrm.identity.models import ApiToken, OrgUnit, Role, User, UserSession
 from bankcrm.identity.passwords import password_problems
 from bankcrm.identity.schemas import PasswordChange
 from bankcrm.identity.service.common import password_hashing
 
 ENTITY = "session"
-# Seen-at is refreshed at most once a minute: enough for a minutes-long idle timeout without a
-# database write on every click.
+# Seen-at (and a token's last use) is refreshed at most once a minute: enough for a minutes-long
+# idle timeout without a database write on every click or API call.
 TOUCH_EVERY = timedelta(seconds=60)
 PASSWORD_CHANGE_ONLY = frozenset({Permission.PROFILE_EDIT.value})
 
@@ -157,16 +157,14 @@ class ResolvedSession:
 def _principal_for(
     session: Session,
     user: User,
+    role: Role,
+    unit: OrgUnit,
     *,
     origin: Origin,
     auth_method: str,
     session_id: int | None,
     allowed: set[str] | None = None,
-) -> Principal | None:
-    role = repo.get_role(session, user.role_id)
-    unit = repo.get_org_unit(session, user.org_unit_id)
-    if role is None or unit is None:
-        return None
+) -> Principal:
     permissions = repo.role_permissions(session, role.id)
     if allowed is not None:
         permissions &= allowed
@@ -193,18 +191,20 @@ def resolve_session(
     session: Session, *, token: str, origin: Origin, settings: Settings
 ) -> ResolvedSession | None:
     """The principal behind a session cookie, or None when it is unknown, ended or timed out."""
-    record = repo.find_session_by_digest(session, token_digest(token))
+    found = repo.find_credential_holder(session, UserSession, token_digest(token))
     now = utcnow()
-    if record is None or record.ended_at is not None or record.expires_at <= now:
+    if found is None:
+        return None
+    record, user, role, unit = found
+    if record.ended_at is not None or record.expires_at <= now:
         return None
     if record.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
         return None
-    user = repo.get_user(session, record.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
-    principal = _principal_for(session, user, origin=origin, auth_method="session", session_id=record.id)
-    if principal is None:
-        return None
+    principal = _principal_for(
+        session, user, role, unit, origin=origin, auth_method="session", session_id=record.id
+    )
     return ResolvedSession(principal=principal, needs_touch=now - record.last_seen_at >= TOUCH_EVERY)
 
 
@@ -212,18 +212,36 @@ def touch_session(session: Session, session_id: int) -> None:
     repo.touch_session(session, session_id, utcnow())
 
 
-def resolve_bearer(session: Session, *, token: str, origin: Origin) -> Principal | None:
+@dataclass(frozen=True)
+class ResolvedToken:
+    principal: Principal
+    needs_touch: bool  # last use not recorded for a minute: record it after the request
+
+
+def resolve_bearer(session: Session, *, token: str, origin: Origin) -> ResolvedToken | None:
     """The principal behind an API token: the token's scopes, never more than its user's role allows."""
-    record = repo.find_token_by_digest(session, token_digest(token))
+    found = repo.find_credential_holder(session, ApiToken, token_digest(token))
     now = utcnow()
-    if record is None or record.revoked_at is not None or (record.expires_at and record.expires_at <= now):
+    if found is None:
         return None
-    user = repo.get_user(session, record.user_id)
-    if user is None or not user.is_active:
+    record, user, role, unit = found
+    if record.revoked_at is not None or (record.expires_at and record.expires_at <= now):
         return None
-    return _principal_for(
-        session, user, origin=origin, auth_method="token", session_id=None, allowed=set(record.scopes.split())
+    if not user.is_active:
+        return None
+    principal = _principal_for(
+        session,
+        user,
+        role,
+        unit,
+        origin=origin,
+        auth_method="token",
+        session_id=None,
+        allowed=set(record.scopes.split()),
     )
+    # Like a session's seen-at, last use is kept to the minute, so API reads stay free of writes.
+    needs_touch = record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY
+    return ResolvedToken(principal=principal, needs_touch=needs_touch)
 
 
 def change_password(

@@ -1,0 +1,137 @@
+"""`make bench`: prove the performance budgets of docs/benchmarks.md on this machine.
+
+Builds a fresh database in a temporary var dir (the developer's var/ is untouched), starts the
+app in a real Uvicorn process, drives it with httpx from this process, prints the results and
+rewrites the results section of docs/benchmarks.md. Exits 1 when a budget is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bankcrm.core.config import Settings, get_settings
+from bench import api, dataset, login, pages, report
+from bench.harness import Row, Verdict
+from bench.server import Server
+
+BUDGETS = {"a": "HTML pages", "b": "JSON API against a bare endpoint", "c": "sign-in at production cost"}
+QUIET_LOAD_PER_CORE = 0.5
+ARGON2_SETTINGS = ("argon2_time_cost", "argon2_memory_kib", "argon2_parallelism")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--staff", type=int, default=2000, help="generated users besides the demo ones")
+    parser.add_argument("--rounds", type=int, default=500, help="measured rounds for budgets a and b")
+    parser.add_argument("--warmup", type=int, default=50, help="warm-up rounds for budgets a and b")
+    parser.add_argument("--gap-ms", type=float, default=5.0, help="idle time after each response")
+    parser.add_argument("--logins", type=int, default=40, help="measured sign-ins for budget c")
+    parser.add_argument("--only", default="abc", help="budgets to measure, e.g. --only b")
+    parser.add_argument(
+        "--settle", type=float, default=180, help="seconds to wait at most for a quiet machine first"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary var dir")
+    return parser.parse_args(argv)
+
+
+def _isolate(var_dir: Path) -> None:
+    """Only our BANKCRM_* variables, and no .env: the app must run on its production defaults."""
+    for name in [name for name in os.environ if name.startswith("BANKCRM_")]:
+        del os.environ[name]
+    os.environ["BANKCRM_VAR_DIR"] = str(var_dir)
+    os.chdir(var_dir)
+    get_settings.cache_clear()
+
+
+def _check_production_hashing(settings: Settings) -> None:
+    for name in ARGON2_SETTINGS:
+        if getattr(settings, name) != Settings.model_fields[name].default:
+            raise SystemExit(f"{name} is not the production default; the login budget would be meaningless")
+
+
+def _wait_for_quiet(limit_s: float) -> None:
+    """Other work on the machine inflates wall times: give it a little while to finish first."""
+    quiet = QUIET_LOAD_PER_CORE * (os.cpu_count() or 1)
+    deadline = time.monotonic() + limit_s
+    load = os.getloadavg()[0]
+    if load > quiet and limit_s > 0:
+        print(f"Load average {load:.2f}; waiting up to {limit_s:.0f} s for it to fall below {quiet:.1f}")
+    while os.getloadavg()[0] > quiet and time.monotonic() < deadline:
+        time.sleep(5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if not args.only or set(args.only) - set(BUDGETS):
+        raise SystemExit(f"--only takes letters of {''.join(BUDGETS)}")
+    started, clock = datetime.now(UTC), time.monotonic()
+    var_dir = Path(tempfile.mkdtemp(prefix="bankcrm-bench-"))
+    _isolate(var_dir)
+    try:
+        settings = get_settings()
+        _check_production_hashing(settings)
+        print(f"Building the database in {var_dir} ({args.staff:,} generated users) ...", flush=True)
+        data = dataset.build(settings, staff=args.staff)
+        _wait_for_quiet(args.settle)
+        load_before = os.getloadavg()[0]
+        rows: list[Row] = []
+        verdicts: list[Verdict] = []
+        with Server(dict(os.environ), var_dir) as server:
+            print(f"Server pid {server.pid} on {server.base_url}", flush=True)
+            for budget in args.only:
+                print(f"({budget}) {BUDGETS[budget]} ...", flush=True)
+                if budget == "a":
+                    measured = pages.run(server, rounds=args.rounds, warmup=args.warmup, gap_ms=args.gap_ms)
+                elif budget == "b":
+                    measured = api.run(
+                        server,
+                        token=data.api_token,
+                        rounds=args.rounds,
+                        warmup=args.warmup,
+                        gap_ms=args.gap_ms,
+                    )
+                else:
+                    measured = login.run(server, settings, samples=args.logins, warmup=3)
+                rows += measured[0]
+                verdicts += measured[1]
+        facts = report.RunFacts(
+            started=started,
+            seconds=time.monotonic() - clock,
+            users=data.users,
+            org_units=data.org_units,
+            audit_rows=data.audit_rows,
+            database_bytes=sum(path.stat().st_size for path in var_dir.glob("bankcrm.sqlite3*")),
+            argon2_parameters=login.hash_parameters(settings),
+            rounds=args.rounds,
+            warmup=args.warmup,
+            login_samples=args.logins,
+            load_before=load_before,
+            load_after=os.getloadavg()[0],
+        )
+        section = report.render(facts, rows, verdicts)
+    finally:
+        os.chdir(report.ROOT)
+        if args.keep:
+            print(f"Kept {var_dir}")
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
+    print()
+    print(section)
+    if not args.no_write:
+        report.write(section)
+        print(f"Wrote the results into {report.DOC.relative_to(report.ROOT)}")
+    missed = [verdict for verdict in verdicts if not verdict.met]
+    for verdict in missed:
+        print(f"MISSED ({verdict.budget}): {verdict.rule} - {verdict.measured}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""The results as Markdown: printed, and written into the stable section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from bench.harness import Row, Verdict
+from bench.stats import Summary
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN = "<!-- bench:results:begin - rewritten by `make bench`; edit outside these markers -->"
+END = "<!-- bench:results:end -->"
+COLUMNS = ["budget", "request", "n", "server p50", "server p95", "server p99", "headers p95"]
+COLUMNS += ["CPU p50", "CPU p95", "client p50", "client p95", "overlapped"]
+PACKAGES = ("fastapi", "starlette", "uvicorn", "SQLAlchemy", "Jinja2", "pydantic", "argon2-cffi", "httpx")
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    started: datetime
+    seconds: float
+    users: int
+    org_units: int
+    audit_rows: int
+    database_bytes: int
+    argon2_parameters: str
+    rounds: int
+    warmup: int
+    login_samples: int
+    load_before: float
+    load_after: float
+
+
+def _cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else "unknown CPU"
+
+
+def _memory_gib() -> str:
+    try:
+        text = Path("/proc/meminfo").read_text(encoding="utf-8")
+    except OSError:
+        return "?"
+    match = re.search(r"^MemTotal:\s*(\d+) kB", text, re.MULTILINE)
+    return f"{int(match.group(1)) / 1024**2:.1f}" if match else "?"
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src", "bench"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head} + uncommitted changes" if dirty else head
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 100 else f"{value:.2f}"
+
+
+def _cells(summary: Summary | None, *percentiles: int) -> list[str]:
+    if summary is None:
+        return ["—"] * len(percentiles)
+    return [_ms(summary.percentile(p)) for p in percentiles]
+
+
+def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def render(facts: RunFacts, rows: list[Row], verdicts: list[Verdict]) -> str:
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
+    lines = [
+        f"Measured {facts.started:%Y-%m-%d %H:%M} UTC by `make bench` at commit {_commit()}; "
+        f"the run took {facts.seconds:.0f} s.",
+        "",
+        f"- **Machine:** {_cpu_model()}, {os.cpu_count()} logical cores, {_memory_gib()} GiB memory; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"SQLite {sqlite3.sqlite_version}.",
+        f"- **Software:** {versions}.",
+        f"- **Data:** SQLite file (WAL) of {facts.database_bytes / 1024**2:.1f} MiB with "
+        f"{facts.users:,} users in {facts.org_units} org units (demo bank plus generated staff) and "
+        f"{facts.audit_rows:,} audit rows; passwords of signing-in users hashed with argon2id "
+        f"`{facts.argon2_parameters}` (the `Settings` defaults).",
+        f"- **Load:** load average {facts.load_before:.2f} before the run and {facts.load_after:.2f} "
+        f"after it (1-minute; other processes on the machine share its cores); the bench ran at "
+        f"niceness {os.nice(0)}.",
+        f"- **Samples:** (a) and (b) {facts.warmup} warm-up rounds, then {facts.rounds} measured rounds, "
+        f"endpoints taking turns; (c) {facts.login_samples} sign-ins after 3 warm-up ones.",
+        "",
+        *_table(
+            ["budget", "rule", "measured", "met"],
+            ([v.budget, v.rule, v.measured, "yes" if v.met else "**NO**"] for v in verdicts),
+        ),
+        "",
+        "Milliseconds. *Server* is wall time from Uvicorn handing the request to the app until the app "
+        "returned (after-response writes included); *headers* is until the response headers left; "
+        "*CPU* is the server process's CPU time meanwhile; *client* is the round trip seen by httpx; "
+        "*overlapped* counts requests that arrived before the previous one had finished.",
+        "",
+        *_table(
+            COLUMNS,
+            (
+                [
+                    row.budget,
+                    row.label,
+                    str(row.server.n),
+                    *_cells(row.server, 50, 95, 99),
+                    *_cells(row.ready, 95),
+                    *_cells(row.cpu, 50, 95),
+                    *_cells(row.client, 50, 95),
+                    str(row.overlapped),
+                ]
+                for row in rows
+            ),
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write(section: str, doc: Path = DOC) -> None:
+    """Replace the text between the markers, keeping the rest of the page as it was written."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance budgets\n"
+    block = f"{BEGIN}\n{section}{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n## Latest results\n\n" + block + "\n"
+    doc.write_text(text, encoding="utf-8")
