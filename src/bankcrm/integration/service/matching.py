@@ -309,7 +309,9 @@ def _agreement(field: str, a: Any, b: Any, left: dict[str, Any], right: dict[str
     return "same" if str(a) == str(b) else "differs"
 
 
-def _compare(left: dict[str, Any], right: dict[str, Any], explanation: dict[str, Any]) -> list[FieldComparison]:
+def _compare(
+    left: dict[str, Any], right: dict[str, Any], explanation: dict[str, Any]
+) -> list[FieldComparison]:
     """Compare what Splink compared (the address only to the city), but show every field the page lists."""
     compared_left, compared_right = _comparable(left), _comparable(right)
     lines = []
