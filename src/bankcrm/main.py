@@ -23,7 +23,7 @@ from bankcrm.identity import api as identity_api
 from bankcrm.identity import pages as identity_pages
 from bankcrm.identity.resolver import audit_denial, resolve_principal
 from bankcrm.identity.service import orgs
-from bankcrm.web.errors import install_error_handlers
+from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
 from bankcrm.web.security import RequestContextMiddleware, csrf_protect
 from bankcrm.web.transaction import TransactionMiddleware
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_api.router)
     app.include_router(customers_api.router)
     _add_operational_routes(app)
+    document_unreadable_bodies(app)
     return app
 
 

@@ -16,7 +16,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.masking import MaskKind, mask_mobile
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
-from bankcrm.core.principal import Principal
+from bankcrm.core.principal import DataScope, Principal
 from bankcrm.core.validation import IdentifierError, normalise_email, normalise_mobile
 from bankcrm.identity import repository as repo
 from bankcrm.identity.models import OrgUnit, Role, User
@@ -164,6 +164,20 @@ def _validated_placement(
     return unit, role
 
 
+def _check_role_within_scope(
+    principal: Principal, problems: ProblemCollector, role: Role | None, role_code: str
+) -> None:
+    """Nobody hands out a data scope beyond their own: a branch's user administrator cannot
+    create a head-office-wide account and then act through it."""
+    if role is not None and DataScope(role.data_scope).wider_than(principal.scope):
+        problems.add(
+            "role",
+            "user.role_scope",
+            N_("You cannot give a role whose data scope is wider than your own."),
+            role_code,
+        )
+
+
 def create_user(session: Session, principal: Principal, *, data: UserCreate) -> UserOut:
     principal.require(Permission.USER_WRITE)
     problems = ProblemCollector()
@@ -184,6 +198,7 @@ def create_user(session: Session, principal: Principal, *, data: UserCreate) -> 
         )
     email, mobile = _validated_contacts(problems, data.email, data.mobile)
     unit, role = _validated_placement(session, principal, problems, data.org_unit_id, data.role)
+    _check_role_within_scope(principal, problems, role, data.role)
     settings = get_settings()
     password_hash = None
     if role is not None and not role.is_api_client:
@@ -319,6 +334,8 @@ def update_user(session: Session, principal: Principal, *, user_id: int, data: U
     unit, role = _validated_placement(session, principal, problems, data.org_unit_id, data.role)
     if role is not None and user.id == principal.user_id and role.id != user.role_id:
         problems.add("role", "user.own_role", N_("You cannot change your own role."), data.role)
+    if role is not None and role.id != user.role_id:
+        _check_role_within_scope(principal, problems, role, data.role)
     problems.raise_if_any()
     assert unit is not None
     assert role is not None
