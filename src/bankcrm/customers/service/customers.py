@@ -483,12 +483,14 @@ def update_customer(
     clean = validate_fields(customer.kind, data, problems)
     digest = check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
     problems.raise_if_any()
-    if not data.confirm_not_duplicate and (data.name != customer.name or clean["mobile"] != customer.mobile):
+    # An edit that leaves the mobile out keeps the stored one, so it cannot make a new duplicate by mobile.
+    mobile = clean["mobile"] if "mobile" in data.model_fields_set else customer.mobile
+    if not data.confirm_not_duplicate and (data.name != customer.name or mobile != customer.mobile):
         _raise_if_duplicates(
             session,
             principal,
             name=data.name,
-            mobile=clean["mobile"],
+            mobile=mobile,
             birth=clean["birth_date"],
             exclude_id=customer.id,
         )
