@@ -12,6 +12,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers.schemas import (
+    CorporateContactIn,
     CustomerFilter,
     GroupIn,
     HandoverIn,
@@ -19,10 +20,18 @@ from bankcrm.customers.schemas import (
     RelationshipIn,
     TagIn,
 )
-from bankcrm.customers.service import customers, holdings, interactions, portfolio, relationships, tags
-from bankcrm.customers.service.errors import CustomerNotFound
+from bankcrm.customers.service import (
+    contacts,
+    customers,
+    holdings,
+    interactions,
+    portfolio,
+    relationships,
+    tags,
+)
+from bankcrm.customers.service.errors import ContactNotFound, CustomerNotFound, RelationshipNotFound
 from bankcrm.identity.service import users as user_service
-from tests.customers.conftest import unit_id, user_id
+from tests.customers.conftest import unit_id, uscc, user_id
 
 
 def test_handover_moves_customers_after_a_second_user_approves(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
@@ -155,6 +164,38 @@ def test_household_rolls_up_family_assets(db: Session, as_user, make_customer) -
         relationships.add_relationship(
             db, rm, customer_id=father.id, data=RelationshipIn(to_customer_id=father.id, kind="spouse")
         )
+
+
+def test_a_link_or_contact_that_is_not_the_customers_own_answers_like_a_missing_one(
+    db: Session, as_user, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    """Ending needs the customer's own link or contact: another's id is 404 (not a form error), an
+    already ended one is refused as a rule."""
+    rm = as_user("rm.zhang")
+    one, two, other = make_customer(name="甲"), make_customer(name="乙"), make_customer(name="丙")
+    company = make_customer(kind="corporate", name="矩阵公司", id_type="uscc", id_number=uscc())
+    link = relationships.add_relationship(
+        db, rm, customer_id=one.id, data=RelationshipIn(to_customer_id=two.id, kind="spouse")
+    )
+    person = contacts.add_contact(
+        db, rm, customer_id=company.id, data=CorporateContactIn(role="finance", name="财务")
+    )
+    with pytest.raises(RelationshipNotFound):
+        relationships.end_relationship(
+            db, rm, customer_id=other.id, relationship_id=link.id, reason="测试结束"
+        )
+    with pytest.raises(RelationshipNotFound):
+        relationships.end_relationship(db, rm, customer_id=one.id, relationship_id=987654, reason="测试结束")
+    with pytest.raises(ContactNotFound):
+        contacts.end_contact(db, rm, customer_id=one.id, contact_id=person.id, reason="测试结束")
+    with pytest.raises(ContactNotFound):
+        contacts.end_contact(db, rm, customer_id=company.id, contact_id=987654, reason="测试结束")
+    relationships.end_relationship(db, rm, customer_id=two.id, relationship_id=link.id, reason="测试结束")
+    contacts.end_contact(db, rm, customer_id=company.id, contact_id=person.id, reason="测试结束")
+    with pytest.raises(ValidationFailed):
+        relationships.end_relationship(db, rm, customer_id=one.id, relationship_id=link.id, reason="测试结束")
+    with pytest.raises(ValidationFailed):
+        contacts.end_contact(db, rm, customer_id=company.id, contact_id=person.id, reason="测试结束")
 
 
 def test_aum_sets_the_tier(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
