@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -38,6 +39,17 @@ def test_search_page_finds_by_pinyin_initials_and_masks(signed_in, client: TestC
     assert "138****5678" in page.text
     assert "13812345678" not in page.text
     assert client.get("/search", params={"q": "zs"}).headers["location"] == "/customers?q=zs"
+
+
+def test_the_search_box_needs_the_read_right_and_passes_the_query_on_whole(
+    signed_in, client: TestClient
+) -> None:  # type: ignore[no-untyped-def]
+    anonymous = client.get("/search", params={"q": "zs"})
+    assert anonymous.headers["location"].startswith("/login?next=")
+    signed_in("rm.zhang")
+    sent = client.get("/search", params={"q": "张三 & status=all #5678"})
+    assert sent.status_code == 303
+    assert parse_qs(urlsplit(sent.headers["location"]).query) == {"q": ["张三 & status=all #5678"]}
 
 
 def test_every_360_section_renders_and_another_rm_gets_404(

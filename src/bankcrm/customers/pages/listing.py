@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
@@ -58,10 +59,14 @@ def read_filter(values: dict[str, str]) -> CustomerFilter:
 
 
 @router.get("/search")
-def global_search(request: Request) -> Response:
-    """The top bar's search box lands on the customer list."""
+def global_search(
+    request: Request, principal: Principal = Depends(require(Permission.CUSTOMER_READ))
+) -> Response:
+    """The top bar's search box lands on the customer list (the query passed on whole, as one value)."""
     query = (request.query_params.get("q") or "").strip()[:100]
-    return RedirectResponse(f"/customers?q={query}" if query else "/customers", status_code=303)
+    return RedirectResponse(
+        f"/customers?{urlencode({'q': query})}" if query else "/customers", status_code=303
+    )
 
 
 @router.get("/customers")
