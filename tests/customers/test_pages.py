@@ -206,6 +206,57 @@ def test_merge_through_the_pages_needs_a_second_user(signed_in, client: TestClie
     assert client.get(f"/api/v1/customers/{second.id}").json()["status"] == "merged"
 
 
+def test_decisions_out_of_scope_are_404_pages_and_the_makers_own_a_403_page(
+    signed_in, client: TestClient, make_customer, as_user, db: Session
+) -> None:  # type: ignore[no-untyped-def]
+    """Not a redirect with a message: a record outside the scope does not exist, and a missing right
+    is refused, on the pages as in the API."""
+    from bankcrm.customers.schemas import HandoverIn, MergeRequestIn
+    from bankcrm.customers.service import merge, portfolio
+    from tests.customers.conftest import user_id
+
+    far = [make_customer("rm.liu", name="远方客户") for _ in range(2)]
+    near = [make_customer("rm.zhang", name="近处客户") for _ in range(2)]
+    liu, sbm = as_user("rm.liu"), as_user("sbm.haidian")
+    far_merge = merge.request_merge(
+        db, liu, data=MergeRequestIn(survivor_id=far[0].id, merged_ids=[far[1].id], reason="同一个人")
+    )
+    own_merge = merge.request_merge(
+        db, sbm, data=MergeRequestIn(survivor_id=near[0].id, merged_ids=[near[1].id], reason="同一个人")
+    )
+    far_handover = portfolio.request_handover(
+        db,
+        liu,
+        data=HandoverIn(
+            from_rm_id=user_id(db, "rm.liu"), to_rm_id=user_id(db, "rm.zhang"), reason="调岗交接"
+        ),
+    )
+    own_handover = portfolio.request_handover(
+        db,
+        sbm,
+        data=HandoverIn(
+            from_rm_id=user_id(db, "rm.zhang"), to_rm_id=user_id(db, "rm.chen"), reason="调岗交接"
+        ),
+    )
+    checker = signed_in("sbm.haidian")
+    for merge_id, status in ((far_merge.id, 404), (own_merge.id, 403), (987654, 404)):
+        answer = client.post(
+            f"/customers/merges/{merge_id}/decision",
+            data={"decision": "approve", "version": "1", "csrf_token": checker.csrf},
+        )
+        assert answer.status_code == status, merge_id
+    for handover_id, status in ((far_handover.id, 404), (own_handover.id, 403), (987654, 404)):
+        answer = client.post(
+            f"/customers/handovers/{handover_id}/decision",
+            data={"decision": "approve", "note": "同意", "csrf_token": checker.csrf},
+        )
+        assert answer.status_code == status, handover_id
+    refused = client.post(  # a rule still explains itself on the page
+        f"/customers/merges/{own_merge.id}/decision", data={"decision": "reject", "csrf_token": checker.csrf}
+    )
+    assert refused.status_code == 303
+
+
 def test_export_is_permissioned_audited_and_names_the_exporter(
     signed_in,
     client: TestClient,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from bankcrm.core.errors import DomainError, ValidationFailed
+from bankcrm.core.errors import Conflict, DomainError, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
@@ -28,6 +28,11 @@ READ = Depends(require(Permission.CUSTOMER_READ))
 
 def _ids(raw: str) -> list[int]:
     return [int(part) for part in raw.replace(" ", ",").split(",") if part.strip().isdigit()][:10]
+
+
+# A refused rule (bad input, a conflict) is explained on the page; a record outside the scope and a
+# missing right are not the page's to explain: they answer 404 and 403 like everywhere else.
+REFUSED = (ValidationFailed, Conflict)
 
 
 def _why(request: Request, exc: DomainError) -> str:
@@ -93,7 +98,7 @@ async def request_merge(
             },
         )
         created = merge.request_merge(db, principal, data=data)
-    except DomainError as exc:
+    except REFUSED as exc:
         candidates = [customers.get_customer(db, principal, customer_id=i) for i in ids]
         return render(
             request,
@@ -158,7 +163,7 @@ async def decide_merge(
         else:
             merge.reject_merge(db, principal, merge_id=merge_id, note=note)
             message = N_("Merge rejected.")
-    except DomainError as exc:
+    except REFUSED as exc:
         return redirect(
             request,
             f"/customers/merges/{merge_id}",
@@ -232,7 +237,7 @@ async def decide_handover(
         portfolio.decide_handover(
             db, principal, handover_id=handover_id, approve=fields.get("decision") == "approve", note=note
         )
-    except DomainError as exc:
+    except REFUSED as exc:
         return redirect(
             request, "/customers/handovers", flash=("danger", N_("Not done: %(why)s")), why=_why(request, exc)
         )
