@@ -376,6 +376,21 @@ def test_360_actions_consent_dnc_relationship_and_assistant(
     assert ("赵支行长", "assistant") in roles
 
 
+def test_linking_from_a_customer_outside_the_scope_is_a_404_page(
+    signed_in, client: TestClient, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    """Whatever number is typed, the customer of the page is checked first."""
+    theirs = make_customer("rm.liu", name="别人的客户")
+    mine = make_customer("rm.zhang", name="自己的客户")
+    rm = signed_in("rm.zhang")
+    for other in ("C0000000000", mine.customer_no):
+        answer = client.post(
+            f"/customers/{theirs.id}/relationships",
+            data={"customer_no": other, "kind": "household", "csrf_token": rm.csrf},
+        )
+        assert answer.status_code == 404, other
+
+
 def test_corporate_contacts_replace_the_legal_representative(
     signed_in, client: TestClient, make_customer
 ) -> None:  # type: ignore[no-untyped-def]

@@ -353,6 +353,9 @@ async def add_corporate_contact(
 async def add_relationship(
     request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
+    # The customer of the page first: outside the scope it is a 404 page, whatever number was typed.
+    customers.get_customer(db, principal, customer_id=customer_id)
+
     def act(fields: dict[str, Any]) -> None:
         number = str(fields.get("customer_no", ""))
         try:
