@@ -56,6 +56,7 @@ class RouteTable:
     rows: tuple[Row, ...]
     body: BodyBuilder | None = None
     query: Mapping[str, str] = field(default_factory=dict)
+    params: BodyBuilder | None = None  # query parameters that name the row's records
     module: str = ""
 
     @property
@@ -124,6 +125,7 @@ def route(
     *,
     body: BodyBuilder | None = None,
     query: Mapping[str, str] | None = None,
+    params: BodyBuilder | None = None,
 ) -> RouteTable:
     method, path = label.split(" ", 1)
     return RouteTable(
@@ -132,6 +134,7 @@ def route(
         rows=parse_table(table, allowed=STATUS_CELLS, where=label),
         body=body,
         query=dict(query or {}),
+        params=params,
     )
 
 

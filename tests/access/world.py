@@ -8,7 +8,15 @@ The demo organisation plus a few things the matrix needs:
   every permission, with users ``matrix.branch`` (BJ) and ``matrix.own`` (BJ-HD-T1);
 * a second API client ``sys.bj`` in the Beijing branch;
 * the three call-centre tokens of the token columns and two tokens that rows revoke:
-  ``token:hq`` (call centre, head office) and ``token:bj`` (``sys.bj``).
+  ``token:hq`` (call centre, head office) and ``token:bj`` (``sys.bj``);
+* a relationship manager ``rm.wang`` in BJ-HD-T1 who is no column (handovers go to him);
+* the customers of ``customer_book.py`` and what surrounds them (targets ``customer:<key>``,
+  ``merge:``, ``handover:``, ``interaction:``, ``tag:``, ``list:``, ``relationship:``, ``contact:``).
+
+A target may name a second record after ``>``: a route with two ids in its path (a customer's
+tag, link or contact) takes it as the second id, and body builders read it (a merge's second
+customer, the RM a portfolio goes to). A second record that is no known kind (``section:assets``)
+is put in the path as it is written.
 
 Everything is built once per module inside a transaction that is rolled back at the end; every
 single request of the matrix runs inside a savepoint that is rolled back after it, so a row's
@@ -41,9 +49,10 @@ from bankcrm.identity.service import roles as role_service
 from bankcrm.identity.service import users as user_service
 from bankcrm.main import create_app
 from bankcrm.web.security import PRESESSION_COOKIE, SESSION_COOKIE
+from tests.access.customer_book import build_customers
 from tests.access.principals import BY_NAME, PRINCIPALS, Column
 from tests.access.table import OTHER_REDIRECT, SIGN_IN_REDIRECT, RouteTable
-from tests.support import grant_every_permission, sign_in_token, signed_in_principal
+from tests.support import grant_every_permission, principal_of, sign_in_token, signed_in_principal
 
 MISSING_ID = 987_654_321  # an id no row has
 SIGN_IN_PREFIX = "/login?next="
@@ -69,7 +78,10 @@ EXTRA_USERS = (
     ("matrix.branch", "矩阵分行全权", "matrix_branch_all", "BJ"),
     ("matrix.own", "矩阵本人全权", "matrix_own_all", "BJ-HD-T1"),
     ("sys.bj", "北京分行系统", "api_client", "BJ"),
+    ("rm.wang", "王思源", "relationship_manager", "BJ-HD-T1"),
 )
+# The people who set up the customers, each acting within their own rights (all are columns).
+CUSTOMER_SET_UP = ("admin", "bm.beijing", "sbm.haidian", "rm.zhang", "rm.chen", "rm.liu", "agent")
 TARGET_TOKENS = {"hq": "callcenter", "bj": "sys.bj"}  # token:<name> -> owner
 
 
@@ -115,6 +127,7 @@ class World:
     user_roles: dict[str, str] = field(default_factory=dict)  # username -> role code
     roles: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
+    records: dict[str, dict[str, int]] = field(default_factory=dict)  # customers and the rest, by kind
     session_tokens: dict[str, str] = field(default_factory=dict)  # column -> session cookie
     bearer_tokens: dict[str, str] = field(default_factory=dict)  # column -> clear API token
     presession: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -138,6 +151,8 @@ class World:
             "role": self.roles,
             "token": self.tokens,
         }
+        if kind in self.records:
+            return self.records[kind].get(key, MISSING_ID)
         if kind not in tables:
             return None
         return tables[kind].get(key, MISSING_ID)
@@ -200,8 +215,14 @@ class World:
             assert target.id is not None, f"{table.label}: row {target_text} names no id for the path"
             name = path[path.index("{") + 1 : path.index("}")]
             path = path.replace("{" + name + "}", quote(str(target.id)))
+        if "{" in path:
+            second = target.dest_id if target.dest_id is not None else target.dest_key
+            assert second is not None, f"{table.label}: row {target_text} names no second id after '>'"
+            name = path[path.index("{") + 1 : path.index("}")]
+            path = path.replace("{" + name + "}", quote(str(second)))
         body = table.body(self, target) if table.body else None
-        response = self.request(table.method, path, column, api=table.is_api, query=table.query, body=body)
+        query = {**table.query, **(table.params(self, target) if table.params else {})}
+        response = self.request(table.method, path, column, api=table.is_api, query=query, body=body)
         problem = ""
         if response.headers.get("content-type", "").startswith("application/problem+json"):
             problem = str(response.json().get("type", "")).removeprefix("/problems/")
@@ -275,6 +296,12 @@ def _populate(db: Session, settings: Settings, world: World) -> None:
                 ),
             )
             world.bearer_tokens[column.name] = issued.token
+    people = {
+        column.username: principal_of(db, settings, world.session_tokens[column.name])
+        for column in PRINCIPALS
+        if column.username in CUSTOMER_SET_UP and column.kind == "session"
+    }
+    world.records = build_customers(db, people, world.users, world.units).ids
     for name, owner in TARGET_TOKENS.items():
         issued = tokens.issue_token(
             db,
