@@ -133,6 +133,18 @@ def test_tags_and_lists_in_bulk_from_a_search_result(db: Session, as_user, make_
         tags.tag_customers(db, rm, tag_id=tag.id, customer_ids=[found[0].id, stranger.id], add=True)
 
 
+def test_filtering_by_someone_elses_list_finds_nothing(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
+    """Lists are personal: another's list cannot be used to learn which customers it holds."""
+    customer = make_customer("rm.chen", name="名单里的客户")
+    manager, rm = as_user("bm.beijing"), as_user("rm.chen")
+    group = tags.create_group(db, manager, data=GroupIn(name="分行关注"))
+    tags.set_group_membership(db, manager, group_id=group.id, customer_ids=[customer.id], add=True)
+    by_list = CustomerFilter(group_id=group.id)
+    assert customers.list_customers(db, manager, filters=by_list, page=PageRequest(1, 10)).total == 1
+    assert customers.list_customers(db, rm, filters=by_list, page=PageRequest(1, 10)).total == 0
+    assert customers.list_customers(db, rm, filters=CustomerFilter(), page=PageRequest(1, 10)).total == 1
+
+
 def test_household_rolls_up_family_assets(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
     rm = as_user("rm.zhang")
     father = make_customer(name="父亲")

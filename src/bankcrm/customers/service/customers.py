@@ -712,6 +712,10 @@ def get_customer(session: Session, principal: Principal, *, customer_id: int) ->
 
 
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
+    if filters.group_id is not None:
+        group = repo.find_group(session, filters.group_id)
+        if group is None or group.owner_id != scope.principal.user_id:
+            return None  # lists are personal: filtering by another's list tells nothing about it
     search_ids = None
     if filters.q:
         parsed = parse_query(filters.q)
