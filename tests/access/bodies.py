@@ -284,6 +284,11 @@ def members(world: World, target: Target) -> dict[str, Any]:
     return {"customer_ids": [world.records["customer"]["zh"]]}
 
 
+def branch_list_filter(world: World, target: Target) -> dict[str, Any]:
+    """Filter a customer list by bm.beijing's personal list."""
+    return {"group_id": str(world.records["list"]["bm"]), "size": "100"}
+
+
 def tag_or_list_form(world: World, target: Target) -> dict[str, Any]:
     """The tag or list named after '>' (``>tag:vip``, ``>list:zh``), added to the target customer."""
     kind = target.text.partition(">")[2].partition(":")[0]

@@ -532,6 +532,17 @@ VISIBILITY = [
         query={"size": "100", "sort": "name"},
         found=_named_in_clear,
     ),
+    # Filtering by a list is filtering by one's own list: ch is in bm.beijing's list, and only
+    # bm.beijing finds it that way (for everyone else the list is as good as missing).
+    visibility(
+        "/api/v1/customers",
+        """
+        target      anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        customer:ch -    no  no  yes no  no  no  no  no  no  no  no  no  -   no  no  no
+        """,
+        params=bodies.branch_list_filter,
+        found=_listed_ids,
+    ),
     visibility(
         "/api/v1/merge-requests",
         """

@@ -80,6 +80,7 @@ class VisibilityTable:
     rows: tuple[Row, ...]
     found: Callable[[Any, Any, Any], bool]  # (response, world, target) -> is the target listed?
     query: Mapping[str, str] = field(default_factory=dict)
+    params: BodyBuilder | None = None  # query parameters that name records of the world
     module: str = ""
 
     @property
@@ -144,10 +145,12 @@ def visibility(
     *,
     found: Callable[[Any, Any, Any], bool],
     query: Mapping[str, str] | None = None,
+    params: BodyBuilder | None = None,
 ) -> VisibilityTable:
     return VisibilityTable(
         path=path,
         rows=parse_table(table, allowed=VISIBILITY_CELLS, where=f"visibility of GET {path}"),
         found=found,
         query=dict(query or {}),
+        params=params,
     )

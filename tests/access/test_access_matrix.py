@@ -57,7 +57,9 @@ def test_lists_show_each_principal_only_what_its_scope_reaches(
     for name in COLUMNS:
         column = BY_NAME[name]
         expected = row.cells[name]
-        response = world.request("GET", table.path, column, api=api, query=table.query)
+        target = world.resolve(row.target, column)
+        query = {**table.query, **(table.params(world, target) if table.params else {})}
+        response = world.request("GET", table.path, column, api=api, query=query)
         if expected == CLOSED:
             if response.status_code == 200:
                 wrong[name] = ("no access to the list", "200")
@@ -65,7 +67,7 @@ def test_lists_show_each_principal_only_what_its_scope_reaches(
         if response.status_code != 200:
             wrong[name] = (expected, f"the list answered {response.status_code}")
             continue
-        listed = table.found(response, world, world.resolve(row.target, column))
+        listed = table.found(response, world, target)
         if listed != (expected == VISIBLE):
             wrong[name] = (expected, "yes" if listed else "no")
     assert not wrong, _mismatch_report(table.label, row.target, wrong)
