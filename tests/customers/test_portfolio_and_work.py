@@ -210,6 +210,34 @@ def test_a_link_or_contact_that_is_not_the_customers_own_answers_like_a_missing_
         contacts.end_contact(db, rm, customer_id=company.id, contact_id=person.id, reason="测试结束")
 
 
+def test_household_totals_leave_out_members_outside_the_scope(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
+    """An out-of-scope member is counted, never listed or summed (its AUM would be one subtraction away)."""
+    mine = make_customer("rm.zhang", name="本人")
+    theirs = make_customer("rm.chen", name="配偶")
+    holdings.ensure_product(db, code="DEP", name="活期", category="deposit")
+    for person, amount in ((mine, "20000"), (theirs, "700000")):
+        holdings.record_account(
+            db,
+            Actor.system("t"),
+            customer_id=person.id,
+            account_no=f"6222{person.id:012d}",
+            product_code="DEP",
+            kind="savings",
+            balance=Decimal(amount),
+            opened_on=date(2020, 1, 1),
+            org_unit_id=unit_id(db, "BJ-HD"),
+        )
+    manager = as_user("bm.beijing")
+    relationships.add_relationship(
+        db, manager, customer_id=mine.id, data=RelationshipIn(to_customer_id=theirs.id, kind="spouse")
+    )
+    seen_by_rm = relationships.household(db, as_user("rm.zhang"), customer_id=mine.id)
+    assert (seen_by_rm.members, seen_by_rm.total_aum, seen_by_rm.hidden_members) == ([mine.id], 20000, 1)
+    seen_by_manager = relationships.household(db, manager, customer_id=mine.id)
+    assert seen_by_manager.total_aum == Decimal("720000")
+    assert seen_by_manager.hidden_members == 0
+
+
 def test_aum_sets_the_tier(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
     person = make_customer()
     holdings.ensure_product(db, code="TD-1Y", name="一年定期", category="time_deposit")

@@ -357,9 +357,10 @@ class RelationshipOut(BaseModel):
 
 
 class HouseholdOut(BaseModel):
-    members: list[int]
-    total_aum: Decimal
+    members: list[int] = Field(description="The members within the caller's data scope.")
+    total_aum: Decimal = Field(description="The AUM of those members only.")
     visible_members: int
+    hidden_members: int = Field(description="Members outside the caller's data scope (counted only).")
 
 
 class XrefOut(BaseModel):

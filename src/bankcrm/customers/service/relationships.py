@@ -136,7 +136,8 @@ def relationships(
 
 
 def household(session: Session, principal: Principal, *, customer_id: int) -> HouseholdOut:
-    """The customer's household (family links, followed transitively) and its total AUM."""
+    """The customer's household (family links, followed transitively) and the total AUM of the
+    members the viewer may see."""
     principal.require(Permission.CUSTOMER_READ)
     scope = scope_of(session, principal)
     readable_customer(session, scope, customer_id)
@@ -151,10 +152,14 @@ def household(session: Session, principal: Principal, *, customer_id: int) -> Ho
         found = {r.from_customer_id for r in links} | {r.to_customer_id for r in links}
         frontier = found - members
         members |= found
-    customers = repo.customers_by_ids(session, members)
+    # Members outside the viewer's scope are counted, never shown or summed: their assets would
+    # otherwise be one subtraction away.
+    visible = repo.readable_ids(session, scope, members)
+    customers = repo.customers_by_ids(session, visible)
     total = sum((c.aum for c in customers if c.status == "active"), Decimal("0"))
     return HouseholdOut(
-        members=sorted(members),
+        members=sorted(visible),
         total_aum=total,
-        visible_members=len(repo.readable_ids(session, scope, members)),
+        visible_members=len(visible),
+        hidden_members=len(members - visible),
     )
