@@ -314,6 +314,20 @@ def count_locked_users(session: Session, principal: Principal, now: datetime) ->
     return int(session.execute(stmt).scalar_one())
 
 
+def record_sign_in(session: Session, user_id: int, *, at: datetime, password_hash: str | None) -> None:
+    """Sign-in bookkeeping as a plain UPDATE: it is no edit of the user, so the row's version stays
+    and an administrator's open edit form is not made stale by the user signing in."""
+    values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(**values)
+        .execution_options(synchronize_session="evaluate")
+    )
+
+
 def record_failed_login(session: Session, user_id: int, *, threshold: int, lock_until: datetime) -> None:
     """Atomic increment, so concurrent wrong guesses cannot slip under the lockout threshold."""
     session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))

@@ -110,11 +110,10 @@ def login(
         user_agent=origin.user_agent,
     )
     repo.add(session, record)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if user.password_hash and hashing.needs_rehash(user.password_hash):
-        user.password_hash = hashing.hash(password)
+    rehashed = (
+        hashing.hash(password) if user.password_hash and hashing.needs_rehash(user.password_hash) else None
+    )
+    repo.record_sign_in(session, user.id, at=now, password_hash=rehashed)
     session.flush()
     audit.record_event(
         session,
