@@ -10,6 +10,7 @@ from bankcrm.audit.models import AuditEvent
 from bankcrm.core.context import Origin
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.pagination import PageRequest
+from bankcrm.core.security import Argon2Cost, PasswordHashing
 from bankcrm.demo import seed
 from bankcrm.identity.schemas import RevealIn, UserCreate, UserUpdate
 from bankcrm.identity.service import auth, orgs
@@ -149,6 +150,27 @@ def test_signing_in_leaves_the_version_so_an_open_edit_form_stays_valid(
         ),
     )
     assert saved.display_name == "张晓明（组长）"
+
+
+def test_a_hash_of_older_cost_is_upgraded_at_sign_in_without_a_version_bump(
+    db: Session, settings, demo
+) -> None:  # type: ignore[no-untyped-def]
+    stored = user_service.find_user_by_username(db, "rm.zhang")
+    assert stored is not None
+    stored.password_hash = PasswordHashing(Argon2Cost(time_cost=2, memory_kib=1024, parallelism=1)).hash(
+        seed.DEMO_PASSWORD
+    )
+    db.flush()
+    old_hash, version = stored.password_hash, stored.version
+    assert auth.login(
+        db, username="rm.zhang", password=seed.DEMO_PASSWORD, origin=Origin(ip="t"), settings=settings
+    ).ok
+    db.refresh(stored)
+    assert stored.password_hash != old_hash
+    assert stored.version == version
+    assert auth.login(
+        db, username="rm.zhang", password=seed.DEMO_PASSWORD, origin=Origin(ip="t"), settings=settings
+    ).ok
 
 
 def test_an_edit_that_omits_the_mobile_keeps_it(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
