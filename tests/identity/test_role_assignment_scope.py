@@ -69,6 +69,45 @@ def test_branch_user_administrator_cannot_widen_a_users_role(signed_in) -> None:
     assert renamed.status_code == 200, renamed.text
 
 
+def test_branch_user_administrator_cannot_act_for_a_wider_account_placed_in_the_branch(signed_in) -> None:  # type: ignore[no-untyped-def]
+    """A bank-wide account that sits in the branch is visible to the branch's user administrator,
+    but resetting its password (and then signing in as it), disabling, enabling or unlocking it
+    is refused; the branch's own RMs are still served."""
+    admin = signed_in("admin")
+    _grant_user_write_to_branch_managers(admin)
+    created = admin.client.post(
+        "/api/v1/users",
+        json={
+            "username": "exec.beijing",
+            "display_name": "驻京高管",
+            "org_unit_id": _unit_id(admin.client, "BJ"),
+            "role": "executive",
+            "password": "Head-Office!Wide-2027",
+        },
+    )
+    assert created.status_code == 201, created.text
+    wide = created.json()["id"]
+    manager = signed_in("bm.beijing")
+    assert manager.client.get(f"/api/v1/users/{wide}").status_code == 200
+    reason = {"reason": "branch clean-up"}
+    for path, body in (
+        ("password-reset", {"new_password": "Taken!Over-Account-2027", **reason}),
+        ("disable", reason),
+        ("enable", reason),
+    ):
+        answer = manager.client.post(f"/api/v1/users/{wide}/{path}", json=body)
+        assert answer.status_code == 403, (path, answer.text)
+    unlock = manager.client.post(
+        f"/admin/users/{wide}/unlock", data={**reason, "csrf_token": manager.csrf}, follow_redirects=False
+    )
+    assert unlock.status_code == 403
+    rm = next(u for u in manager.client.get("/api/v1/users", params={"q": "rm.zhang"}).json()["items"])
+    reset = manager.client.post(
+        f"/api/v1/users/{rm['id']}/password-reset", json={"new_password": "Fresh!Start-Key-2027", **reason}
+    )
+    assert reset.status_code == 200, reset.text
+
+
 def test_data_scopes_are_ordered_own_subtree_all() -> None:
     assert DataScope.ALL.wider_than(DataScope.SUBTREE)
     assert DataScope.SUBTREE.wider_than(DataScope.OWN)

@@ -11,7 +11,7 @@ from bankcrm.audit import service as audit
 from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
-from bankcrm.core.errors import ProblemCollector, ValidationFailed
+from bankcrm.core.errors import PermissionDenied, ProblemCollector, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.masking import MaskKind, mask_mobile
 from bankcrm.core.pagination import Page, PageRequest
@@ -74,6 +74,17 @@ def _readable(session: Session, principal: Principal, user_id: int) -> User:
     user = repo.find_readable_user(session, principal, user_id)
     if user is None:
         raise UserNotFound(id=user_id)
+    return user
+
+
+def _manageable(session: Session, principal: Principal, user_id: int) -> User:
+    """A user the principal may act for (reset, enable, disable, unlock): one they can see, whose role
+    reaches no further than their own. Otherwise a branch's user administrator could reset the
+    password of a bank-wide account placed in the branch and sign in as it."""
+    user = _readable(session, principal, user_id)
+    role = repo.get_role(session, user.role_id)
+    if role is not None and DataScope(role.data_scope).wider_than(principal.scope):
+        raise PermissionDenied(N_("You cannot manage an account whose data scope is wider than your own."))
     return user
 
 
@@ -366,7 +377,7 @@ def set_user_active(
 ) -> UserOut:
     """Disable ends every session and revokes every API token of the user at once."""
     principal.require(Permission.USER_WRITE)
-    user = _readable(session, principal, user_id)
+    user = _manageable(session, principal, user_id)
     if user.id == principal.user_id and not active:
         raise ValidationFailed.single(
             "id", "user.disable_self", N_("You cannot disable your own account."), user_id
@@ -399,7 +410,7 @@ def set_user_active(
 def reset_password(session: Session, principal: Principal, *, user_id: int, data: PasswordReset) -> UserOut:
     """An administrator sets a temporary password; the user must change it at next sign-in."""
     principal.require(Permission.USER_WRITE)
-    user = _readable(session, principal, user_id)
+    user = _manageable(session, principal, user_id)
     settings = get_settings()
     problems = password_problems(
         data.new_password,
@@ -430,7 +441,7 @@ def reset_password(session: Session, principal: Principal, *, user_id: int, data
 
 def unlock_user(session: Session, principal: Principal, *, user_id: int, reason: str) -> UserOut:
     principal.require(Permission.USER_WRITE)
-    user = _readable(session, principal, user_id)
+    user = _manageable(session, principal, user_id)
     user.failed_logins = 0
     user.locked_until = None
     session.flush()
