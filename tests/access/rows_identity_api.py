@@ -128,6 +128,7 @@ ROUTES = [
         user:rm.liu   401  200 200 404 404 403 403 403 403 403 403 403 403 403 403 404 404
         user:admin    401  200 200 404 404 403 403 403 403 403 403 403 403 403 403 404 404
         user:missing  401  404 404 404 404 403 403 403 403 403 403 403 403 403 403 404 404
+        user:exec.bj  401  200 200 200 404 403 403 403 403 403 403 403 403 403 403 200 404
         """,
     ),
     route(
@@ -141,6 +142,8 @@ ROUTES = [
         """,
         body=bodies.edit_user,
     ),
+    # Acting for a user (disable, enable, reset, unlock) also needs the user's role to reach no
+    # further than one's own: exec.bj is visible to the branch but bank-wide.
     route(
         "POST /api/v1/users/{user_id}/disable",
         """
@@ -148,6 +151,7 @@ ROUTES = [
         user:self     401  422 403 403 403 403 403 403 403 403 403 403 403 403 403 422 422
         user:rm.zhang 401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
         user:rm.liu   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        user:exec.bj  401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 404
         """,
         body=bodies.reason,
     ),
@@ -157,6 +161,7 @@ ROUTES = [
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
         user:rm.zhang 401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
         user:rm.liu   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        user:exec.bj  401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 404
         """,
         body=bodies.reason,
     ),
@@ -166,6 +171,7 @@ ROUTES = [
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
         user:rm.zhang 401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
         user:rm.liu   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        user:exec.bj  401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 404
         """,
         body=bodies.password_reset,
     ),
@@ -252,6 +258,7 @@ VISIBILITY = [
         user:rm.chen  -    yes yes yes no  -   -   -   -   -   -   -   -   -   -   yes no
         user:rm.liu   -    yes yes no  no  -   -   -   -   -   -   -   -   -   -   no  no
         user:admin    -    yes yes no  no  -   -   -   -   -   -   -   -   -   -   no  no
+        user:exec.bj  -    yes yes yes no  -   -   -   -   -   -   -   -   -   -   yes no
         """,
         query={"size": "200"},
         found=_listed_ids,

@@ -105,6 +105,7 @@ ROUTES = [
         user:rm.chen  lgn  200 200 200 404 403 403 403 403 403 403 403 lgn lgn lgn 200 404
         user:rm.liu   lgn  200 200 404 404 403 403 403 403 403 403 403 lgn lgn lgn 404 404
         user:missing  lgn  404 404 404 404 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        user:exec.bj  lgn  200 200 200 404 403 403 403 403 403 403 403 lgn lgn lgn 200 404
         """,
     ),
     route(
@@ -133,6 +134,7 @@ ROUTES = [
         user:self     lgn  422 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 422 422
         user:rm.zhang lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 404
         user:rm.liu   lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        user:exec.bj  lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 404
         """,
         body=bodies.reason,
     ),
@@ -142,6 +144,7 @@ ROUTES = [
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
         user:rm.zhang lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 404
         user:rm.liu   lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        user:exec.bj  lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 404
         """,
         body=bodies.reason,
     ),
@@ -151,6 +154,7 @@ ROUTES = [
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
         user:rm.zhang lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 404
         user:rm.liu   lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        user:exec.bj  lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 404
         """,
         body=bodies.reason,
     ),
@@ -160,6 +164,7 @@ ROUTES = [
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
         user:rm.zhang lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 404
         user:rm.liu   lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        user:exec.bj  lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 404
         """,
         body=bodies.password_reset,
     ),
@@ -323,6 +328,7 @@ VISIBILITY = [
         user:rm.chen  -    yes yes yes no  -   -   -   -   -   -   -   -   -   -   yes no
         user:rm.liu   -    yes yes no  no  -   -   -   -   -   -   -   -   -   -   no  no
         user:admin    -    yes yes no  no  -   -   -   -   -   -   -   -   -   -   no  no
+        user:exec.bj  -    yes yes yes no  -   -   -   -   -   -   -   -   -   -   yes no
         """,
         found=_links_to("/admin/users/"),
     ),

@@ -10,6 +10,8 @@ The demo organisation plus a few things the matrix needs:
 * the three call-centre tokens of the token columns and two tokens that rows revoke:
   ``token:hq`` (call centre, head office) and ``token:bj`` (``sys.bj``);
 * a relationship manager ``rm.wang`` in BJ-HD-T1 who is no column (handovers go to him);
+* ``exec.bj``, a bank-wide executive account placed in the Beijing branch: visible to the branch,
+  but no branch user administrator may reset, disable, enable or unlock it;
 * the customers of ``customer_book.py`` and what surrounds them (targets ``customer:<key>``,
   ``merge:``, ``handover:``, ``interaction:``, ``tag:``, ``list:``, ``relationship:``, ``contact:``).
 
@@ -79,6 +81,7 @@ EXTRA_USERS = (
     ("matrix.own", "矩阵本人全权", "matrix_own_all", "BJ-HD-T1"),
     ("sys.bj", "北京分行系统", "api_client", "BJ"),
     ("rm.wang", "王思源", "relationship_manager", "BJ-HD-T1"),
+    ("exec.bj", "驻京高管", "executive", "BJ"),
 )
 # The people who set up the customers, each acting within their own rights (all are columns).
 CUSTOMER_SET_UP = ("admin", "bm.beijing", "sbm.haidian", "rm.zhang", "rm.chen", "rm.liu", "agent")
