@@ -52,6 +52,32 @@ def test_the_search_box_needs_the_read_right_and_passes_the_query_on_whole(
     assert parse_qs(urlsplit(sent.headers["location"]).query) == {"q": ["张三 & status=all #5678"]}
 
 
+def test_ids_too_large_for_any_record_are_refused_not_a_server_error(
+    signed_in, client: TestClient, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    """Ids are BIGINT keys: a larger number in a path, a query or a form names no record and must not
+    reach the database driver (which cannot bind it)."""
+    mine = make_customer(name="大数客户")
+    rm = signed_in("rm.zhang")
+    huge = str(2**64)
+    assert client.get(f"/customers/{huge}").status_code == 422
+    assert client.get(f"/customers/merges/{huge}").status_code == 422
+    assert client.get("/customers", params={"group_id": huge}).status_code == 422
+    assert client.get("/customers/merges/new", params={"ids": f"{mine.id},{huge}"}).status_code == 200
+    ticked = client.post(
+        "/customers/bulk",
+        data={"customer_ids": [huge], "target": f"tag:{huge}", "csrf_token": rm.csrf},
+    )
+    assert ticked.status_code == 303
+    tagged = client.post(f"/customers/{mine.id}/tags", data={"target": f"tag:{huge}", "csrf_token": rm.csrf})
+    assert tagged.status_code == 303
+    merged = client.post(
+        "/customers/merges/new",
+        data={"ids": f"{mine.id},{huge}", "survivor_id": huge, "reason": "同一个人", "csrf_token": rm.csrf},
+    )
+    assert merged.status_code == 422
+
+
 def test_every_360_section_renders_and_another_rm_gets_404(
     signed_in, client: TestClient, make_customer
 ) -> None:  # type: ignore[no-untyped-def]

@@ -12,12 +12,14 @@ from bankcrm.core.errors import Conflict, DomainError, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import parse_row_id
 from bankcrm.customers.schemas import HandoverIn, MergeRequestIn
 from bankcrm.customers.service import customers, interactions, merge, portfolio
 from bankcrm.customers.service.merge import MERGEABLE_FIELDS
 from bankcrm.identity.service import users
 from bankcrm.web.auth import require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -27,7 +29,8 @@ READ = Depends(require(Permission.CUSTOMER_READ))
 
 
 def _ids(raw: str) -> list[int]:
-    return [int(part) for part in raw.replace(" ", ",").split(",") if part.strip().isdigit()][:10]
+    parsed = (parse_row_id(part) for part in raw.replace(" ", ",").split(","))
+    return [i for i in parsed if i is not None][:10]
 
 
 # A refused rule (bad input, a conflict) is explained on the page; a record outside the scope and a
@@ -83,9 +86,9 @@ async def request_merge(
     )
     survivor = str(fields.get("survivor_id", ""))
     chosen = {
-        field: int(str(fields[f"choose_{field}"]))
+        field: chosen
         for field in MERGEABLE_FIELDS
-        if str(fields.get(f"choose_{field}", "")).isdigit()
+        if (chosen := parse_row_id(str(fields.get(f"choose_{field}", "")))) is not None
     }
     try:
         data = parse_form(
@@ -131,7 +134,7 @@ def _review_context(db: Session, principal: Principal, merge_id: int) -> dict[st
 
 @router.get("/merges/{merge_id}")
 def review_merge(
-    request: Request, merge_id: int, db: Session = Depends(db_session), principal: Principal = READ
+    request: Request, merge_id: PathId, db: Session = Depends(db_session), principal: Principal = READ
 ) -> Response:
     return render(
         request, "customers/merge_review.html", _review_context(db, principal, merge_id), principal=principal
@@ -141,7 +144,7 @@ def review_merge(
 @router.post("/merges/{merge_id}/decision")
 async def decide_merge(
     request: Request,
-    merge_id: int,
+    merge_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.MERGE_APPROVE)),
 ) -> Response:
@@ -227,7 +230,7 @@ async def request_handover(
 @router.post("/handovers/{handover_id}/decision")
 async def decide_handover(
     request: Request,
-    handover_id: int,
+    handover_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.HANDOVER_APPROVE)),
 ) -> Response:
@@ -247,7 +250,7 @@ async def decide_handover(
 @router.post("/follow-ups/{interaction_id}/done")
 def follow_up_done(
     request: Request,
-    interaction_id: int,
+    interaction_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.INTERACTION_WRITE)),
 ) -> Response:
