@@ -25,7 +25,7 @@ from bankcrm.identity.resolver import audit_denial, resolve_principal
 from bankcrm.identity.service import orgs
 from bankcrm.integration import api as integration_api
 from bankcrm.integration import pages as integration_pages
-from bankcrm.web.errors import install_error_handlers
+from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
 from bankcrm.web.security import RequestContextMiddleware, csrf_protect
 from bankcrm.web.transaction import TransactionMiddleware
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(integration_pages.router)
     app.include_router(integration_api.router)
     _add_operational_routes(app)
+    document_unreadable_bodies(app)
     return app
 
 

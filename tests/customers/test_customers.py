@@ -111,6 +111,30 @@ def test_duplicates_outside_the_scope_are_counted_not_shown(make_customer) -> No
     assert [p.rule for p in caught.value.problems] == ["customer.likely_duplicate_hidden"]
 
 
+def test_an_edit_that_leaves_the_mobile_out_needs_no_duplicate_confirmation(
+    make_customer, as_user, db: Session
+) -> None:  # type: ignore[no-untyped-def]
+    """A namesake with another mobile is no new duplicate when only the occupation changes."""
+    make_customer(name="周杰", mobile="13833334444")
+    second = make_customer(name="周杰", mobile="13833335555")
+    rm = as_user("rm.zhang")
+    edited = customers.update_customer(
+        db,
+        rm,
+        customer_id=second.id,
+        data=CustomerUpdate(name="周杰", occupation="教师", version=second.version),
+    )
+    assert edited.occupation == "教师"
+    assert edited.mobile == second.mobile  # left out = kept
+    with pytest.raises(LikelyDuplicates):  # a new mobile is still checked
+        customers.update_customer(
+            db,
+            rm,
+            customer_id=second.id,
+            data=CustomerUpdate(name="周杰", mobile="13833334444", version=edited.version),
+        )
+
+
 def test_a_stale_edit_is_refused_and_changes_nothing(db: Session, make_customer, as_user) -> None:  # type: ignore[no-untyped-def]
     created = make_customer()
     rm = as_user("rm.zhang")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -38,6 +39,43 @@ def test_search_page_finds_by_pinyin_initials_and_masks(signed_in, client: TestC
     assert "138****5678" in page.text
     assert "13812345678" not in page.text
     assert client.get("/search", params={"q": "zs"}).headers["location"] == "/customers?q=zs"
+
+
+def test_the_search_box_needs_the_read_right_and_passes_the_query_on_whole(
+    signed_in, client: TestClient
+) -> None:  # type: ignore[no-untyped-def]
+    anonymous = client.get("/search", params={"q": "zs"})
+    assert anonymous.headers["location"].startswith("/login?next=")
+    signed_in("rm.zhang")
+    sent = client.get("/search", params={"q": "张三 & status=all #5678"})
+    assert sent.status_code == 303
+    assert parse_qs(urlsplit(sent.headers["location"]).query) == {"q": ["张三 & status=all #5678"]}
+
+
+def test_ids_too_large_for_any_record_are_refused_not_a_server_error(
+    signed_in, client: TestClient, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    """Ids are BIGINT keys: a larger number in a path, a query or a form names no record and must not
+    reach the database driver (which cannot bind it)."""
+    mine = make_customer(name="大数客户")
+    rm = signed_in("rm.zhang")
+    huge = str(2**64)
+    assert client.get(f"/customers/{huge}").status_code == 422
+    assert client.get(f"/customers/merges/{huge}").status_code == 422
+    assert client.get("/customers", params={"group_id": huge}).status_code == 422
+    assert client.get("/customers/merges/new", params={"ids": f"{mine.id},{huge}"}).status_code == 200
+    ticked = client.post(
+        "/customers/bulk",
+        data={"customer_ids": [huge], "target": f"tag:{huge}", "csrf_token": rm.csrf},
+    )
+    assert ticked.status_code == 303
+    tagged = client.post(f"/customers/{mine.id}/tags", data={"target": f"tag:{huge}", "csrf_token": rm.csrf})
+    assert tagged.status_code == 303
+    merged = client.post(
+        "/customers/merges/new",
+        data={"ids": f"{mine.id},{huge}", "survivor_id": huge, "reason": "同一个人", "csrf_token": rm.csrf},
+    )
+    assert merged.status_code == 422
 
 
 def test_every_360_section_renders_and_another_rm_gets_404(
@@ -194,6 +232,57 @@ def test_merge_through_the_pages_needs_a_second_user(signed_in, client: TestClie
     assert client.get(f"/api/v1/customers/{second.id}").json()["status"] == "merged"
 
 
+def test_decisions_out_of_scope_are_404_pages_and_the_makers_own_a_403_page(
+    signed_in, client: TestClient, make_customer, as_user, db: Session
+) -> None:  # type: ignore[no-untyped-def]
+    """Not a redirect with a message: a record outside the scope does not exist, and a missing right
+    is refused, on the pages as in the API."""
+    from bankcrm.customers.schemas import HandoverIn, MergeRequestIn
+    from bankcrm.customers.service import merge, portfolio
+    from tests.customers.conftest import user_id
+
+    far = [make_customer("rm.liu", name="远方客户") for _ in range(2)]
+    near = [make_customer("rm.zhang", name="近处客户") for _ in range(2)]
+    liu, sbm = as_user("rm.liu"), as_user("sbm.haidian")
+    far_merge = merge.request_merge(
+        db, liu, data=MergeRequestIn(survivor_id=far[0].id, merged_ids=[far[1].id], reason="同一个人")
+    )
+    own_merge = merge.request_merge(
+        db, sbm, data=MergeRequestIn(survivor_id=near[0].id, merged_ids=[near[1].id], reason="同一个人")
+    )
+    far_handover = portfolio.request_handover(
+        db,
+        liu,
+        data=HandoverIn(
+            from_rm_id=user_id(db, "rm.liu"), to_rm_id=user_id(db, "rm.zhang"), reason="调岗交接"
+        ),
+    )
+    own_handover = portfolio.request_handover(
+        db,
+        sbm,
+        data=HandoverIn(
+            from_rm_id=user_id(db, "rm.zhang"), to_rm_id=user_id(db, "rm.chen"), reason="调岗交接"
+        ),
+    )
+    checker = signed_in("sbm.haidian")
+    for merge_id, status in ((far_merge.id, 404), (own_merge.id, 403), (987654, 404)):
+        answer = client.post(
+            f"/customers/merges/{merge_id}/decision",
+            data={"decision": "approve", "version": "1", "csrf_token": checker.csrf},
+        )
+        assert answer.status_code == status, merge_id
+    for handover_id, status in ((far_handover.id, 404), (own_handover.id, 403), (987654, 404)):
+        answer = client.post(
+            f"/customers/handovers/{handover_id}/decision",
+            data={"decision": "approve", "note": "同意", "csrf_token": checker.csrf},
+        )
+        assert answer.status_code == status, handover_id
+    refused = client.post(  # a rule still explains itself on the page
+        f"/customers/merges/{own_merge.id}/decision", data={"decision": "reject", "csrf_token": checker.csrf}
+    )
+    assert refused.status_code == 303
+
+
 def test_export_is_permissioned_audited_and_names_the_exporter(
     signed_in,
     client: TestClient,
@@ -311,6 +400,21 @@ def test_360_actions_consent_dnc_relationship_and_assistant(
         (a["user_name"], a["role"]) for a in client.get(f"/api/v1/customers/{person.id}/assignments").json()
     }
     assert ("赵支行长", "assistant") in roles
+
+
+def test_linking_from_a_customer_outside_the_scope_is_a_404_page(
+    signed_in, client: TestClient, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    """Whatever number is typed, the customer of the page is checked first."""
+    theirs = make_customer("rm.liu", name="别人的客户")
+    mine = make_customer("rm.zhang", name="自己的客户")
+    rm = signed_in("rm.zhang")
+    for other in ("C0000000000", mine.customer_no):
+        answer = client.post(
+            f"/customers/{theirs.id}/relationships",
+            data={"customer_no": other, "kind": "household", "csrf_token": rm.csrf},
+        )
+        assert answer.status_code == 404, other
 
 
 def test_corporate_contacts_replace_the_legal_representative(

@@ -12,6 +12,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers.schemas import (
+    CorporateContactIn,
     CustomerFilter,
     GroupIn,
     HandoverIn,
@@ -19,10 +20,18 @@ from bankcrm.customers.schemas import (
     RelationshipIn,
     TagIn,
 )
-from bankcrm.customers.service import customers, holdings, interactions, portfolio, relationships, tags
-from bankcrm.customers.service.errors import CustomerNotFound
+from bankcrm.customers.service import (
+    contacts,
+    customers,
+    holdings,
+    interactions,
+    portfolio,
+    relationships,
+    tags,
+)
+from bankcrm.customers.service.errors import ContactNotFound, CustomerNotFound, RelationshipNotFound
 from bankcrm.identity.service import users as user_service
-from tests.customers.conftest import unit_id, user_id
+from tests.customers.conftest import unit_id, uscc, user_id
 
 
 def test_handover_moves_customers_after_a_second_user_approves(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +133,18 @@ def test_tags_and_lists_in_bulk_from_a_search_result(db: Session, as_user, make_
         tags.tag_customers(db, rm, tag_id=tag.id, customer_ids=[found[0].id, stranger.id], add=True)
 
 
+def test_filtering_by_someone_elses_list_finds_nothing(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
+    """Lists are personal: another's list cannot be used to learn which customers it holds."""
+    customer = make_customer("rm.chen", name="名单里的客户")
+    manager, rm = as_user("bm.beijing"), as_user("rm.chen")
+    group = tags.create_group(db, manager, data=GroupIn(name="分行关注"))
+    tags.set_group_membership(db, manager, group_id=group.id, customer_ids=[customer.id], add=True)
+    by_list = CustomerFilter(group_id=group.id)
+    assert customers.list_customers(db, manager, filters=by_list, page=PageRequest(1, 10)).total == 1
+    assert customers.list_customers(db, rm, filters=by_list, page=PageRequest(1, 10)).total == 0
+    assert customers.list_customers(db, rm, filters=CustomerFilter(), page=PageRequest(1, 10)).total == 1
+
+
 def test_household_rolls_up_family_assets(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
     rm = as_user("rm.zhang")
     father = make_customer(name="父亲")
@@ -155,6 +176,66 @@ def test_household_rolls_up_family_assets(db: Session, as_user, make_customer) -
         relationships.add_relationship(
             db, rm, customer_id=father.id, data=RelationshipIn(to_customer_id=father.id, kind="spouse")
         )
+
+
+def test_a_link_or_contact_that_is_not_the_customers_own_answers_like_a_missing_one(
+    db: Session, as_user, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    """Ending needs the customer's own link or contact: another's id is 404 (not a form error), an
+    already ended one is refused as a rule."""
+    rm = as_user("rm.zhang")
+    one, two, other = make_customer(name="甲"), make_customer(name="乙"), make_customer(name="丙")
+    company = make_customer(kind="corporate", name="矩阵公司", id_type="uscc", id_number=uscc())
+    link = relationships.add_relationship(
+        db, rm, customer_id=one.id, data=RelationshipIn(to_customer_id=two.id, kind="spouse")
+    )
+    person = contacts.add_contact(
+        db, rm, customer_id=company.id, data=CorporateContactIn(role="finance", name="财务")
+    )
+    with pytest.raises(RelationshipNotFound):
+        relationships.end_relationship(
+            db, rm, customer_id=other.id, relationship_id=link.id, reason="测试结束"
+        )
+    with pytest.raises(RelationshipNotFound):
+        relationships.end_relationship(db, rm, customer_id=one.id, relationship_id=987654, reason="测试结束")
+    with pytest.raises(ContactNotFound):
+        contacts.end_contact(db, rm, customer_id=one.id, contact_id=person.id, reason="测试结束")
+    with pytest.raises(ContactNotFound):
+        contacts.end_contact(db, rm, customer_id=company.id, contact_id=987654, reason="测试结束")
+    relationships.end_relationship(db, rm, customer_id=two.id, relationship_id=link.id, reason="测试结束")
+    contacts.end_contact(db, rm, customer_id=company.id, contact_id=person.id, reason="测试结束")
+    with pytest.raises(ValidationFailed):
+        relationships.end_relationship(db, rm, customer_id=one.id, relationship_id=link.id, reason="测试结束")
+    with pytest.raises(ValidationFailed):
+        contacts.end_contact(db, rm, customer_id=company.id, contact_id=person.id, reason="测试结束")
+
+
+def test_household_totals_leave_out_members_outside_the_scope(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
+    """An out-of-scope member is counted, never listed or summed (its AUM would be one subtraction away)."""
+    mine = make_customer("rm.zhang", name="本人")
+    theirs = make_customer("rm.chen", name="配偶")
+    holdings.ensure_product(db, code="DEP", name="活期", category="deposit")
+    for person, amount in ((mine, "20000"), (theirs, "700000")):
+        holdings.record_account(
+            db,
+            Actor.system("t"),
+            customer_id=person.id,
+            account_no=f"6222{person.id:012d}",
+            product_code="DEP",
+            kind="savings",
+            balance=Decimal(amount),
+            opened_on=date(2020, 1, 1),
+            org_unit_id=unit_id(db, "BJ-HD"),
+        )
+    manager = as_user("bm.beijing")
+    relationships.add_relationship(
+        db, manager, customer_id=mine.id, data=RelationshipIn(to_customer_id=theirs.id, kind="spouse")
+    )
+    seen_by_rm = relationships.household(db, as_user("rm.zhang"), customer_id=mine.id)
+    assert (seen_by_rm.members, seen_by_rm.total_aum, seen_by_rm.hidden_members) == ([mine.id], 20000, 1)
+    seen_by_manager = relationships.household(db, manager, customer_id=mine.id)
+    assert seen_by_manager.total_aum == Decimal("720000")
+    assert seen_by_manager.hidden_members == 0
 
 
 def test_aum_sets_the_tier(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]

@@ -7,10 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
+from bankcrm.core.context import Origin
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.pagination import PageRequest
+from bankcrm.core.security import Argon2Cost, PasswordHashing
+from bankcrm.demo import seed
 from bankcrm.identity.schemas import RevealIn, UserCreate, UserUpdate
-from bankcrm.identity.service import orgs
+from bankcrm.identity.service import auth, orgs
 from bankcrm.identity.service import users as user_service
 from bankcrm.identity.service.errors import StaleEdit, UserNotFound
 
@@ -115,6 +118,59 @@ def test_a_stale_edit_is_refused_and_changes_nothing(db: Session, as_user) -> No
     with pytest.raises(StaleEdit):
         user_service.update_user(db, admin, user_id=target.id, data=late)
     assert user_service.get_user(db, admin, user_id=target.id).display_name == "张晓明（主管）"
+
+
+def test_signing_in_leaves_the_version_so_an_open_edit_form_stays_valid(
+    db: Session, as_user, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Sign-in bookkeeping (last sign-in, failed count) is no edit: an administrator who opened the
+    user's form before the user signed in can still save it."""
+    admin = as_user("admin")
+    opened = user_service.get_user(db, admin, user_id=user_id(db, "rm.zhang"))
+    wrong = auth.login(db, username="rm.zhang", password="not-it", origin=Origin(ip="t"), settings=settings)
+    right = auth.login(
+        db, username="rm.zhang", password=seed.DEMO_PASSWORD, origin=Origin(ip="t"), settings=settings
+    )
+    assert not wrong.ok
+    assert right.ok
+    stored = user_service.find_user_by_username(db, "rm.zhang")
+    assert stored is not None
+    assert stored.last_login_at is not None
+    assert stored.failed_logins == 0
+    assert user_service.get_user(db, admin, user_id=opened.id).version == opened.version
+    saved = user_service.update_user(
+        db,
+        admin,
+        user_id=opened.id,
+        data=UserUpdate(
+            display_name="张晓明（组长）",
+            org_unit_id=opened.org_unit_id,
+            role=opened.role,
+            version=opened.version,
+        ),
+    )
+    assert saved.display_name == "张晓明（组长）"
+
+
+def test_a_hash_of_older_cost_is_upgraded_at_sign_in_without_a_version_bump(
+    db: Session, settings, demo
+) -> None:  # type: ignore[no-untyped-def]
+    stored = user_service.find_user_by_username(db, "rm.zhang")
+    assert stored is not None
+    stored.password_hash = PasswordHashing(Argon2Cost(time_cost=2, memory_kib=1024, parallelism=1)).hash(
+        seed.DEMO_PASSWORD
+    )
+    db.flush()
+    old_hash, version = stored.password_hash, stored.version
+    assert auth.login(
+        db, username="rm.zhang", password=seed.DEMO_PASSWORD, origin=Origin(ip="t"), settings=settings
+    ).ok
+    db.refresh(stored)
+    assert stored.password_hash != old_hash
+    assert stored.version == version
+    assert auth.login(
+        db, username="rm.zhang", password=seed.DEMO_PASSWORD, origin=Origin(ip="t"), settings=settings
+    ).ok
 
 
 def test_an_edit_that_omits_the_mobile_keeps_it(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +13,7 @@ from bankcrm.audit.schemas import AuditEventOut, AuditFilter
 from bankcrm.core.pagination import MAX_PAGE_SIZE, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import TEXT_PATTERN, IsoDate
 from bankcrm.web.auth import require
 from bankcrm.web.transaction import db_session
 
@@ -34,12 +34,12 @@ def list_audit_events(
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    actor: Annotated[str | None, Query(max_length=150)] = None,
-    entity_type: Annotated[str | None, Query(max_length=64)] = None,
-    entity_id: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    actor: Annotated[str | None, Query(max_length=150, pattern=TEXT_PATTERN)] = None,
+    entity_type: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
+    date_from: Annotated[IsoDate | None, Query()] = None,
+    date_to: Annotated[IsoDate | None, Query()] = None,
 ) -> dict[str, Any]:
     filters = AuditFilter(
         actor=actor,

@@ -16,6 +16,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import without_control_characters
 from bankcrm.web.auth import require
 from bankcrm.web.forms import field_errors, form_fields
 from bankcrm.web.render import Navigation, NavItem, Renderer, translator
@@ -40,7 +41,9 @@ def register_navigation(navigation: Navigation) -> None:
 
 
 def _filters(values: dict[str, str]) -> AuditFilter:
-    cleaned = {key: values[key].strip() for key in FILTER_FIELDS if values.get(key, "").strip()}
+    # Like every page search, the filters drop control characters rather than refuse them.
+    texts = {key: without_control_characters(values.get(key, "")).strip() for key in FILTER_FIELDS}
+    cleaned = {key: text for key, text in texts.items() if text}
     try:
         return AuditFilter.model_validate(cleaned)
     except ValidationError as exc:
@@ -55,7 +58,8 @@ def audit_viewer(
 ) -> Response:
     values = {key: request.query_params.get(key, "") for key in FILTER_FIELDS}
     raw_page = request.query_params.get("page", "1")
-    page_no = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 1_000_000 else 1
+    page_no = int(raw_page) if raw_page.isascii() and raw_page.isdigit() else 1
+    page_no = page_no if 0 < page_no <= 1_000_000 else 1
     errors: dict[str, str] = {}
     try:
         page = service.list_events(db, principal, filters=_filters(values), page=PageRequest(page_no, 50))

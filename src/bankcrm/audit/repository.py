@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditChainHead, AuditEvent
 from bankcrm.audit.schemas import AuditFilter
+from bankcrm.core.validation import parse_row_id
 
 
 def lock_chain_head(session: Session) -> AuditChainHead | None:
@@ -32,8 +33,9 @@ def _filtered(
     stmt: Select[AuditEvent], filters: AuditFilter, *, start: datetime | None, end: datetime | None
 ) -> Select[AuditEvent]:
     if filters.actor:
-        if filters.actor.isdigit():
-            stmt = stmt.where(AuditEvent.actor_id == int(filters.actor))
+        actor_id = parse_row_id(filters.actor)
+        if actor_id is not None:
+            stmt = stmt.where(AuditEvent.actor_id == actor_id)
         else:
             stmt = stmt.where(AuditEvent.actor_name == filters.actor)
     if filters.entity_type:

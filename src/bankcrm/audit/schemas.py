@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from bankcrm.core.validation import IsoDate, StrictInput
 
 
 class AuditEventOut(BaseModel):
@@ -26,15 +28,13 @@ class AuditEventOut(BaseModel):
     request_id: str | None
 
 
-class AuditFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AuditFilter(StrictInput):
     actor: str | None = Field(default=None, max_length=150, description="Username (exact) or user id.")
     entity_type: str | None = Field(default=None, max_length=64)
     entity_id: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=64)
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
 
 
 class VerifyReport(BaseModel):

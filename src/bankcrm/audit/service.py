@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -170,13 +170,22 @@ def _day_bounds(filters: AuditFilter) -> tuple[datetime | None, datetime | None]
         raise ValidationFailed.single(
             "date_to", "date.order", N_("The end date is before the start date."), filters.date_to.isoformat()
         )
-    start = datetime.combine(filters.date_from, time.min, BUSINESS_TZ) if filters.date_from else None
+    start = _start_of_day(filters.date_from) if filters.date_from else None
     end = (
-        datetime.combine(filters.date_to + timedelta(days=1), time.min, BUSINESS_TZ)
-        if filters.date_to
+        _start_of_day(filters.date_to + timedelta(days=1))
+        if filters.date_to and filters.date_to < date.max
         else None
     )
     return start, end
+
+
+def _start_of_day(day: date) -> datetime | None:
+    """Midnight in Shanghai as a UTC instant; None when it lies before the first instant a
+    datetime can hold (0001-01-01 in Shanghai is still year 0 in UTC), i.e. no bound at all."""
+    try:
+        return datetime.combine(day, time.min, BUSINESS_TZ).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def to_out(event: AuditEvent) -> AuditEventOut:

@@ -118,6 +118,7 @@ PYDANTIC_MESSAGES = {
     "too_long": N_("Choose at most %(max_length)s."),
     "extra_forbidden": N_("This field is not accepted."),
     "bool_parsing": N_("Choose yes or no."),
+    "string_control_characters": N_("Remove the control characters from this text."),
 }
 
 

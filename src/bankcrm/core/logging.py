@@ -9,6 +9,8 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
+    # Tracebacks are rendered plainly: the console renderer's default (rich, with local variables)
+    # would copy passwords, tokens and personal data from the failing frames into the log.
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if json

@@ -23,6 +23,10 @@ class DataScope(enum.StrEnum):
     SUBTREE = "subtree"  # own org unit and everything below it
     ALL = "all"  # head office
 
+    def wider_than(self, other: DataScope) -> bool:
+        order = (DataScope.OWN, DataScope.SUBTREE, DataScope.ALL)
+        return order.index(self) > order.index(other)
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -45,7 +49,8 @@ class Principal:
         return Actor(user_id=self.user_id, username=self.username, role=self.role, origin=self.origin)
 
     def can(self, permission: Permission | str) -> bool:
-        # Templates pass the permission's name as a string; Permission() rejects a misspelt one.
+        """Templates ask with the permission's name (``principal.can("org.write")``); an unknown
+        name raises rather than quietly answering no."""
         return Permission(permission).value in self.permissions
 
     def require(self, permission: Permission) -> None:

@@ -9,15 +9,94 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from bankcrm.core.i18n import N_
+
+# Record ids are BIGINT keys (SQLite INTEGER): a larger number can name no record, and the
+# database drivers refuse to bind it, so ids are validated against this bound at the edge.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic's lax mode also reads numbers and number-like text ("0") as Unix timestamps, so
+    # a typo would silently become 1970-01-01; dates arrive as YYYY-MM-DD or not at all.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_parsing", "Input should be a date as YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def raw_length_at_most(limit: int) -> BeforeValidator:
+    """The length limit of text that is also stripped, checked on the text as sent: stripping
+    first would let 501 characters through a documented limit of 500."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            raise PydanticCustomError(
+                "string_too_long", "String should have at most {max_length} characters", {"max_length": limit}
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+# Control characters other than tab and line breaks belong in no field of the CRM, and PostgreSQL
+# refuses NUL in text outright (the same input would pass on SQLite and fail at the bank).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # for query parameters, documented in OpenAPI
+
+
+def without_control_characters(value: str) -> str:
+    return CONTROL_CHARACTERS.sub("", value)
+
+
+class StrictInput(BaseModel):
+    """Base of every input model: an unknown field is an error (a typo is not a no-op), values
+    must have the JSON type the schema documents (``true`` is not an id, ``"7"`` not a number),
+    text is bounded, and no text field carries control characters.
+
+    HTML forms post text only; ``web.forms.parse_form`` validates them with coercion instead.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_max_length=2000, strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        if any(isinstance(text, str) and CONTROL_CHARACTERS.search(text) for text in texts):
+            raise PydanticCustomError("string_control_characters", "Text must not contain control characters")
+        return value
+
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-MOBILE_PATTERN = re.compile(r"1[3-9]\d{9}")
+MOBILE_PATTERN = re.compile(r"1[3-9][0-9]{9}")  # [0-9], not \d: \d also matches ٣ and other digits
 _FULL_WIDTH_OFFSET = 0xFEE0
+
+
+def parse_row_id(raw: str | None) -> int | None:
+    """A record id typed as text (query string, form field), or None when it cannot be one."""
+    value = (raw or "").strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ROW_ID else None
 
 
 class IdentifierError(ValueError):
@@ -33,6 +112,11 @@ class ResidentId:
     birth_date: date
     gender: str  # "M" or "F", derived from the sequence digit, never typed twice
     region_code: str
+
+
+def _ascii_digits(value: str) -> bool:
+    """str.isdigit() alone also accepts '²' (which int() refuses) and '٣' (which it reads as 3)."""
+    return value.isascii() and value.isdigit()
 
 
 def to_half_width(value: str) -> str:
@@ -58,7 +142,7 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
     value = to_half_width(raw).strip().upper()
     if len(value) != 18:
         raise IdentifierError("id.length", N_("A resident ID number has 18 characters."))
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _ascii_digits(value[:17]) or not (_ascii_digits(value[17]) or value[17] == "X"):
         raise IdentifierError(
             "id.characters", N_("A resident ID number is 17 digits followed by a digit or X.")
         )
@@ -131,7 +215,7 @@ def luhn_check_digit(partial: str) -> str:
 
 def parse_card_number(raw: str) -> str:
     value = re.sub(r"[\s\-]", "", to_half_width(raw))
-    if not value.isdigit() or not 16 <= len(value) <= 19:
+    if not _ascii_digits(value) or not 16 <= len(value) <= 19:
         raise IdentifierError("card.format", N_("A bank card number has 16 to 19 digits."))
     if not luhn_is_valid(value):
         raise IdentifierError("card.checksum", N_("The bank card number fails the Luhn check."))

@@ -14,6 +14,7 @@ from starlette.responses import StreamingResponse
 from bankcrm.core.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import RowId
 from bankcrm.customers.schemas import (
     AccountOut,
     AssetsOut,
@@ -67,6 +68,7 @@ from bankcrm.customers.service import (
     view360,
 )
 from bankcrm.web.auth import require
+from bankcrm.web.params import PathId, QueryId
 from bankcrm.web.transaction import db_session
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -126,8 +128,8 @@ class DecisionIn(BaseModel):
 
 class BulkTagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tag_id: int = Field(ge=1)
-    customer_ids: list[int] = Field(min_length=1, max_length=1000)
+    tag_id: RowId
+    customer_ids: list[RowId] = Field(min_length=1, max_length=1000)
     add: bool = True
 
 
@@ -144,10 +146,10 @@ def customer_filter(
     kind: Literal["individual", "corporate"] | None = None,
     tier: Literal["mass", "affluent", "vip", "private"] | None = None,
     status: Literal["active", "deactivated", "merged"] | None = "active",
-    org_unit_id: Annotated[int | None, Query(ge=1)] = None,
-    rm_id: Annotated[int | None, Query(ge=1)] = None,
-    tag_id: Annotated[int | None, Query(ge=1)] = None,
-    group_id: Annotated[int | None, Query(ge=1)] = None,
+    org_unit_id: QueryId = None,
+    rm_id: QueryId = None,
+    tag_id: QueryId = None,
+    group_id: QueryId = None,
     risk_level: Literal["C1", "C2", "C3", "C4", "C5"] | None = None,
     mine: bool = False,
     sort: Literal[
@@ -230,14 +232,14 @@ def bulk_tag(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerDetail, responses=R)
-def get_customer(db: DB, customer_id: int, principal: Principal = READ) -> CustomerDetail:
+def get_customer(db: DB, customer_id: PathId, principal: Principal = READ) -> CustomerDetail:
     return customers.get_customer(db, principal, customer_id=customer_id)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerDetail, responses=R409)
 def update_customer(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: CustomerUpdate,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> CustomerDetail:
@@ -247,7 +249,7 @@ def update_customer(
 @router.post("/customers/{customer_id}/deactivate", response_model=CustomerDetail, responses=R)
 def deactivate(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: ReasonIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_DEACTIVATE)),
 ) -> CustomerDetail:
@@ -257,7 +259,7 @@ def deactivate(
 @router.post("/customers/{customer_id}/reactivate", response_model=CustomerDetail, responses=R)
 def reactivate(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: ReasonIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_DEACTIVATE)),
 ) -> CustomerDetail:
@@ -267,7 +269,7 @@ def reactivate(
 @router.post("/customers/{customer_id}/reveal", response_model=RevealOut, responses=R)
 def reveal(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: RevealIn,
     principal: Principal = Depends(require(Permission.PII_UNMASK)),
 ) -> RevealOut:
@@ -277,7 +279,7 @@ def reveal(
 @router.post("/customers/{customer_id}/consents", response_model=list[ConsentOut], responses=R)
 def set_consent(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: ConsentIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> list[ConsentOut]:
@@ -296,7 +298,7 @@ def set_consent(
 
 
 @router.get("/customers/{customer_id}/360", response_model=Customer360, responses=R)
-def customer_360(db: DB, customer_id: int, principal: Principal = READ) -> Customer360:
+def customer_360(db: DB, customer_id: PathId, principal: Principal = READ) -> Customer360:
     recent = view360.transactions(
         db, principal, customer_id=customer_id, filters=TransactionFilter(), page=PageRequest(1, 20)
     )
@@ -320,24 +322,24 @@ def customer_360(db: DB, customer_id: int, principal: Principal = READ) -> Custo
 
 
 @router.get("/customers/{customer_id}/assets", response_model=AssetsOut, responses=R)
-def customer_assets(db: DB, customer_id: int, principal: Principal = READ) -> AssetsOut:
+def customer_assets(db: DB, customer_id: PathId, principal: Principal = READ) -> AssetsOut:
     return view360.assets(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/accounts", response_model=list[AccountOut], responses=R)
-def customer_accounts(db: DB, customer_id: int, principal: Principal = READ) -> list[AccountOut]:
+def customer_accounts(db: DB, customer_id: PathId, principal: Principal = READ) -> list[AccountOut]:
     return view360.accounts(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/holdings", response_model=list[HoldingOut], responses=R)
-def customer_holdings(db: DB, customer_id: int, principal: Principal = READ) -> list[HoldingOut]:
+def customer_holdings(db: DB, customer_id: PathId, principal: Principal = READ) -> list[HoldingOut]:
     return view360.holdings(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/transactions", response_model=TransactionPage, responses=R)
 def customer_transactions(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     principal: Principal = READ,
     page: PageNo = 1,
     size: PageSize = 50,
@@ -366,12 +368,12 @@ def customer_transactions(
 
 
 @router.get("/customers/{customer_id}/timeline", response_model=list[TimelineItem], responses=R)
-def customer_timeline(db: DB, customer_id: int, principal: Principal = READ) -> list[TimelineItem]:
+def customer_timeline(db: DB, customer_id: PathId, principal: Principal = READ) -> list[TimelineItem]:
     return view360.timeline(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/relationships", response_model=list[RelationshipOut], responses=R)
-def customer_relationships(db: DB, customer_id: int, principal: Principal = READ) -> list[RelationshipOut]:
+def customer_relationships(db: DB, customer_id: PathId, principal: Principal = READ) -> list[RelationshipOut]:
     return relationships.relationships(db, principal, customer_id=customer_id)
 
 
@@ -380,7 +382,7 @@ def customer_relationships(db: DB, customer_id: int, principal: Principal = READ
 )
 def add_relationship(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: RelationshipIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> RelationshipOut:
@@ -390,8 +392,8 @@ def add_relationship(
 @router.post("/customers/{customer_id}/relationships/{relationship_id}/end", status_code=204, responses=R)
 def end_relationship(
     db: DB,
-    customer_id: int,
-    relationship_id: int,
+    customer_id: PathId,
+    relationship_id: PathId,
     payload: ReasonIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> None:
@@ -401,18 +403,21 @@ def end_relationship(
 
 
 @router.get("/customers/{customer_id}/household", response_model=HouseholdOut, responses=R)
-def customer_household(db: DB, customer_id: int, principal: Principal = READ) -> HouseholdOut:
+def customer_household(db: DB, customer_id: PathId, principal: Principal = READ) -> HouseholdOut:
     return relationships.household(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/tags", response_model=list[CustomerTagOut], responses=R)
-def customer_tags(db: DB, customer_id: int, principal: Principal = READ) -> list[CustomerTagOut]:
+def customer_tags(db: DB, customer_id: PathId, principal: Principal = READ) -> list[CustomerTagOut]:
     return tags.tags_of(db, principal, customer_id=customer_id)
 
 
 @router.put("/customers/{customer_id}/tags/{tag_id}", response_model=ChangedOut, responses=R)
 def add_tag(
-    db: DB, customer_id: int, tag_id: int, principal: Principal = Depends(require(Permission.CUSTOMER_TAG))
+    db: DB,
+    customer_id: PathId,
+    tag_id: PathId,
+    principal: Principal = Depends(require(Permission.CUSTOMER_TAG)),
 ) -> ChangedOut:
     return ChangedOut(
         changed=tags.tag_customers(db, principal, tag_id=tag_id, customer_ids=[customer_id], add=True)
@@ -421,7 +426,10 @@ def add_tag(
 
 @router.delete("/customers/{customer_id}/tags/{tag_id}", response_model=ChangedOut, responses=R)
 def remove_tag(
-    db: DB, customer_id: int, tag_id: int, principal: Principal = Depends(require(Permission.CUSTOMER_TAG))
+    db: DB,
+    customer_id: PathId,
+    tag_id: PathId,
+    principal: Principal = Depends(require(Permission.CUSTOMER_TAG)),
 ) -> ChangedOut:
     return ChangedOut(
         changed=tags.tag_customers(db, principal, tag_id=tag_id, customer_ids=[customer_id], add=False)
@@ -429,27 +437,27 @@ def remove_tag(
 
 
 @router.get("/customers/{customer_id}/contacts", response_model=list[ContactPointOut], responses=R)
-def customer_contacts(db: DB, customer_id: int, principal: Principal = READ) -> list[ContactPointOut]:
+def customer_contacts(db: DB, customer_id: PathId, principal: Principal = READ) -> list[ContactPointOut]:
     return view360.contact_points(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/xrefs", response_model=list[XrefOut], responses=R)
-def customer_xrefs(db: DB, customer_id: int, principal: Principal = READ) -> list[XrefOut]:
+def customer_xrefs(db: DB, customer_id: PathId, principal: Principal = READ) -> list[XrefOut]:
     return view360.xrefs(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/scores", response_model=list[ScoreOut], responses=R)
-def customer_scores(db: DB, customer_id: int, principal: Principal = READ) -> list[ScoreOut]:
+def customer_scores(db: DB, customer_id: PathId, principal: Principal = READ) -> list[ScoreOut]:
     return view360.scores(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/assignments", response_model=list[AssignmentOut], responses=R)
-def customer_assignments(db: DB, customer_id: int, principal: Principal = READ) -> list[AssignmentOut]:
+def customer_assignments(db: DB, customer_id: PathId, principal: Principal = READ) -> list[AssignmentOut]:
     return portfolio.assignments(db, principal, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/interactions", response_model=list[InteractionOut], responses=R)
-def customer_interactions(db: DB, customer_id: int, principal: Principal = READ) -> list[InteractionOut]:
+def customer_interactions(db: DB, customer_id: PathId, principal: Principal = READ) -> list[InteractionOut]:
     return interactions.list_interactions(db, principal, customer_id=customer_id)
 
 
@@ -458,7 +466,7 @@ def customer_interactions(db: DB, customer_id: int, principal: Principal = READ)
 )
 def log_interaction(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: InteractionIn,
     principal: Principal = Depends(require(Permission.INTERACTION_WRITE)),
 ) -> InteractionOut:
@@ -474,7 +482,7 @@ def my_follow_ups(
 
 @router.post("/interactions/{interaction_id}/done", response_model=InteractionOut, responses=R)
 def follow_up_done(
-    db: DB, interaction_id: int, principal: Principal = Depends(require(Permission.INTERACTION_WRITE))
+    db: DB, interaction_id: PathId, principal: Principal = Depends(require(Permission.INTERACTION_WRITE))
 ) -> InteractionOut:
     return interactions.complete_follow_up(db, principal, interaction_id=interaction_id)
 
@@ -509,7 +517,7 @@ def create_list(
 @router.post("/customer-lists/{group_id}/members", response_model=ChangedOut, responses=R)
 def add_members(
     db: DB,
-    group_id: int,
+    group_id: PathId,
     payload: BulkMembership,
     principal: Principal = Depends(require(Permission.CUSTOMER_TAG)),
 ) -> ChangedOut:
@@ -523,7 +531,7 @@ def add_members(
 @router.post("/customer-lists/{group_id}/members/remove", response_model=ChangedOut, responses=R)
 def remove_members(
     db: DB,
-    group_id: int,
+    group_id: PathId,
     payload: BulkMembership,
     principal: Principal = Depends(require(Permission.CUSTOMER_TAG)),
 ) -> ChangedOut:
@@ -554,14 +562,14 @@ def request_merge(
 
 
 @router.get("/merge-requests/{merge_id}", response_model=MergeRequestOut, responses=R)
-def get_merge(db: DB, merge_id: int, principal: Principal = READ) -> MergeRequestOut:
+def get_merge(db: DB, merge_id: PathId, principal: Principal = READ) -> MergeRequestOut:
     return merge.get_merge(db, principal, merge_id=merge_id)
 
 
 @router.put("/merge-requests/{merge_id}", response_model=MergeRequestOut, responses=R409)
 def edit_merge(
     db: DB,
-    merge_id: int,
+    merge_id: PathId,
     payload: MergeRequestIn,
     principal: Principal = Depends(require(Permission.MERGE_REQUEST)),
 ) -> MergeRequestOut:
@@ -571,7 +579,7 @@ def edit_merge(
 @router.post("/merge-requests/{merge_id}/approve", response_model=MergeRequestOut, responses=R409)
 def approve_merge(
     db: DB,
-    merge_id: int,
+    merge_id: PathId,
     payload: ApproveIn,
     principal: Principal = Depends(require(Permission.MERGE_APPROVE)),
 ) -> MergeRequestOut:
@@ -581,7 +589,7 @@ def approve_merge(
 @router.post("/merge-requests/{merge_id}/reject", response_model=MergeRequestOut, responses=R)
 def reject_merge(
     db: DB,
-    merge_id: int,
+    merge_id: PathId,
     payload: ReasonIn,
     principal: Principal = Depends(require(Permission.MERGE_APPROVE)),
 ) -> MergeRequestOut:
@@ -591,7 +599,7 @@ def reject_merge(
 @router.post("/merge-requests/{merge_id}/unmerge", response_model=MergeRequestOut, responses=R)
 def unmerge(
     db: DB,
-    merge_id: int,
+    merge_id: PathId,
     payload: ReasonIn,
     principal: Principal = Depends(require(Permission.MERGE_APPROVE)),
 ) -> MergeRequestOut:
@@ -618,7 +626,7 @@ def request_handover(
 @router.post("/handovers/{handover_id}/decision", response_model=HandoverOut, responses=R)
 def decide_handover(
     db: DB,
-    handover_id: int,
+    handover_id: PathId,
     payload: DecisionIn,
     principal: Principal = Depends(require(Permission.HANDOVER_APPROVE)),
 ) -> HandoverOut:
@@ -630,7 +638,7 @@ def decide_handover(
 @router.get(
     "/customers/{customer_id}/corporate-contacts", response_model=list[CorporateContactOut], responses=R
 )
-def corporate_contacts(db: DB, customer_id: int, principal: Principal = READ) -> list[CorporateContactOut]:
+def corporate_contacts(db: DB, customer_id: PathId, principal: Principal = READ) -> list[CorporateContactOut]:
     return contacts.list_contacts(db, principal, customer_id=customer_id)
 
 
@@ -642,7 +650,7 @@ def corporate_contacts(db: DB, customer_id: int, principal: Principal = READ) ->
 )
 def add_corporate_contact(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: CorporateContactIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> CorporateContactOut:
@@ -652,8 +660,8 @@ def add_corporate_contact(
 @router.post("/customers/{customer_id}/corporate-contacts/{contact_id}/end", status_code=204, responses=R)
 def end_corporate_contact(
     db: DB,
-    customer_id: int,
-    contact_id: int,
+    customer_id: PathId,
+    contact_id: PathId,
     payload: ReasonIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> None:
@@ -663,7 +671,7 @@ def end_corporate_contact(
 @router.post("/customers/{customer_id}/do-not-contact", response_model=CustomerDetail, responses=R)
 def do_not_contact(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: DoNotContactIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> CustomerDetail:
@@ -676,7 +684,7 @@ def do_not_contact(
 @router.post("/customers/{customer_id}/assistants", response_model=list[AssignmentOut], responses=R)
 def add_assistant(
     db: DB,
-    customer_id: int,
+    customer_id: PathId,
     payload: AssistantIn,
     principal: Principal = Depends(require(Permission.CUSTOMER_WRITE)),
 ) -> list[AssignmentOut]:

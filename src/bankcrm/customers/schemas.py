@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from bankcrm.core.validation import RowId
+
 CustomerKind = Literal["individual", "corporate"]
 IdType = Literal[
     "resident_id",
@@ -66,8 +68,8 @@ class CustomerFields(StrictIn):
 
 class CustomerCreate(CustomerFields):
     kind: CustomerKind
-    org_unit_id: int | None = Field(default=None, ge=1, description="Defaults to the creator's unit.")
-    primary_rm_id: int | None = Field(default=None, ge=1, description="Defaults to the creator when an RM.")
+    org_unit_id: RowId | None = Field(default=None, description="Defaults to the creator's unit.")
+    primary_rm_id: RowId | None = Field(default=None, description="Defaults to the creator when an RM.")
     confirm_not_duplicate: bool = Field(
         default=False, description="Save although likely duplicates were found (they are shown first)."
     )
@@ -155,10 +157,10 @@ class CustomerFilter(BaseModel):
     kind: CustomerKind | None = None
     tier: Literal["mass", "affluent", "vip", "private"] | None = None
     status: Literal["active", "deactivated", "merged"] | None = "active"
-    org_unit_id: int | None = Field(default=None, ge=1)
-    rm_id: int | None = Field(default=None, ge=1)
-    tag_id: int | None = Field(default=None, ge=1)
-    group_id: int | None = Field(default=None, ge=1)
+    org_unit_id: RowId | None = None
+    rm_id: RowId | None = None
+    tag_id: RowId | None = None
+    group_id: RowId | None = None
     risk_level: RiskLevel | None = None
     mine: bool = False
     sort: Literal["name", "-name", "aum", "-aum", "customer_no", "-customer_no", "created", "-created"] = (
@@ -263,7 +265,7 @@ class GroupOut(BaseModel):
 
 
 class BulkMembership(StrictIn):
-    customer_ids: list[int] = Field(min_length=1, max_length=1000)
+    customer_ids: list[RowId] = Field(min_length=1, max_length=1000)
 
 
 class AccountOut(BaseModel):
@@ -328,7 +330,7 @@ class TransactionFilter(BaseModel):
 
 
 class RelationshipIn(StrictIn):
-    to_customer_id: int = Field(ge=1)
+    to_customer_id: RowId
     kind: Literal[
         "spouse",
         "parent",
@@ -357,9 +359,10 @@ class RelationshipOut(BaseModel):
 
 
 class HouseholdOut(BaseModel):
-    members: list[int]
-    total_aum: Decimal
+    members: list[int] = Field(description="The members within the caller's data scope.")
+    total_aum: Decimal = Field(description="The AUM of those members only.")
     visible_members: int
+    hidden_members: int = Field(description="Members outside the caller's data scope (counted only).")
 
 
 class XrefOut(BaseModel):
@@ -384,9 +387,9 @@ class ScoreOut(BaseModel):
 
 
 class MergeRequestIn(StrictIn):
-    survivor_id: int = Field(ge=1)
-    merged_ids: list[int] = Field(min_length=1, max_length=9)
-    chosen_values: dict[str, int] = Field(
+    survivor_id: RowId
+    merged_ids: list[RowId] = Field(min_length=1, max_length=9)
+    chosen_values: dict[str, RowId] = Field(
         default_factory=dict, description="field -> id of the customer whose value wins"
     )
     reason: Reason
@@ -408,9 +411,9 @@ class MergeRequestOut(BaseModel):
 
 
 class HandoverIn(StrictIn):
-    from_rm_id: int = Field(ge=1)
-    to_rm_id: int = Field(ge=1)
-    customer_ids: list[int] | None = Field(
+    from_rm_id: RowId
+    to_rm_id: RowId
+    customer_ids: list[RowId] | None = Field(
         default=None, max_length=5000, description="A selection; all of the RM's customers when omitted."
     )
     reason: Reason
@@ -472,4 +475,4 @@ class DoNotContactIn(StrictIn):
 
 
 class AssistantIn(StrictIn):
-    user_id: int = Field(ge=1)
+    user_id: RowId

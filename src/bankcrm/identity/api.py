@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bankcrm.core.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import TEXT_PATTERN
 from bankcrm.identity.schemas import (
     ApiTokenCreate,
     ApiTokenIssued,
@@ -33,6 +34,7 @@ from bankcrm.identity.schemas import (
 )
 from bankcrm.identity.service import orgs, roles, tokens, users
 from bankcrm.web.auth import current_principal, require
+from bankcrm.web.params import PathId, QueryId
 from bankcrm.web.transaction import db_session
 
 T = TypeVar("T")
@@ -40,7 +42,7 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 DB = Annotated[Session, Depends(db_session)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")]
-Search = Annotated[str | None, Query(max_length=100)]
+Search = Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)]
 
 PROBLEM = {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {}}}
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
@@ -99,7 +101,7 @@ def create_org_unit(
 
 @router.get("/org-units/{unit_id}", response_model=OrgUnitOut, responses=COMMON_RESPONSES)
 def get_org_unit(
-    db: DB, unit_id: int, principal: Principal = Depends(require(Permission.ORG_READ))
+    db: DB, unit_id: PathId, principal: Principal = Depends(require(Permission.ORG_READ))
 ) -> OrgUnitOut:
     return orgs.get_org_unit(db, principal, unit_id=unit_id)
 
@@ -107,7 +109,7 @@ def get_org_unit(
 @router.patch("/org-units/{unit_id}", response_model=OrgUnitOut, responses={**COMMON_RESPONSES, 409: PROBLEM})
 def update_org_unit(
     db: DB,
-    unit_id: int,
+    unit_id: PathId,
     payload: OrgUnitUpdate,
     principal: Principal = Depends(require(Permission.ORG_WRITE)),
 ) -> OrgUnitOut:
@@ -119,7 +121,7 @@ def update_org_unit(
 )
 def move_org_unit(
     db: DB,
-    unit_id: int,
+    unit_id: PathId,
     payload: OrgUnitMoveIn,
     principal: Principal = Depends(require(Permission.ORG_WRITE)),
 ) -> OrgUnitMoveOut:
@@ -128,21 +130,21 @@ def move_org_unit(
 
 @router.get("/org-units/{unit_id}/moves", response_model=list[OrgUnitMoveOut], responses=COMMON_RESPONSES)
 def list_moves(
-    db: DB, unit_id: int, principal: Principal = Depends(require(Permission.ORG_READ))
+    db: DB, unit_id: PathId, principal: Principal = Depends(require(Permission.ORG_READ))
 ) -> list[OrgUnitMoveOut]:
     return orgs.moves_of(db, principal, unit_id=unit_id)
 
 
 @router.post("/org-units/{unit_id}/close", response_model=OrgUnitOut, responses=COMMON_RESPONSES)
 def close_org_unit(
-    db: DB, unit_id: int, payload: DisableIn, principal: Principal = Depends(require(Permission.ORG_WRITE))
+    db: DB, unit_id: PathId, payload: DisableIn, principal: Principal = Depends(require(Permission.ORG_WRITE))
 ) -> OrgUnitOut:
     return orgs.set_org_unit_active(db, principal, unit_id=unit_id, active=False, reason=payload.reason)
 
 
 @router.post("/org-units/{unit_id}/reopen", response_model=OrgUnitOut, responses=COMMON_RESPONSES)
 def reopen_org_unit(
-    db: DB, unit_id: int, payload: DisableIn, principal: Principal = Depends(require(Permission.ORG_WRITE))
+    db: DB, unit_id: PathId, payload: DisableIn, principal: Principal = Depends(require(Permission.ORG_WRITE))
 ) -> OrgUnitOut:
     return orgs.set_org_unit_active(db, principal, unit_id=unit_id, active=True, reason=payload.reason)
 
@@ -157,8 +159,8 @@ def list_users(
     page: PageNo = 1,
     size: PageSize = 25,
     q: Search = None,
-    role: Annotated[str | None, Query(max_length=40)] = None,
-    org_unit_id: Annotated[int | None, Query(ge=1)] = None,
+    role: Annotated[str | None, Query(max_length=40, pattern=TEXT_PATTERN)] = None,
+    org_unit_id: QueryId = None,
     active: bool | None = None,
     sort: Annotated[str, Query(pattern="^-?(username|display_name|last_login_at|created_at)$")] = "username",
 ) -> dict[str, Any]:
@@ -184,27 +186,38 @@ def create_user(
 
 
 @router.get("/users/{user_id}", response_model=UserOut, responses=COMMON_RESPONSES)
-def get_user(db: DB, user_id: int, principal: Principal = Depends(require(Permission.USER_READ))) -> UserOut:
+def get_user(
+    db: DB, user_id: PathId, principal: Principal = Depends(require(Permission.USER_READ))
+) -> UserOut:
     return users.get_user(db, principal, user_id=user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses={**COMMON_RESPONSES, 409: PROBLEM})
 def update_user(
-    db: DB, user_id: int, payload: UserUpdate, principal: Principal = Depends(require(Permission.USER_WRITE))
+    db: DB,
+    user_id: PathId,
+    payload: UserUpdate,
+    principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> UserOut:
     return users.update_user(db, principal, user_id=user_id, data=payload)
 
 
 @router.post("/users/{user_id}/disable", response_model=UserOut, responses=COMMON_RESPONSES)
 def disable_user(
-    db: DB, user_id: int, payload: DisableIn, principal: Principal = Depends(require(Permission.USER_WRITE))
+    db: DB,
+    user_id: PathId,
+    payload: DisableIn,
+    principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> UserOut:
     return users.set_user_active(db, principal, user_id=user_id, active=False, reason=payload.reason)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserOut, responses=COMMON_RESPONSES)
 def enable_user(
-    db: DB, user_id: int, payload: DisableIn, principal: Principal = Depends(require(Permission.USER_WRITE))
+    db: DB,
+    user_id: PathId,
+    payload: DisableIn,
+    principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> UserOut:
     return users.set_user_active(db, principal, user_id=user_id, active=True, reason=payload.reason)
 
@@ -212,7 +225,7 @@ def enable_user(
 @router.post("/users/{user_id}/password-reset", response_model=UserOut, responses=COMMON_RESPONSES)
 def reset_password(
     db: DB,
-    user_id: int,
+    user_id: PathId,
     payload: PasswordReset,
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> UserOut:
@@ -221,7 +234,7 @@ def reset_password(
 
 @router.post("/users/{user_id}/reveal", response_model=RevealOut, responses=COMMON_RESPONSES)
 def reveal_user_field(
-    db: DB, user_id: int, payload: RevealIn, principal: Principal = Depends(require(Permission.PII_UNMASK))
+    db: DB, user_id: PathId, payload: RevealIn, principal: Principal = Depends(require(Permission.PII_UNMASK))
 ) -> RevealOut:
     return users.reveal(db, principal, user_id=user_id, data=payload)
 
@@ -235,14 +248,16 @@ def list_roles(db: DB, principal: Principal = Depends(require(Permission.ROLE_RE
 
 
 @router.get("/roles/{role_id}", response_model=RoleOut, responses=COMMON_RESPONSES)
-def get_role(db: DB, role_id: int, principal: Principal = Depends(require(Permission.ROLE_READ))) -> RoleOut:
+def get_role(
+    db: DB, role_id: PathId, principal: Principal = Depends(require(Permission.ROLE_READ))
+) -> RoleOut:
     return roles.get_role(db, principal, role_id=role_id)
 
 
 @router.put("/roles/{role_id}/permissions", response_model=RoleOut, responses=COMMON_RESPONSES)
 def update_role_permissions(
     db: DB,
-    role_id: int,
+    role_id: PathId,
     payload: RolePermissionsUpdate,
     principal: Principal = Depends(require(Permission.ROLE_WRITE)),
 ) -> RoleOut:
@@ -272,7 +287,7 @@ def issue_api_token(
 @router.post("/api-tokens/{token_id}/revoke", response_model=ApiTokenOut, responses=COMMON_RESPONSES)
 def revoke_api_token(
     db: DB,
-    token_id: int,
+    token_id: PathId,
     payload: DisableIn,
     principal: Principal = Depends(require(Permission.API_TOKEN_MANAGE)),
 ) -> ApiTokenOut:

@@ -305,9 +305,30 @@ def count_users_total(session: Session, *, active: bool | None = None) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def count_locked_users(session: Session, now: datetime) -> int:
-    stmt = select(func.count()).select_from(User).where(User.locked_until > now)
+def count_readable_users(session: Session, principal: Principal, *, active: bool) -> int:
+    stmt = (
+        select(func.count()).select_from(User).where(users_readable_by(principal), User.is_active.is_(active))
+    )
     return int(session.execute(stmt).scalar_one())
+
+
+def count_locked_users(session: Session, principal: Principal, now: datetime) -> int:
+    stmt = select(func.count()).select_from(User).where(users_readable_by(principal), User.locked_until > now)
+    return int(session.execute(stmt).scalar_one())
+
+
+def record_sign_in(session: Session, user_id: int, *, at: datetime, password_hash: str | None) -> None:
+    """Sign-in bookkeeping as a plain UPDATE: it is no edit of the user, so the row's version stays
+    and an administrator's open edit form is not made stale by the user signing in."""
+    values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(**values)
+        .execution_options(synchronize_session="evaluate")
+    )
 
 
 def record_failed_login(session: Session, user_id: int, *, threshold: int, lock_until: datetime) -> None:
@@ -360,11 +381,12 @@ def touch_session(session: Session, session_id: int, now: datetime) -> None:
     session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
 
 
-def count_active_sessions(session: Session, now: datetime) -> int:
+def count_active_sessions(session: Session, principal: Principal, now: datetime) -> int:
     stmt = (
         select(func.count())
         .select_from(UserSession)
-        .where(UserSession.ended_at.is_(None), UserSession.expires_at > now)
+        .join(User, User.id == UserSession.user_id)
+        .where(users_readable_by(principal), UserSession.ended_at.is_(None), UserSession.expires_at > now)
     )
     return int(session.execute(stmt).scalar_one())
 
@@ -376,8 +398,14 @@ def find_token_by_digest(session: Session, digest: str) -> ApiToken | None:
     return session.execute(select(ApiToken).where(ApiToken.token_digest == digest)).scalar_one_or_none()
 
 
-def get_token(session: Session, token_id: int) -> ApiToken | None:
-    return session.get(ApiToken, token_id)
+def _tokens_readable_by(principal: Principal) -> Select[ApiToken]:
+    """A token is as visible as the API-client user it belongs to."""
+    return select(ApiToken).join(User, User.id == ApiToken.user_id).where(users_readable_by(principal))
+
+
+def find_readable_token(session: Session, principal: Principal, token_id: int) -> ApiToken | None:
+    stmt = _tokens_readable_by(principal).where(ApiToken.id == token_id)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def find_token_by_name(session: Session, user_id: int, name: str) -> ApiToken | None:
@@ -385,12 +413,13 @@ def find_token_by_name(session: Session, user_id: int, name: str) -> ApiToken | 
     return session.execute(stmt).scalar_one_or_none()
 
 
-def count_tokens(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(ApiToken)).scalar_one())
+def count_tokens(session: Session, principal: Principal) -> int:
+    stmt = select(func.count()).select_from(_tokens_readable_by(principal).subquery())
+    return int(session.execute(stmt).scalar_one())
 
 
-def list_tokens(session: Session, *, offset: int, limit: int) -> list[ApiToken]:
-    stmt = select(ApiToken).order_by(ApiToken.id.desc()).offset(offset).limit(limit)
+def list_tokens(session: Session, principal: Principal, *, offset: int, limit: int) -> list[ApiToken]:
+    stmt = _tokens_readable_by(principal).order_by(ApiToken.id.desc()).offset(offset).limit(limit)
     return list(session.execute(stmt).scalars())
 
 

@@ -10,7 +10,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.errors import DomainError
 from bankcrm.core.principal import Principal
 from bankcrm.identity.service import auth, tokens
-from bankcrm.web.security import SESSION_COOKIE, bearer_token, origin_of, settings_of
+from bankcrm.web.security import SESSION_COOKIE, bearer_token, is_api_request, origin_of, settings_of
 from bankcrm.web.transaction import after_request, db_session
 
 
@@ -20,6 +20,9 @@ def resolve_principal(request: Request) -> Principal | None:
     token = bearer_token(request)
     if token:
         # A bearer request is judged by its token alone; a stray cookie must not widen it.
+        # Tokens are for other systems calling the JSON API: they open no HTML page.
+        if not is_api_request(request):
+            return None
         resolved_token = auth.resolve_bearer(session, token=token, origin=origin)
         if resolved_token is None:
             return None

@@ -7,18 +7,26 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from bankcrm.core.validation import IsoDate, RowId, StrictInput, raw_length_at_most
+
 OrgKind = Literal["head_office", "branch", "sub_branch", "team"]
 RoleCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9._-]{2,63}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OrgCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z0-9][A-Z0-9_-]{1,31}$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=500)]
+# Free text is stripped of surrounding blanks; its length limit holds for the text as sent.
+Name = Annotated[
+    str, raw_length_at_most(100), StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+OrgName = Annotated[
+    str, raw_length_at_most(200), StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+OrgCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,31}$")]
+Reason = Annotated[
+    str, raw_length_at_most(500), StringConstraints(strip_whitespace=True, min_length=4, max_length=500)
+]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class StrictIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=2000)
+StrictIn = StrictInput
 
 
 class OrgUnitCreate(StrictIn):
@@ -26,7 +34,7 @@ class OrgUnitCreate(StrictIn):
     name: OrgName
     name_en: OrgName | None = None
     kind: OrgKind
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: RowId | None = None
 
 
 class OrgUnitUpdate(StrictIn):
@@ -36,8 +44,8 @@ class OrgUnitUpdate(StrictIn):
 
 
 class OrgUnitMoveIn(StrictIn):
-    to_parent_id: int = Field(ge=1)
-    effective_date: date | None = Field(
+    to_parent_id: RowId
+    effective_date: IsoDate | None = Field(
         default=None, description="Defaults to today; future dates are scheduled."
     )
     reason: Reason
@@ -76,7 +84,7 @@ class UserCreate(StrictIn):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     mobile: Annotated[str, StringConstraints(max_length=20)] | None = None
     employee_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,32}$")] | None = None
-    org_unit_id: int = Field(ge=1)
+    org_unit_id: RowId
     role: RoleCode
     password: Password | None = Field(
         default=None,
@@ -89,7 +97,7 @@ class UserUpdate(StrictIn):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     mobile: Annotated[str, StringConstraints(max_length=20)] | None = None
     employee_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,32}$")] | None = None
-    org_unit_id: int = Field(ge=1)
+    org_unit_id: RowId
     role: RoleCode
     version: int = Field(ge=1)
 
@@ -151,8 +159,8 @@ class RolePermissionsUpdate(StrictIn):
 
 
 class ApiTokenCreate(StrictIn):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    user_id: int = Field(ge=1, description="An active user with the API client role.")
+    name: Name
+    user_id: RowId = Field(description="An active user with the API client role.")
     scopes: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(default=365, ge=1, le=3650)
 

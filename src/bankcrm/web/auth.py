@@ -11,7 +11,7 @@ from typing import Protocol
 
 from fastapi import Depends, Request
 
-from bankcrm.core.errors import AuthenticationRequired
+from bankcrm.core.errors import AuthenticationRequired, PermissionDenied
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 
@@ -34,6 +34,9 @@ def optional_principal(request: Request) -> Principal | None:
 async def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
     if principal is None:
         raise AuthenticationRequired()
+    if principal.auth_method == "token" and not principal.can(Permission.API_ACCESS):
+        # The token's scopes and its role must both still allow calling the API at all.
+        raise PermissionDenied(permission=Permission.API_ACCESS.value)
     return principal
 
 

@@ -16,6 +16,7 @@ from bankcrm.core.errors import DomainError, FieldProblem, ValidationFailed
 from bankcrm.core.i18n import N_, Translator
 from bankcrm.core.logging import get_logger
 from bankcrm.web.render import Renderer, is_htmx, translator
+from bankcrm.web.security import is_api_request
 
 log = get_logger(__name__)
 
@@ -50,10 +51,14 @@ HTTP_DETAILS = {
 }
 
 DeniedHook = Callable[[Request, DomainError], None]
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "description": "Problem details (RFC 9457)",
+    "content": {"application/problem+json": {}},
+}
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return is_api_request(request)
 
 
 def problem_response(
@@ -197,3 +202,27 @@ def install_error_handlers(app: FastAPI, renderer: Renderer, *, on_denied: Denie
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, server_error)
+
+
+def document_unreadable_bodies(app: FastAPI) -> None:
+    """Say in the OpenAPI schema that an operation with a body answers 400 when the body cannot be
+    read at all (not UTF-8, wrong encoding); a body that reads but breaks a rule is a 422.
+
+    Done once for the whole app, so every module's routes are covered without repeating it.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    responses = operation.setdefault("responses", {})
+                    responses.setdefault(
+                        "400", {**PROBLEM_RESPONSE, "description": "Unreadable request body"}
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
 from bankcrm.core.i18n import Translator
+from bankcrm.core.validation import without_control_characters
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,6 +27,13 @@ async def form_fields(request: Request) -> dict[str, Any]:
     return {key.removesuffix("[]"): value for key, value in fields.items()}
 
 
+def query_text(value: str | None, max_length: int) -> str | None:
+    """Free text from a page's query string (a search box): control characters dropped, trimmed,
+    cut to ``max_length``; None when nothing is left."""
+    cleaned = without_control_characters(value or "").strip()[:max_length]
+    return cleaned or None
+
+
 def blank_to_none(fields: dict[str, Any], *names: str) -> dict[str, Any]:
     """Empty optional inputs arrive as ''; the models expect None."""
     for name in names:
@@ -36,7 +44,8 @@ def blank_to_none(fields: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def parse_form(model: type[M], fields: dict[str, Any]) -> M:
     try:
-        return model.model_validate(fields)
+        # A form posts every value as text, so "7" must become 7 here even for strict models.
+        return model.model_validate(fields, strict=False)
     except ValidationError as exc:
         raise ValidationFailed(problems_from_pydantic(exc)) from exc
 

@@ -26,6 +26,7 @@ FLASH_COOKIE = "bankcrm_flash"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIX = "/api/"
 
 
 class CsrfFailed(DomainError):
@@ -45,6 +46,11 @@ def origin_of(request: Request) -> Origin:
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
         request_id=request.state.request_id,
     )
+
+
+def is_api_request(request: Request) -> bool:
+    """The JSON API (for other systems) as opposed to the HTML pages (for browsers)."""
+    return request.url.path.startswith(API_PREFIX)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -80,9 +86,13 @@ def csrf_token(request: Request) -> str:
 async def csrf_protect(request: Request) -> None:
     """App-wide dependency: unsafe requests carried by cookies must prove they come from our pages.
 
-    Requests authenticated by a bearer token carry no ambient credentials, so they are exempt.
+    Requests authenticated by a bearer token carry no ambient credentials, so they are exempt;
+    so are API calls without a session cookie, which the route then answers with 401. The HTML
+    forms stay protected even before sign-in (the login form is bound to the pre-session cookie).
     """
     if request.method not in UNSAFE_METHODS or bearer_token(request):
+        return
+    if is_api_request(request) and not request.cookies.get(SESSION_COOKIE):
         return
     binding = csrf_binding(request)
     supplied = request.headers.get(CSRF_HEADER)

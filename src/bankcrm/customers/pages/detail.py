@@ -16,6 +16,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import parse_row_id
 from bankcrm.customers.schemas import (
     AssistantIn,
     ConsentIn,
@@ -47,6 +48,7 @@ from bankcrm.web.forms import (
     parse_form,
     parse_page,
 )
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -71,7 +73,7 @@ TXN_FILTER_KEYS = ("date_from", "date_to", "min_amount", "max_amount", "directio
 
 @router.get("")
 def customer_360(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = READ
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = READ
 ) -> Response:
     return render(
         request, "customers/view360.html", _page_context(db, principal, customer_id), principal=principal
@@ -155,7 +157,7 @@ def _transactions_context(
 @router.get("/sections/{name}")
 def section(
     request: Request,
-    customer_id: int,
+    customer_id: PathId,
     name: str,
     db: Session = Depends(db_session),
     principal: Principal = READ,
@@ -181,7 +183,7 @@ def section(
 @router.post("/interactions")
 async def log_interaction(
     request: Request,
-    customer_id: int,
+    customer_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.INTERACTION_WRITE)),
 ) -> Response:
@@ -205,7 +207,7 @@ async def log_interaction(
 @router.post("/tags")
 async def change_tag(
     request: Request,
-    customer_id: int,
+    customer_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.CUSTOMER_TAG)),
 ) -> Response:
@@ -213,21 +215,22 @@ async def change_tag(
     target = str(fields.get("target", ""))
     kind, _, raw = target.partition(":")
     add = fields.get("operation", "add") == "add"
-    if not raw.isdigit():
+    chosen = parse_row_id(raw)
+    if chosen is None:
         return redirect(
             request, f"/customers/{customer_id}", flash=("warning", N_("Choose a tag or a list."))
         )
     if kind == "tag":
-        tags.tag_customers(db, principal, tag_id=int(raw), customer_ids=[customer_id], add=add)
+        tags.tag_customers(db, principal, tag_id=chosen, customer_ids=[customer_id], add=add)
     else:
-        tags.set_group_membership(db, principal, group_id=int(raw), customer_ids=[customer_id], add=add)
+        tags.set_group_membership(db, principal, group_id=chosen, customer_ids=[customer_id], add=add)
     return redirect(request, f"/customers/{customer_id}", flash=("success", N_("Saved.")))
 
 
 @router.post("/reveal")
 async def reveal(
     request: Request,
-    customer_id: int,
+    customer_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.PII_UNMASK)),
 ) -> Response:
@@ -252,7 +255,7 @@ async def reveal(
 @router.post("/status")
 async def change_status(
     request: Request,
-    customer_id: int,
+    customer_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.CUSTOMER_DEACTIVATE)),
 ) -> Response:
@@ -299,7 +302,7 @@ WRITE = Depends(require(Permission.CUSTOMER_WRITE))
 
 @router.post("/consents")
 async def set_consent(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
     def act(fields: dict[str, Any]) -> None:
         data = parse_form(
@@ -324,7 +327,7 @@ async def set_consent(
 
 @router.post("/do-not-contact")
 async def set_do_not_contact(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
     def act(fields: dict[str, Any]) -> None:
         data = parse_form(
@@ -340,7 +343,7 @@ async def set_do_not_contact(
 
 @router.post("/corporate-contacts")
 async def add_corporate_contact(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
     def act(fields: dict[str, Any]) -> None:
         data = parse_form(CorporateContactIn, blank_to_none(fields, "mobile", "id_type", "id_number"))
@@ -351,8 +354,11 @@ async def add_corporate_contact(
 
 @router.post("/relationships")
 async def add_relationship(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
+    # The customer of the page first: outside the scope it is a 404 page, whatever number was typed.
+    customers.get_customer(db, principal, customer_id=customer_id)
+
     def act(fields: dict[str, Any]) -> None:
         number = str(fields.get("customer_no", ""))
         try:
@@ -377,8 +383,8 @@ async def add_relationship(
 @router.post("/relationships/{relationship_id}/end")
 async def end_relationship(
     request: Request,
-    customer_id: int,
-    relationship_id: int,
+    customer_id: PathId,
+    relationship_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = WRITE,
 ) -> Response:
@@ -393,7 +399,7 @@ async def end_relationship(
 
 @router.post("/assistants")
 async def add_assistant(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
     def act(fields: dict[str, Any]) -> None:
         data = parse_form(AssistantIn, {"user_id": fields.get("user_id")})

@@ -18,6 +18,7 @@ from bankcrm.customers.service.errors import LikelyDuplicates
 from bankcrm.identity.service import orgs, users
 from bankcrm.web.auth import require
 from bankcrm.web.forms import blank_to_none, field_errors, form_fields, parse_form
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -129,7 +130,7 @@ async def create_customer(
 
 @router.get("/{customer_id}/edit")
 def edit_customer(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
     customer = customers.get_customer(db, principal, customer_id=customer_id)
     values = customer.model_dump()
@@ -141,7 +142,7 @@ def edit_customer(
 
 @router.post("/{customer_id}/edit")
 async def update_customer(
-    request: Request, customer_id: int, db: Session = Depends(db_session), principal: Principal = WRITE
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = WRITE
 ) -> Response:
     customer = customers.get_customer(db, principal, customer_id=customer_id)
     fields = _checkbox(blank_to_none(await form_fields(request), *OPTIONAL))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import DataScope, Principal
+from bankcrm.core.validation import parse_row_id
 from bankcrm.customers.schemas import CustomerFilter, GroupIn, TagIn
 from bankcrm.customers.service import customers, tags
 from bankcrm.identity.service import orgs, users
@@ -58,10 +60,14 @@ def read_filter(values: dict[str, str]) -> CustomerFilter:
 
 
 @router.get("/search")
-def global_search(request: Request) -> Response:
-    """The top bar's search box lands on the customer list."""
+def global_search(
+    request: Request, principal: Principal = Depends(require(Permission.CUSTOMER_READ))
+) -> Response:
+    """The top bar's search box lands on the customer list (the query passed on whole, as one value)."""
     query = (request.query_params.get("q") or "").strip()[:100]
-    return RedirectResponse(f"/customers?q={query}" if query else "/customers", status_code=303)
+    return RedirectResponse(
+        f"/customers?{urlencode({'q': query})}" if query else "/customers", status_code=303
+    )
 
 
 @router.get("/customers")
@@ -108,7 +114,8 @@ async def bulk_action(
     """Add or remove a tag or a list for the customers ticked in a search result."""
     fields = await form_fields(request)
     raw_ids = fields.get("customer_ids", [])
-    ids = [int(i) for i in (raw_ids if isinstance(raw_ids, list) else [raw_ids]) if str(i).isdigit()]
+    parsed = (parse_row_id(str(i)) for i in (raw_ids if isinstance(raw_ids, list) else [raw_ids]))
+    ids = [i for i in parsed if i is not None]
     back = str(fields.get("back", "/customers"))
     back = back if back.startswith("/customers") else "/customers"
     target = str(fields.get("target", ""))
@@ -118,16 +125,15 @@ async def bulk_action(
             request, back, flash=("warning", N_("Tick customers and choose a tag or list first."))
         )
     kind, _, raw_target = target.partition(":")
-    if not raw_target.isdigit():
+    chosen = parse_row_id(raw_target)
+    if chosen is None:
         return redirect(
             request, back, flash=("warning", N_("Tick customers and choose a tag or list first."))
         )
     if kind == "tag":
-        changed = tags.tag_customers(db, principal, tag_id=int(raw_target), customer_ids=ids, add=add)
+        changed = tags.tag_customers(db, principal, tag_id=chosen, customer_ids=ids, add=add)
     else:
-        changed = tags.set_group_membership(
-            db, principal, group_id=int(raw_target), customer_ids=ids, add=add
-        )
+        changed = tags.set_group_membership(db, principal, group_id=chosen, customer_ids=ids, add=add)
     return redirect(request, back, flash=("success", N_("%(count)s customers updated.")), count=changed)
 
 

@@ -8,16 +8,18 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from bankcrm.core.errors import DomainError, ValidationFailed
+from bankcrm.core.errors import Conflict, DomainError, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import parse_row_id
 from bankcrm.customers.schemas import HandoverIn, MergeRequestIn
 from bankcrm.customers.service import customers, interactions, merge, portfolio
 from bankcrm.customers.service.merge import MERGEABLE_FIELDS
 from bankcrm.identity.service import users
 from bankcrm.web.auth import require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -27,7 +29,13 @@ READ = Depends(require(Permission.CUSTOMER_READ))
 
 
 def _ids(raw: str) -> list[int]:
-    return [int(part) for part in raw.replace(" ", ",").split(",") if part.strip().isdigit()][:10]
+    parsed = (parse_row_id(part) for part in raw.replace(" ", ",").split(","))
+    return [i for i in parsed if i is not None][:10]
+
+
+# A refused rule (bad input, a conflict) is explained on the page; a record outside the scope and a
+# missing right are not the page's to explain: they answer 404 and 403 like everywhere else.
+REFUSED = (ValidationFailed, Conflict)
 
 
 def _why(request: Request, exc: DomainError) -> str:
@@ -78,9 +86,9 @@ async def request_merge(
     )
     survivor = str(fields.get("survivor_id", ""))
     chosen = {
-        field: int(str(fields[f"choose_{field}"]))
+        field: chosen
         for field in MERGEABLE_FIELDS
-        if str(fields.get(f"choose_{field}", "")).isdigit()
+        if (chosen := parse_row_id(str(fields.get(f"choose_{field}", "")))) is not None
     }
     try:
         data = parse_form(
@@ -93,7 +101,7 @@ async def request_merge(
             },
         )
         created = merge.request_merge(db, principal, data=data)
-    except DomainError as exc:
+    except REFUSED as exc:
         candidates = [customers.get_customer(db, principal, customer_id=i) for i in ids]
         return render(
             request,
@@ -126,7 +134,7 @@ def _review_context(db: Session, principal: Principal, merge_id: int) -> dict[st
 
 @router.get("/merges/{merge_id}")
 def review_merge(
-    request: Request, merge_id: int, db: Session = Depends(db_session), principal: Principal = READ
+    request: Request, merge_id: PathId, db: Session = Depends(db_session), principal: Principal = READ
 ) -> Response:
     return render(
         request, "customers/merge_review.html", _review_context(db, principal, merge_id), principal=principal
@@ -136,7 +144,7 @@ def review_merge(
 @router.post("/merges/{merge_id}/decision")
 async def decide_merge(
     request: Request,
-    merge_id: int,
+    merge_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.MERGE_APPROVE)),
 ) -> Response:
@@ -158,7 +166,7 @@ async def decide_merge(
         else:
             merge.reject_merge(db, principal, merge_id=merge_id, note=note)
             message = N_("Merge rejected.")
-    except DomainError as exc:
+    except REFUSED as exc:
         return redirect(
             request,
             f"/customers/merges/{merge_id}",
@@ -222,7 +230,7 @@ async def request_handover(
 @router.post("/handovers/{handover_id}/decision")
 async def decide_handover(
     request: Request,
-    handover_id: int,
+    handover_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.HANDOVER_APPROVE)),
 ) -> Response:
@@ -232,7 +240,7 @@ async def decide_handover(
         portfolio.decide_handover(
             db, principal, handover_id=handover_id, approve=fields.get("decision") == "approve", note=note
         )
-    except DomainError as exc:
+    except REFUSED as exc:
         return redirect(
             request, "/customers/handovers", flash=("danger", N_("Not done: %(why)s")), why=_why(request, exc)
         )
@@ -242,7 +250,7 @@ async def decide_handover(
 @router.post("/follow-ups/{interaction_id}/done")
 def follow_up_done(
     request: Request,
-    interaction_id: int,
+    interaction_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.INTERACTION_WRITE)),
 ) -> Response:

@@ -15,6 +15,7 @@ from bankcrm.customers import repository as repo
 from bankcrm.customers.models import CorporateContact
 from bankcrm.customers.schemas import CorporateContactIn, CorporateContactOut
 from bankcrm.customers.service.common import masked_id, masked_mobile, readable_customer, scope_of, shown_name
+from bankcrm.customers.service.errors import ContactNotFound
 
 SENSITIVE = {"mobile": MaskKind.MOBILE, "id_number": MaskKind.ID_NUMBER}
 
@@ -103,9 +104,11 @@ def end_contact(
     scope = scope_of(session, principal)
     readable_customer(session, scope, customer_id)
     row = next((c for c in repo.corporate_contacts(session, customer_id) if c.id == contact_id), None)
-    if row is None or row.valid_to is not None:
+    if row is None:
+        raise ContactNotFound(id=contact_id, customer_id=customer_id)
+    if row.valid_to is not None:
         raise ValidationFailed.single(
-            "contact_id", "contact.exists", N_("There is no such current contact."), contact_id
+            "contact_id", "contact.current", N_("There is no such current contact."), contact_id
         )
     row.valid_to = scope.today
     session.flush()

@@ -483,12 +483,14 @@ def update_customer(
     clean = validate_fields(customer.kind, data, problems)
     digest = check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
     problems.raise_if_any()
-    if not data.confirm_not_duplicate and (data.name != customer.name or clean["mobile"] != customer.mobile):
+    # An edit that leaves the mobile out keeps the stored one, so it cannot make a new duplicate by mobile.
+    mobile = clean["mobile"] if "mobile" in data.model_fields_set else customer.mobile
+    if not data.confirm_not_duplicate and (data.name != customer.name or mobile != customer.mobile):
         _raise_if_duplicates(
             session,
             principal,
             name=data.name,
-            mobile=clean["mobile"],
+            mobile=mobile,
             birth=clean["birth_date"],
             exclude_id=customer.id,
         )
@@ -710,6 +712,10 @@ def get_customer(session: Session, principal: Principal, *, customer_id: int) ->
 
 
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
+    if filters.group_id is not None:
+        group = repo.find_group(session, filters.group_id)
+        if group is None or group.owner_id != scope.principal.user_id:
+            return None  # lists are personal: filtering by another's list tells nothing about it
     search_ids = None
     if filters.q:
         parsed = parse_query(filters.q)

@@ -26,6 +26,16 @@ class InteractionNotFound(NotFound):
     default_message = N_("Interaction %(id)s does not exist or is outside your data scope.")
 
 
+class RelationshipNotFound(NotFound):
+    code = "relationship-not-found"
+    default_message = N_("Customer %(customer_id)s has no link %(id)s.")
+
+
+class ContactNotFound(NotFound):
+    code = "contact-not-found"
+    default_message = N_("Customer %(customer_id)s has no contact %(id)s.")
+
+
 class GroupNotFound(NotFound):
     code = "group-not-found"
     default_message = N_("List %(id)s does not exist.")

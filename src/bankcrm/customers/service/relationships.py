@@ -15,6 +15,7 @@ from bankcrm.customers import repository as repo
 from bankcrm.customers.models import Relationship
 from bankcrm.customers.schemas import HouseholdOut, RelationshipIn, RelationshipOut
 from bankcrm.customers.service.common import readable_customer, scope_of, shown_name
+from bankcrm.customers.service.errors import RelationshipNotFound
 
 HOUSEHOLD_KINDS = frozenset({"spouse", "parent", "child", "household"})
 CORPORATE_KINDS = frozenset({"parent_company", "subsidiary", "shareholder", "affiliate"})
@@ -79,9 +80,12 @@ def end_relationship(
     scope = scope_of(session, principal)
     readable_customer(session, scope, customer_id)
     link = repo.get_relationship(session, relationship_id)
-    if link is None or customer_id not in (link.from_customer_id, link.to_customer_id) or link.valid_to:
+    # Another customer's link answers like a missing one: its id says nothing about who it joins.
+    if link is None or customer_id not in (link.from_customer_id, link.to_customer_id):
+        raise RelationshipNotFound(id=relationship_id, customer_id=customer_id)
+    if link.valid_to:
         raise ValidationFailed.single(
-            "relationship_id", "relationship.exists", N_("There is no such current link."), relationship_id
+            "relationship_id", "relationship.current", N_("There is no such current link."), relationship_id
         )
     link.valid_to = scope.today
     session.flush()
@@ -132,7 +136,8 @@ def relationships(
 
 
 def household(session: Session, principal: Principal, *, customer_id: int) -> HouseholdOut:
-    """The customer's household (family links, followed transitively) and its total AUM."""
+    """The customer's household (family links, followed transitively) and the total AUM of the
+    members the viewer may see."""
     principal.require(Permission.CUSTOMER_READ)
     scope = scope_of(session, principal)
     readable_customer(session, scope, customer_id)
@@ -147,10 +152,14 @@ def household(session: Session, principal: Principal, *, customer_id: int) -> Ho
         found = {r.from_customer_id for r in links} | {r.to_customer_id for r in links}
         frontier = found - members
         members |= found
-    customers = repo.customers_by_ids(session, members)
+    # Members outside the viewer's scope are counted, never shown or summed: their assets would
+    # otherwise be one subtraction away.
+    visible = repo.readable_ids(session, scope, members)
+    customers = repo.customers_by_ids(session, visible)
     total = sum((c.aum for c in customers if c.status == "active"), Decimal("0"))
     return HouseholdOut(
-        members=sorted(members),
+        members=sorted(visible),
         total_aum=total,
-        visible_members=len(repo.readable_ids(session, scope, members)),
+        visible_members=len(visible),
+        hidden_members=len(members - visible),
     )

@@ -17,7 +17,16 @@ from bankcrm.core.principal import Principal
 from bankcrm.identity.schemas import DisableIn, OrgUnitCreate, OrgUnitMoveIn, OrgUnitUpdate
 from bankcrm.identity.service import orgs
 from bankcrm.web.auth import require
-from bankcrm.web.forms import blank_to_none, field_errors, form_fields, parse_bool, parse_form, parse_page
+from bankcrm.web.forms import (
+    blank_to_none,
+    field_errors,
+    form_fields,
+    parse_bool,
+    parse_form,
+    parse_page,
+    query_text,
+)
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -33,7 +42,7 @@ def list_units(
     principal: Principal = Depends(require(Permission.ORG_READ)),
 ) -> Response:
     params = request.query_params
-    search = (params.get("q") or "").strip()[:100] or None
+    search = query_text(params.get("q"), 100)
     kind = params.get("kind") if params.get("kind") in KINDS else None
     page = orgs.list_org_units(
         db,
@@ -90,7 +99,7 @@ async def create_unit(
 ) -> Response:
     fields = blank_to_none(await form_fields(request), "name_en", "parent_id")
     if isinstance(fields.get("code"), str):
-        fields["code"] = fields["code"].upper()
+        fields["code"] = fields["code"].strip().upper()
     try:
         unit = orgs.create_org_unit(db, principal, data=parse_form(OrgUnitCreate, fields))
     except ValidationFailed as exc:
@@ -136,7 +145,7 @@ def _detail(
 @router.get("/{unit_id}")
 def show_unit(
     request: Request,
-    unit_id: int,
+    unit_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ORG_READ)),
 ) -> Response:
@@ -146,7 +155,7 @@ def show_unit(
 @router.post("/{unit_id}")
 async def update_unit(
     request: Request,
-    unit_id: int,
+    unit_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ORG_WRITE)),
 ) -> Response:
@@ -169,7 +178,7 @@ async def update_unit(
 @router.post("/{unit_id}/move")
 async def move_unit(
     request: Request,
-    unit_id: int,
+    unit_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ORG_WRITE)),
 ) -> Response:
@@ -198,7 +207,7 @@ async def move_unit(
 @router.post("/{unit_id}/close")
 async def close_unit(
     request: Request,
-    unit_id: int,
+    unit_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ORG_WRITE)),
 ) -> Response:
@@ -208,7 +217,7 @@ async def close_unit(
 @router.post("/{unit_id}/reopen")
 async def reopen_unit(
     request: Request,
-    unit_id: int,
+    unit_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ORG_WRITE)),
 ) -> Response:

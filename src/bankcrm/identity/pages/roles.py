@@ -14,6 +14,7 @@ from bankcrm.identity.schemas import RolePermissionsUpdate
 from bankcrm.identity.service import roles
 from bankcrm.web.auth import require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -42,7 +43,7 @@ def list_roles(
 @router.get("/{role_id}")
 def show_role(
     request: Request,
-    role_id: int,
+    role_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ROLE_READ)),
 ) -> Response:
@@ -64,7 +65,7 @@ def show_role(
 @router.post("/{role_id}")
 async def update_role(
     request: Request,
-    role_id: int,
+    role_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.ROLE_WRITE)),
 ) -> Response:

@@ -14,6 +14,7 @@ from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import LOCALES, N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import CONTROL_CHARACTERS
 from bankcrm.identity.roles import HOME_KIND
 from bankcrm.identity.schemas import PasswordChange
 from bankcrm.identity.service import auth, overview
@@ -34,6 +35,8 @@ def safe_next(target: str | None) -> str:
         return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if CONTROL_CHARACTERS.search(target):
         return "/"
     return target
 

@@ -17,6 +17,7 @@ from bankcrm.identity.schemas import ApiTokenCreate, DisableIn
 from bankcrm.identity.service import tokens, users
 from bankcrm.web.auth import require
 from bankcrm.web.forms import field_errors, form_fields, parse_form, parse_page
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -81,7 +82,7 @@ async def issue_token(
 @router.post("/{token_id}/revoke")
 async def revoke_token(
     request: Request,
-    token_id: int,
+    token_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.API_TOKEN_MANAGE)),
 ) -> Response:

@@ -13,10 +13,20 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import parse_row_id
 from bankcrm.identity.schemas import DisableIn, PasswordReset, RevealIn, UserCreate, UserUpdate
 from bankcrm.identity.service import orgs, roles, users
 from bankcrm.web.auth import require
-from bankcrm.web.forms import blank_to_none, field_errors, form_fields, parse_bool, parse_form, parse_page
+from bankcrm.web.forms import (
+    blank_to_none,
+    field_errors,
+    form_fields,
+    parse_bool,
+    parse_form,
+    parse_page,
+    query_text,
+)
+from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
@@ -39,10 +49,9 @@ def list_users(
     sort = params.get("sort", "username")
     if sort.lstrip("-") not in SORTS:
         sort = "username"
-    search = (params.get("q") or "").strip()[:100] or None
-    role = params.get("role") or None
-    unit_raw = params.get("org_unit_id") or ""
-    unit_id = int(unit_raw) if unit_raw.isdigit() else None
+    search = query_text(params.get("q"), 100)
+    role = query_text(params.get("role"), 40)
+    unit_id = parse_row_id(params.get("org_unit_id"))
     active = parse_bool(params.get("active"))
     page = users.list_users(
         db,
@@ -117,7 +126,7 @@ async def create_user(
 @router.get("/{user_id}")
 def show_user(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_READ)),
 ) -> Response:
@@ -133,7 +142,7 @@ def show_user(
 @router.get("/{user_id}/edit")
 def edit_user_form(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> Response:
@@ -151,7 +160,7 @@ def edit_user_form(
 @router.post("/{user_id}/edit")
 async def update_user(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> Response:
@@ -195,7 +204,7 @@ def _detail_with_errors(
 @router.post("/{user_id}/disable")
 async def disable_user(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> Response:
@@ -215,7 +224,7 @@ async def disable_user(
 @router.post("/{user_id}/enable")
 async def enable_user(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> Response:
@@ -231,7 +240,7 @@ async def enable_user(
 @router.post("/{user_id}/unlock")
 async def unlock_user(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> Response:
@@ -245,7 +254,7 @@ async def unlock_user(
 @router.post("/{user_id}/password-reset")
 async def reset_password(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.USER_WRITE)),
 ) -> Response:
@@ -265,7 +274,7 @@ async def reset_password(
 @router.post("/{user_id}/reveal")
 async def reveal(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     db: Session = Depends(db_session),
     principal: Principal = Depends(require(Permission.PII_UNMASK)),
 ) -> Response:

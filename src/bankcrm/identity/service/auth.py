@@ -17,6 +17,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.core.security import new_token, token_digest
+from bankcrm.core.validation import without_control_characters
 from bankcrm.identity import repository as repo
 from bankcrm.identity.models import ApiToken, OrgUnit, Role, User, UserSession
 from bankcrm.identity.passwords import password_problems
@@ -55,8 +56,9 @@ def login(
     and a wrong password, so the form does not reveal which usernames exist.
     """
     now = utcnow()
-    username = username.strip().lower()[:64]
-    user = repo.find_user_by_username(session, username)
+    typed = username.strip().lower()[:64]
+    username = without_control_characters(typed)  # what the audit trail (and PostgreSQL) can hold
+    user = repo.find_user_by_username(session, username) if username == typed else None
     hashing = password_hashing(settings)
     if user is not None and user.locked_until and user.locked_until > now:
         audit.record_event(
@@ -108,11 +110,10 @@ def login(
         user_agent=origin.user_agent,
     )
     repo.add(session, record)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if user.password_hash and hashing.needs_rehash(user.password_hash):
-        user.password_hash = hashing.hash(password)
+    rehashed = (
+        hashing.hash(password) if user.password_hash and hashing.needs_rehash(user.password_hash) else None
+    )
+    repo.record_sign_in(session, user.id, at=now, password_hash=rehashed)
     session.flush()
     audit.record_event(
         session,

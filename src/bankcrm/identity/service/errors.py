@@ -23,7 +23,7 @@ class RoleNotFound(NotFound):
 
 class ApiTokenNotFound(NotFound):
     code = "api-token-not-found"
-    default_message = N_("API token %(id)s does not exist.")
+    default_message = N_("API token %(id)s does not exist or is outside your data scope.")
 
 
 class StaleEdit(Conflict):

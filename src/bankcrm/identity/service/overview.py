@@ -26,13 +26,14 @@ class OrgOverview(BaseModel):
 
 
 def security_overview(session: Session, principal: Principal) -> SecurityOverview:
+    """Users and sessions within the principal's data scope, like every other figure here."""
     principal.require(Permission.USER_READ)
     now = utcnow()
     return SecurityOverview(
-        active_users=repo.count_users_total(session, active=True),
-        disabled_users=repo.count_users_total(session, active=False),
-        locked_users=repo.count_locked_users(session, now),
-        active_sessions=repo.count_active_sessions(session, now),
+        active_users=repo.count_readable_users(session, principal, active=True),
+        disabled_users=repo.count_readable_users(session, principal, active=False),
+        locked_users=repo.count_locked_users(session, principal, now),
+        active_sessions=repo.count_active_sessions(session, principal, now),
     )
 
 

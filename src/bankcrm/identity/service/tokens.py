@@ -42,7 +42,8 @@ def issue_token(session: Session, principal: Principal, *, data: ApiTokenCreate)
     """Create a token for an API-client user. The clear token is returned here and never again."""
     principal.require(Permission.API_TOKEN_MANAGE)
     problems = ProblemCollector()
-    user = repo.get_user(session, data.user_id)
+    # Only an API client the manager can see: a branch's token manager serves its own branch.
+    user = repo.find_readable_user(session, principal, data.user_id)
     role = repo.get_role(session, user.role_id) if user else None
     if user is None or role is None or not role.is_api_client:
         problems.add(
@@ -100,7 +101,7 @@ def issue_token(session: Session, principal: Principal, *, data: ApiTokenCreate)
 
 def revoke_token(session: Session, principal: Principal, *, token_id: int, reason: str) -> ApiTokenOut:
     principal.require(Permission.API_TOKEN_MANAGE)
-    token = repo.get_token(session, token_id)
+    token = repo.find_readable_token(session, principal, token_id)
     if token is None:
         raise ApiTokenNotFound(id=token_id)
     if token.revoked_at is None:
@@ -114,11 +115,11 @@ def revoke_token(session: Session, principal: Principal, *, token_id: int, reaso
 
 def list_tokens(session: Session, principal: Principal, *, page: PageRequest) -> Page[ApiTokenOut]:
     principal.require(Permission.API_TOKEN_MANAGE)
-    rows = repo.list_tokens(session, offset=page.offset, limit=page.size)
+    rows = repo.list_tokens(session, principal, offset=page.offset, limit=page.size)
     names = repo.usernames(session, [row.user_id for row in rows])
     return Page(
         items=[_out(row, names.get(row.user_id, "?")) for row in rows],
-        total=repo.count_tokens(session),
+        total=repo.count_tokens(session, principal),
         page=page.page,
         size=page.size,
     )

@@ -11,12 +11,12 @@ from bankcrm.audit import service as audit
 from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
-from bankcrm.core.errors import ProblemCollector, ValidationFailed
+from bankcrm.core.errors import PermissionDenied, ProblemCollector, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.masking import MaskKind, mask_mobile
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
-from bankcrm.core.principal import Principal
+from bankcrm.core.principal import DataScope, Principal
 from bankcrm.core.validation import IdentifierError, normalise_email, normalise_mobile
 from bankcrm.identity import repository as repo
 from bankcrm.identity.models import OrgUnit, Role, User
@@ -74,6 +74,17 @@ def _readable(session: Session, principal: Principal, user_id: int) -> User:
     user = repo.find_readable_user(session, principal, user_id)
     if user is None:
         raise UserNotFound(id=user_id)
+    return user
+
+
+def _manageable(session: Session, principal: Principal, user_id: int) -> User:
+    """A user the principal may act for (reset, enable, disable, unlock): one they can see, whose role
+    reaches no further than their own. Otherwise a branch's user administrator could reset the
+    password of a bank-wide account placed in the branch and sign in as it."""
+    user = _readable(session, principal, user_id)
+    role = repo.get_role(session, user.role_id)
+    if role is not None and DataScope(role.data_scope).wider_than(principal.scope):
+        raise PermissionDenied(N_("You cannot manage an account whose data scope is wider than your own."))
     return user
 
 
@@ -164,6 +175,20 @@ def _validated_placement(
     return unit, role
 
 
+def _check_role_within_scope(
+    principal: Principal, problems: ProblemCollector, role: Role | None, role_code: str
+) -> None:
+    """Nobody hands out a data scope beyond their own: a branch's user administrator cannot
+    create a head-office-wide account and then act through it."""
+    if role is not None and DataScope(role.data_scope).wider_than(principal.scope):
+        problems.add(
+            "role",
+            "user.role_scope",
+            N_("You cannot give a role whose data scope is wider than your own."),
+            role_code,
+        )
+
+
 def create_user(session: Session, principal: Principal, *, data: UserCreate) -> UserOut:
     principal.require(Permission.USER_WRITE)
     problems = ProblemCollector()
@@ -184,6 +209,7 @@ def create_user(session: Session, principal: Principal, *, data: UserCreate) -> 
         )
     email, mobile = _validated_contacts(problems, data.email, data.mobile)
     unit, role = _validated_placement(session, principal, problems, data.org_unit_id, data.role)
+    _check_role_within_scope(principal, problems, role, data.role)
     settings = get_settings()
     password_hash = None
     if role is not None and not role.is_api_client:
@@ -319,6 +345,8 @@ def update_user(session: Session, principal: Principal, *, user_id: int, data: U
     unit, role = _validated_placement(session, principal, problems, data.org_unit_id, data.role)
     if role is not None and user.id == principal.user_id and role.id != user.role_id:
         problems.add("role", "user.own_role", N_("You cannot change your own role."), data.role)
+    if role is not None and role.id != user.role_id:
+        _check_role_within_scope(principal, problems, role, data.role)
     problems.raise_if_any()
     assert unit is not None
     assert role is not None
@@ -349,7 +377,7 @@ def set_user_active(
 ) -> UserOut:
     """Disable ends every session and revokes every API token of the user at once."""
     principal.require(Permission.USER_WRITE)
-    user = _readable(session, principal, user_id)
+    user = _manageable(session, principal, user_id)
     if user.id == principal.user_id and not active:
         raise ValidationFailed.single(
             "id", "user.disable_self", N_("You cannot disable your own account."), user_id
@@ -382,7 +410,7 @@ def set_user_active(
 def reset_password(session: Session, principal: Principal, *, user_id: int, data: PasswordReset) -> UserOut:
     """An administrator sets a temporary password; the user must change it at next sign-in."""
     principal.require(Permission.USER_WRITE)
-    user = _readable(session, principal, user_id)
+    user = _manageable(session, principal, user_id)
     settings = get_settings()
     problems = password_problems(
         data.new_password,
@@ -413,7 +441,7 @@ def reset_password(session: Session, principal: Principal, *, user_id: int, data
 
 def unlock_user(session: Session, principal: Principal, *, user_id: int, reason: str) -> UserOut:
     principal.require(Permission.USER_WRITE)
-    user = _readable(session, principal, user_id)
+    user = _manageable(session, principal, user_id)
     user.failed_logins = 0
     user.locked_until = None
     session.flush()
