@@ -49,6 +49,12 @@ def test_a_new_source_is_just_a_file(tmp_path: Path) -> None:
         (('NAME = "name"', 'NAME = "name"\nPIN_CODE = "name"'), 12, "authentication data"),
         (('file_pattern = "list_*.csv"', 'file_pattern = "list_*.csv"\nformat = "xml"'), 7, "format 'xml'"),
         (('code = "branch_list"', 'code = "branch_list'), 3, "not valid TOML"),
+        (('default_unit = "BJ"', 'default_unit = "BJ"\nexpected_every_hours = 0'), 8, "expected_every_hours"),
+        (
+            ('KIND = "id_type"', 'KIND = "id_type"\n[rules]\nunique = ["mobil"]'),
+            15,
+            "unknown unique field 'mobil'",
+        ),
     ],
 )
 def test_errors_name_the_line_of_the_mapping_file(
@@ -59,6 +65,12 @@ def test_errors_name_the_line_of_the_mapping_file(
     assert caught.value.line == line, str(caught.value)
     assert words in str(caught.value)
     assert f"line {line}" in str(caught.value)
+
+
+def test_quality_settings_default_by_kind(tmp_path: Path) -> None:
+    mapping = load_mapping(write(tmp_path, GOOD))
+    assert mapping.unique == ("source_customer_no", "id_number")
+    assert mapping.expected_every_hours == 24
 
 
 def test_fixed_width_needs_every_column_placed(tmp_path: Path) -> None:

@@ -13,8 +13,17 @@ from starlette.responses import JSONResponse
 from bankcrm.core.pagination import MAX_PAGE_SIZE, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.integration.schemas import BatchOut, IngestOut, RecordsIn, RejectOut, SourceOut
-from bankcrm.integration.service import matching, monitor, runs
+from bankcrm.integration.schemas import (
+    BatchOut,
+    FieldRejectOut,
+    IngestOut,
+    RecordsIn,
+    RejectOut,
+    SourceOut,
+    SourceQualityDetailOut,
+    SourceQualityOut,
+)
+from bankcrm.integration.service import matching, monitor, quality, runs
 from bankcrm.web.auth import require
 from bankcrm.web.transaction import db_session
 
@@ -153,3 +162,50 @@ def decide_match(
     principal: Principal = Depends(require(Permission.MATCH_REVIEW)),
 ) -> dict[str, Any]:
     return asdict(matching.decide(db, principal, candidate_id=candidate_id, accept=payload.accept))
+
+
+SourceCode = Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")]
+
+
+class FieldRejectPage(BaseModel):
+    items: list[FieldRejectOut]
+    total: int
+    page: int
+    size: int
+
+
+@router.get("/quality", response_model=list[SourceQualityOut], responses=R)
+def quality_overview(db: DB, principal: Principal = READ) -> list[SourceQualityOut]:
+    """Every source's last delivery: freshness, and completeness, validity and uniqueness per field."""
+    return [SourceQualityOut.model_validate(item) for item in quality.overview(db, principal)]
+
+
+@router.get("/quality/{source}", response_model=SourceQualityDetailOut, responses=R)
+def quality_of_source(db: DB, source: SourceCode, principal: Principal = READ) -> SourceQualityDetailOut:
+    """One source's figures with their trend over its recent batches (oldest first)."""
+    figures = quality.source_quality(db, principal, source=source)
+    history = quality.trend(db, principal, source=source)
+    return SourceQualityDetailOut.model_validate(
+        {
+            **SourceQualityOut.model_validate(figures).model_dump(),
+            "trend": {
+                "batch_ids": [batch.id for batch in history.batches],
+                "completeness": history.completeness,
+                "validity": history.validity,
+            },
+        }
+    )
+
+
+@router.get("/quality/{source}/{field}/rejects", response_model=FieldRejectPage, responses=R)
+def quality_failing_records(
+    db: DB,
+    source: SourceCode,
+    field: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9_]+$")],
+    principal: Principal = READ,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> dict[str, Any]:
+    """The records of one source rejected for one field, newest batch first; values masked."""
+    result = quality.failing_records(db, principal, source=source, field=field, page=PageRequest(page, size))
+    return {"items": list(result.items), "total": result.total, "page": result.page, "size": result.size}

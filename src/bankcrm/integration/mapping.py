@@ -55,6 +55,12 @@ TRANSACTION_FIELDS = frozenset(
     }
 )
 KINDS = {"customers": CUSTOMER_FIELDS, "transactions": TRANSACTION_FIELDS}
+# Without a [rules] unique list: a customer number and an ID number should each appear once per
+# delivery, and so should a transaction id.
+DEFAULT_UNIQUE = {
+    "customers": ("source_customer_no", "id_number"),
+    "transactions": ("txn_id",),
+}
 FORMATS = frozenset({"csv", "fixed", "parquet"})
 ENCODINGS = frozenset({"utf-8", "utf-8-sig", "gb18030"})
 TRANSFORMS = frozenset(
@@ -105,6 +111,9 @@ class Mapping:
     trust: int = 50  # survivorship: higher wins for "most trusted source" rules
     default_unit: str | None = None  # org unit code for new customers whose record names no branch
     customer_source: str | None = None  # transactions: the source whose customer numbers they carry
+    # Data quality: fields expected to be unique within a delivery, and how often deliveries arrive.
+    unique: tuple[str, ...] = ()
+    expected_every_hours: int = 24
     path: Path | None = None
 
     def accepts(self, file_name: str) -> bool:
@@ -239,6 +248,19 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
             raise MappingError(
                 path, _line_of(text, "required", after="rules"), f"unknown required field '{target}'"
             )
+    unique = tuple(data.get("rules", {}).get("unique", DEFAULT_UNIQUE[kind]))
+    for target in unique:
+        if target not in canonical:
+            raise MappingError(
+                path, _line_of(text, "unique", after="rules"), f"unknown unique field '{target}'"
+            )
+    every = data["source"].get("expected_every_hours", 24)
+    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 24 * 31:
+        raise MappingError(
+            path,
+            _line_of(text, "expected_every_hours", after="source"),
+            f"expected_every_hours must be a whole number of hours from 1 to 744, not {every!r}",
+        )
     return Mapping(
         code=code,
         name=str(data["source"].get("name", code)),
@@ -256,6 +278,8 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
         trust=int(data["source"].get("trust", 50)),
         default_unit=data["source"].get("default_unit"),
         customer_source=data["source"].get("customer_source"),
+        unique=unique,
+        expected_every_hours=every,
         path=path,
     )
 

@@ -129,3 +129,28 @@ class MatchCandidate(Base):
         UniqueConstraint("left_record_id", "right_record_id", name="uq_match_candidate_pair"),
         Index("ix_match_candidate_status", "status", "match_probability"),
     )
+
+
+class FieldQuality(Base):
+    """Data-quality figures of one field in one batch, kept per batch so each source has a trend.
+
+    completeness = filled / records; validity = valid / filled; uniqueness = distinct / filled.
+    ``newest`` is the latest value of a date or time field (how fresh the delivery's data is).
+    """
+
+    __tablename__ = "field_quality"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"))
+    source_code: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int]
+    filled: Mapped[int]
+    valid: Mapped[int]
+    distinct_values: Mapped[int]
+    newest: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "field", name="uq_field_quality_batch_field"),
+        Index("ix_field_quality_source_field", "source_code", "field", "batch_id"),
+    )

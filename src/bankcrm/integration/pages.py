@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
@@ -16,7 +17,7 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.integration.service import matching, monitor, runs
+from bankcrm.integration.service import matching, monitor, quality, runs
 from bankcrm.web.auth import require
 from bankcrm.web.forms import parse_page
 from bankcrm.web.render import Navigation, NavItem, Renderer, redirect, translator
@@ -24,18 +25,43 @@ from bankcrm.web.render import page as render
 from bankcrm.web.transaction import db_session
 
 router = APIRouter(prefix="/integration", include_in_schema=False)
+# Source and field codes in paths: short identifiers, never free text.
+SourceCode = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+FieldCode = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 READ = Depends(require(Permission.INTEGRATION_READ))
 SECTION = N_("Data integration")
 MAX_UPLOAD = 200 * 1024 * 1024
+# Canonical fields as people read them (the mapping files use the codes).
 FIELD_LABELS = {
+    "source_customer_no": N_("Source customer number"),
+    "branch_code": N_("Branch code"),
+    "kind": N_("Customer kind"),
     "name": N_("Name"),
+    "name_en": N_("English name"),
     "pinyin": N_("Name reading (pinyin)"),
     "id_type": N_("ID type"),
     "id_number": N_("ID number"),
     "birth_date": N_("Date of birth"),
+    "gender": N_("Gender"),
     "mobile": N_("Mobile"),
     "email": N_("Email"),
     "address": N_("Address"),
+    "occupation": N_("Occupation"),
+    "income_band": N_("Income band"),
+    "industry": N_("Industry"),
+    "risk_level": N_("Risk level"),
+    "risk_assessed_on": N_("Risk assessed on"),
+    "updated_at": N_("Updated in the source"),
+    "txn_id": N_("Transaction id"),
+    "account_no": N_("Account number"),
+    "booked_at": N_("Booked at"),
+    "direction": N_("Direction"),
+    "amount": N_("Amount"),
+    "currency": N_("Currency"),
+    "category": N_("Category"),
+    "channel": N_("Channel"),
+    "counterparty": N_("Counterparty"),
+    "description": N_("Description"),
 }
 
 
@@ -58,7 +84,10 @@ LABELS = {
 
 def integration_context(request: Request, principal: Principal | None) -> dict[str, Any]:
     del request, principal
-    return {"integration_label": lambda code: LABELS.get(code, code)}
+    return {
+        "integration_label": lambda code: LABELS.get(code, code),
+        "field_label": lambda code: FIELD_LABELS.get(code, code),
+    }
 
 
 def register_context(renderer: Renderer) -> None:
@@ -82,6 +111,15 @@ def register_navigation(navigation: Navigation) -> None:
             "/integration/matches",
             Permission.INTEGRATION_READ,
             icon="git-compare",
+            section=SECTION,
+            order=80,
+        ),
+        NavItem(
+            "quality",
+            N_("Data quality"),
+            "/integration/quality",
+            Permission.INTEGRATION_READ,
+            icon="chart-bar",
             section=SECTION,
             order=80,
         ),
@@ -123,8 +161,12 @@ def batch_detail(
     rejects = monitor.rejects(
         db, principal, batch_id=batch_id, page=PageRequest(parse_page(request.query_params.get("page")), 50)
     )
+    figures = monitor.batch_quality(db, principal, batch_id=batch_id)
     return render(
-        request, "integration/batch.html", {"batch": batch, "rejects": rejects}, principal=principal
+        request,
+        "integration/batch.html",
+        {"batch": batch, "rejects": rejects, "figures": figures},
+        principal=principal,
     )
 
 
@@ -195,7 +237,7 @@ def match_queue(request: Request, db: Session = Depends(db_session), principal: 
     return render(
         request,
         "integration/matches.html",
-        {"page": page, "status": status, "field_labels": FIELD_LABELS},
+        {"page": page, "status": status},
         principal=principal,
     )
 
@@ -218,3 +260,79 @@ async def decide_match(
             why=translator(request).gettext(exc.message, **exc.params),
         )
     return redirect(request, "/integration/matches", flash=("success", N_("Decision recorded.")))
+
+
+@router.get("/quality")
+def quality_overview(
+    request: Request, db: Session = Depends(db_session), principal: Principal = READ
+) -> Response:
+    return render(
+        request,
+        "integration/quality.html",
+        {"sources": quality.overview(db, principal)},
+        principal=principal,
+    )
+
+
+@router.get("/quality/{source}")
+def quality_of_source(
+    request: Request, source: SourceCode, db: Session = Depends(db_session), principal: Principal = READ
+) -> Response:
+    figures = quality.source_quality(db, principal, source=source)
+    history = quality.trend(db, principal, source=source)
+    return render(
+        request,
+        "integration/quality_source.html",
+        {"source": figures, "trend": history, "chart": _trend_chart(request, history)},
+        principal=principal,
+    )
+
+
+def _trend_chart(request: Request, history: quality.Trend) -> dict[str, Any]:
+    """Mean completeness and validity of the source's recent batches, in percent."""
+    gettext = translator(request).gettext
+
+    def mean_percent(series: dict[str, list[float | None]], index: int) -> float | None:
+        present = [values[index] for values in series.values() if values[index] is not None]
+        return round(100 * sum(present) / len(present), 1) if present else None  # type: ignore[arg-type]
+
+    count = len(history.batches)
+    return {
+        "kind": "percent",
+        "title": gettext("Completeness and validity of the last %(n)s batches", n=count),
+        "unit": "%",
+        "labels": [f"#{batch.id}" for batch in history.batches],
+        "series": [
+            {
+                "name": gettext("Completeness"),
+                "values": [mean_percent(history.completeness, i) for i in range(count)],
+            },
+            {
+                "name": gettext("Validity"),
+                "values": [mean_percent(history.validity, i) for i in range(count)],
+            },
+        ],
+    }
+
+
+@router.get("/quality/{source}/{field}")
+def quality_failing_records(
+    request: Request,
+    source: SourceCode,
+    field: FieldCode,
+    db: Session = Depends(db_session),
+    principal: Principal = READ,
+) -> Response:
+    page = quality.failing_records(
+        db,
+        principal,
+        source=source,
+        field=field,
+        page=PageRequest(parse_page(request.query_params.get("page")), 50),
+    )
+    return render(
+        request,
+        "integration/quality_field.html",
+        {"source": source, "field": field, "page": page},
+        principal=principal,
+    )

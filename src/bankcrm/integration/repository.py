@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from bankcrm.integration.models import Batch, BatchReject, IdempotentRequest, MatchCandidate, SourceRecord
+from bankcrm.integration.models import (
+    Batch,
+    BatchReject,
+    FieldQuality,
+    IdempotentRequest,
+    MatchCandidate,
+    SourceRecord,
+)
 
 
 def add(session: Session, row: object) -> None:
@@ -139,4 +146,53 @@ def candidates(session: Session, *, status: str, offset: int, limit: int) -> lis
 
 def count_candidates(session: Session, *, status: str) -> int:
     stmt = select(func.count()).select_from(MatchCandidate).where(MatchCandidate.status == status)
+    return int(session.execute(stmt).scalar_one())
+
+
+def add_field_quality(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(FieldQuality), rows)
+
+
+def recent_loaded_batches(session: Session, source: str, *, limit: int) -> list[Batch]:
+    """The source's last ``limit`` loaded batches, newest first."""
+    stmt = (
+        select(Batch)
+        .where(Batch.source_code == source, Batch.status == "loaded")
+        .order_by(Batch.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def field_quality_of(session: Session, batch_ids: Iterable[int]) -> list[FieldQuality]:
+    ids = list(batch_ids)
+    if not ids:
+        return []
+    stmt = select(FieldQuality).where(FieldQuality.batch_id.in_(ids)).order_by(FieldQuality.id)
+    return list(session.execute(stmt).scalars())
+
+
+def _field_rejects(source: str, field: str) -> Any:
+    return (
+        select(BatchReject)
+        .join(Batch, Batch.id == BatchReject.batch_id)
+        .where(Batch.source_code == source, BatchReject.field == field)
+    )
+
+
+def rejects_for_field(
+    session: Session, source: str, field: str, *, offset: int, limit: int
+) -> list[BatchReject]:
+    stmt = (
+        _field_rejects(source, field)
+        .order_by(BatchReject.batch_id.desc(), BatchReject.record_no)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def count_rejects_for_field(session: Session, source: str, field: str) -> int:
+    stmt = select(func.count()).select_from(_field_rejects(source, field).subquery())
     return int(session.execute(stmt).scalar_one())

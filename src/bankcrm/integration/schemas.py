@@ -39,6 +39,10 @@ class RejectOut(BaseModel):
     message: str
 
 
+class FieldRejectOut(RejectOut):
+    batch_id: int
+
+
 class SourceOut(BaseModel):
     code: str
     name: str
@@ -76,3 +80,44 @@ class IngestOut(BaseModel):
     created: int
     message: str | None
     rejects: list[RejectOut]
+
+
+class FieldFiguresOut(BaseModel):
+    """A field's data quality in one batch; shares from 0 to 1, null when there is nothing to divide."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    batch_id: int
+    records: int
+    completeness: float | None
+    validity: float | None
+    invalid: int = Field(description="Records whose value is present but breaks a rule")
+    uniqueness: float | None = Field(description="Only for fields the mapping expects to be unique")
+    duplicates: int | None
+    newest: str | None = Field(description="Latest value of a date or time field")
+
+
+class SourceQualityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    kind: str
+    last_batch: BatchOut | None
+    expected_every_hours: int
+    hours_since_delivery: float | None
+    late: bool
+    completeness: float | None
+    validity: float | None
+    fields: list[FieldFiguresOut]
+
+
+class TrendOut(BaseModel):
+    batch_ids: list[int]
+    completeness: dict[str, list[float | None]]
+    validity: dict[str, list[float | None]]
+
+
+class SourceQualityDetailOut(SourceQualityOut):
+    trend: TrendOut

@@ -60,6 +60,16 @@ class Navigation:
                 sections.setdefault(item.section, []).append(item)
         return list(sections.items())
 
+    def active_url(self, path: str) -> str | None:
+        """The one item a page belongs to: the longest item URL that is the page or a folder above it
+        (``/integration/quality/core`` is Data quality, not Sources at ``/integration``)."""
+        best: str | None = None
+        for item in self.items:
+            inside = path == item.url or (item.url != "/" and path.startswith(item.url.rstrip("/") + "/"))
+            if inside and (best is None or len(item.url) > len(best)):
+                best = item.url
+        return best
+
 
 def request_locale(request: Request) -> str:
     cached = getattr(request.state, "locale", None)
@@ -178,6 +188,7 @@ class Renderer:
             "flash": pop_flash(request),
             "navigation": self.navigation.for_principal(principal),
             "current_path": request.url.path,
+            "active_nav_url": self.navigation.active_url(request.url.path),
             "compact_money": lambda amount, currency="CNY": format_compact_money(amount, locale, currency),
             "relative": lambda moment: _relative_hint(moment, translate),
             "query_with": lambda **changes: _query_with(request, changes),

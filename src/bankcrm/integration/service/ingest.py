@@ -40,6 +40,7 @@ from bankcrm.integration.records import (
     validate_customer,
     validate_transaction,
 )
+from bankcrm.integration.service import quality
 
 SENSITIVE_FIELDS = {
     "id_number": MaskKind.ID_NUMBER,
@@ -207,6 +208,7 @@ def _load(
     validate = validate_customer if mapping.kind == "customers" else validate_transaction
     records = [validate(mapping, number, standardise(mapping, raw)) for number, raw in rows]
     good = [r for r in records if not r.problems]
+    quality.record_measures(session, batch, mapping, records)
     reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
     if mapping.kind == "customers":
         _load_customers(session, actor, mapping, batch, good, reject_rows)

@@ -17,6 +17,7 @@ from bankcrm.core.principal import Principal
 from bankcrm.integration import repository as repo
 from bankcrm.integration.mapping import registry
 from bankcrm.integration.schemas import BatchOut, RejectOut, SourceOut
+from bankcrm.integration.service import quality
 
 
 class BatchNotFound(NotFound):
@@ -113,3 +114,11 @@ def reject_report(session: Session, principal: Principal, *, batch_id: int) -> I
         yield buffer.getvalue()
 
     return generate()
+
+
+def batch_quality(session: Session, principal: Principal, *, batch_id: int) -> list[quality.FieldFigures]:
+    principal.require(Permission.INTEGRATION_READ)
+    found = repo.get_batch(session, batch_id)
+    if found is None:
+        raise BatchNotFound(id=batch_id)
+    return quality.batch_figures(session, principal, batch=found)

@@ -57,6 +57,26 @@
     };
   }
 
+  // Shares in percent, several series over the same categories (e.g. data quality per batch).
+  function percentOptions(spec) {
+    return {
+      color: PALETTE,
+      title: { text: spec.title, textStyle: { fontSize: 13 } },
+      legend: { top: 0, right: 0 },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v.toFixed(1) + " %"; } },
+      grid: { left: 48, right: 16, top: 40, bottom: 28 },
+      xAxis: { type: "category", data: spec.labels },
+      yAxis: { type: "value", min: function (range) { return Math.max(0, Math.floor(range.min / 10) * 10); }, max: 100, name: spec.unit, axisLabel: { formatter: "{value} %" } },
+      series: spec.series.map(function (line) { return { type: "line", name: line.name, data: line.values, connectNulls: false }; })
+    };
+  }
+
+  function optionsFor(spec) {
+    if (spec.kind === "graph") return graphOptions(spec);
+    if (spec.kind === "percent") return percentOptions(spec);
+    return lineOptions(spec);
+  }
+
   function graphOptions(spec) {
     var nodes = [{ name: spec.center, symbolSize: 46, itemStyle: { color: PALETTE[0] } }];
     var links = [];
@@ -78,7 +98,7 @@
       if (element.getAttribute("data-drawn")) return;
       var spec = JSON.parse(element.getAttribute("data-chart"));
       var chart = window.echarts.init(element, null, { renderer: "svg" });
-      chart.setOption(spec.kind === "graph" ? graphOptions(spec) : lineOptions(spec));
+      chart.setOption(optionsFor(spec));
       element.setAttribute("data-drawn", "1");
       window.addEventListener("resize", function () { chart.resize(); });
     });
