@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bankcrm.core.db import Base, likely
@@ -123,7 +123,8 @@ def _key_condition(part: QueryPart) -> ColumnElement[bool]:
 
 
 def ids_matching(parts: Sequence[QueryPart]) -> Select[int]:
-    return select(CustomerSearchKey.customer_id).where(or_(*(_key_condition(p) for p in parts)))
+    # false() first: an empty query (no parts) then matches nothing instead of warning.
+    return select(CustomerSearchKey.customer_id).where(or_(false(), *(_key_condition(p) for p in parts)))
 
 
 def ids_with_key(key: str) -> Select[int]:
