@@ -13,9 +13,11 @@ from starlette.responses import JSONResponse
 from bankcrm.core.pagination import MAX_PAGE_SIZE, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.core.validation import RowId
 from bankcrm.integration.schemas import (
     BatchOut,
     FieldRejectOut,
+    GoldenRecordOut,
     IngestOut,
     RecordsIn,
     RejectOut,
@@ -23,7 +25,7 @@ from bankcrm.integration.schemas import (
     SourceQualityDetailOut,
     SourceQualityOut,
 )
-from bankcrm.integration.service import matching, monitor, quality, runs
+from bankcrm.integration.service import golden, matching, monitor, quality, runs
 from bankcrm.web.auth import require
 from bankcrm.web.transaction import db_session
 
@@ -209,3 +211,10 @@ def quality_failing_records(
     """The records of one source rejected for one field, newest batch first; values masked."""
     result = quality.failing_records(db, principal, source=source, field=field, page=PageRequest(page, size))
     return {"items": list(result.items), "total": result.total, "page": result.page, "size": result.size}
+
+
+@router.get("/golden/{customer_id}", response_model=GoldenRecordOut, responses=R)
+def golden_record(db: DB, customer_id: RowId, principal: Principal = READ) -> GoldenRecordOut:
+    """Per field: the golden value, every source's value, the survivorship rule that chose; and the
+    history of the choices, newest first. Values masked; customers outside the caller's scope are 404."""
+    return GoldenRecordOut.model_validate(golden.golden_record(db, principal, customer_id=customer_id))

@@ -120,7 +120,7 @@ class Mapping:
         return fnmatch.fnmatch(file_name, self.file_pattern)
 
 
-def _line_of(text: str, needle: str, *, after: str | None = None) -> int | None:
+def line_of(text: str, needle: str, *, after: str | None = None) -> int | None:
     """The line number where ``needle`` first appears (after a section header, if given)."""
     lines = text.splitlines()
     start = 0
@@ -148,7 +148,7 @@ def load_mapping(path: Path) -> Mapping:
 def _require(path: Path, text: str, data: dict[str, Any], section: str, key: str) -> Any:
     value = data.get(section, {}).get(key)
     if value in (None, ""):
-        raise MappingError(path, _line_of(text, f"[{section}]"), f"[{section}] needs '{key}'")
+        raise MappingError(path, line_of(text, f"[{section}]"), f"[{section}] needs '{key}'")
     return value
 
 
@@ -158,21 +158,21 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
     if kind not in KINDS:
         raise MappingError(
             path,
-            _line_of(text, "kind", after="source"),
+            line_of(text, "kind", after="source"),
             f"kind '{kind}' is not one of {', '.join(sorted(KINDS))}",
         )
     fmt = str(data["source"].get("format", "csv"))
     if fmt not in FORMATS:
         raise MappingError(
             path,
-            _line_of(text, "format", after="source"),
+            line_of(text, "format", after="source"),
             f"format '{fmt}' is not one of {', '.join(sorted(FORMATS))}",
         )
     encoding = str(data["source"].get("encoding", "utf-8")).lower()
     if encoding not in ENCODINGS:
         raise MappingError(
             path,
-            _line_of(text, "encoding", after="source"),
+            line_of(text, "encoding", after="source"),
             f"encoding '{encoding}' is not one of {', '.join(sorted(ENCODINGS))}",
         )
     canonical = KINDS[kind]
@@ -181,30 +181,30 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
         if target not in canonical:
             raise MappingError(
                 path,
-                _line_of(text, column, after="columns"),
+                line_of(text, column, after="columns"),
                 f"column '{column}' maps to unknown field '{target}'",
             )
         if C3_COLUMN.search(column) or C3_COLUMN.search(str(target)):
             raise MappingError(
                 path,
-                _line_of(text, column, after="columns"),
+                line_of(text, column, after="columns"),
                 f"column '{column}' looks like authentication data (C3), which is never loaded",
             )
         columns[column] = str(target)
     if kind == "customers" and not data["source"].get("default_unit"):
         raise MappingError(
             path,
-            _line_of(text, "[source]"),
+            line_of(text, "[source]"),
             "[source] needs 'default_unit': the org unit code new customers belong to",
         )
     if kind == "transactions" and not data["source"].get("customer_source"):
         raise MappingError(
             path,
-            _line_of(text, "[source]"),
+            line_of(text, "[source]"),
             "[source] needs 'customer_source': the source whose customer numbers the rows carry",
         )
     if "source_customer_no" not in columns.values():
-        raise MappingError(path, _line_of(text, "[columns]"), "a column must map to 'source_customer_no'")
+        raise MappingError(path, line_of(text, "[columns]"), "a column must map to 'source_customer_no'")
     widths: dict[str, tuple[int, int]] = {}
     if fmt == "fixed":
         for column, span in data.get("fixed", {}).items():
@@ -216,20 +216,20 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
             ):
                 raise MappingError(
                     path,
-                    _line_of(text, column, after="fixed"),
+                    line_of(text, column, after="fixed"),
                     f"fixed-width column '{column}' needs [start, end] with start < end",
                 )
             widths[column] = (span[0], span[1])
         missing = sorted(set(columns) - set(widths))
         if missing:
-            raise MappingError(path, _line_of(text, "[fixed]"), f"no [fixed] width for {', '.join(missing)}")
+            raise MappingError(path, line_of(text, "[fixed]"), f"no [fixed] width for {', '.join(missing)}")
     transforms: dict[str, tuple[str, ...]] = {}
     for target, steps in data.get("transforms", {}).items():
         unknown = [step for step in steps if step not in TRANSFORMS]
         if unknown or target not in canonical:
             raise MappingError(
                 path,
-                _line_of(text, target, after="transforms"),
+                line_of(text, target, after="transforms"),
                 f"unknown transform {unknown[0]!r}" if unknown else f"unknown field '{target}'",
             )
         transforms[target] = tuple(steps)
@@ -240,25 +240,25 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
     for target in values:
         if target not in canonical:
             raise MappingError(
-                path, _line_of(text, f"[values.{target}]"), f"unknown field '{target}' in [values]"
+                path, line_of(text, f"[values.{target}]"), f"unknown field '{target}' in [values]"
             )
     required = tuple(data.get("rules", {}).get("required", ()))
     for target in required:
         if target not in canonical:
             raise MappingError(
-                path, _line_of(text, "required", after="rules"), f"unknown required field '{target}'"
+                path, line_of(text, "required", after="rules"), f"unknown required field '{target}'"
             )
     unique = tuple(data.get("rules", {}).get("unique", DEFAULT_UNIQUE[kind]))
     for target in unique:
         if target not in canonical:
             raise MappingError(
-                path, _line_of(text, "unique", after="rules"), f"unknown unique field '{target}'"
+                path, line_of(text, "unique", after="rules"), f"unknown unique field '{target}'"
             )
     every = data["source"].get("expected_every_hours", 24)
     if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 24 * 31:
         raise MappingError(
             path,
-            _line_of(text, "expected_every_hours", after="source"),
+            line_of(text, "expected_every_hours", after="source"),
             f"expected_every_hours must be a whole number of hours from 1 to 744, not {every!r}",
         )
     return Mapping(
@@ -292,7 +292,7 @@ def registry(directory: Path = MAPPING_DIR) -> dict[str, Mapping]:
         if mapping.code in mappings:
             raise MappingError(
                 path,
-                _line_of(path.read_text(encoding="utf-8"), "code", after="source"),
+                line_of(path.read_text(encoding="utf-8"), "code", after="source"),
                 f"source code '{mapping.code}' is already used by another mapping",
             )
         mappings[mapping.code] = mapping

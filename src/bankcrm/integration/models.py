@@ -154,3 +154,28 @@ class FieldQuality(Base):
         UniqueConstraint("batch_id", "field", name="uq_field_quality_batch_field"),
         Index("ix_field_quality_source_field", "source_code", "field", "batch_id"),
     )
+
+
+class GoldenFieldChange(Base):
+    """The golden record's history, field by field: which source's value it took, under which rule.
+
+    A row is written whenever survivorship picks a different winner (another value or another source)
+    for a field, including the first value of a new golden record, so every field can say where it
+    came from. Values are kept masked for people to read and as a keyed digest for comparison.
+    """
+
+    __tablename__ = "golden_field_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    source_code: Mapped[str] = mapped_column(String(40))  # a source, or "crm" for an employee's edit
+    source_customer_no: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(20))
+    value_digest: Mapped[str] = mapped_column(String(64))
+    value_masked: Mapped[str] = mapped_column(String(200))
+    previous_masked: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batch.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_golden_field_change_customer", "customer_id", "field", "id"),)

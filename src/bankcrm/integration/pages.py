@@ -17,7 +17,8 @@ from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.integration.service import matching, monitor, quality, runs
+from bankcrm.core.validation import RowId
+from bankcrm.integration.service import golden, matching, monitor, quality, runs
 from bankcrm.web.auth import require
 from bankcrm.web.forms import parse_page
 from bankcrm.web.render import Navigation, NavItem, Renderer, redirect, translator
@@ -82,11 +83,19 @@ LABELS = {
 }
 
 
+RULE_LABELS = {
+    "most_trusted": N_("most trusted source"),
+    "most_recent": N_("most recent value"),
+    "most_complete": N_("most complete value"),
+}
+
+
 def integration_context(request: Request, principal: Principal | None) -> dict[str, Any]:
     del request, principal
     return {
         "integration_label": lambda code: LABELS.get(code, code),
         "field_label": lambda code: FIELD_LABELS.get(code, code),
+        "rule_label": lambda code: RULE_LABELS.get(code, code),
     }
 
 
@@ -334,5 +343,17 @@ def quality_failing_records(
         request,
         "integration/quality_field.html",
         {"source": source, "field": field, "page": page},
+        principal=principal,
+    )
+
+
+@router.get("/golden/{customer_id}")
+def golden_record(
+    request: Request, customer_id: RowId, db: Session = Depends(db_session), principal: Principal = READ
+) -> Response:
+    return render(
+        request,
+        "integration/golden.html",
+        {"record": golden.golden_record(db, principal, customer_id=customer_id)},
         principal=principal,
     )

@@ -12,6 +12,7 @@ from bankcrm.integration.models import (
     Batch,
     BatchReject,
     FieldQuality,
+    GoldenFieldChange,
     IdempotentRequest,
     MatchCandidate,
     SourceRecord,
@@ -196,3 +197,28 @@ def rejects_for_field(
 def count_rejects_for_field(session: Session, source: str, field: str) -> int:
     stmt = select(func.count()).select_from(_field_rejects(source, field).subquery())
     return int(session.execute(stmt).scalar_one())
+
+
+def latest_golden_changes(session: Session, customer_id: int) -> dict[str, GoldenFieldChange]:
+    """Per field, the last survivorship decision recorded for the customer."""
+    rows = session.execute(
+        select(GoldenFieldChange)
+        .where(GoldenFieldChange.customer_id == customer_id)
+        .order_by(GoldenFieldChange.id)
+    ).scalars()
+    return {row.field: row for row in rows}
+
+
+def golden_history(session: Session, customer_id: int, *, limit: int) -> list[GoldenFieldChange]:
+    stmt = (
+        select(GoldenFieldChange)
+        .where(GoldenFieldChange.customer_id == customer_id)
+        .order_by(GoldenFieldChange.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def add_golden_changes(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(GoldenFieldChange), rows)

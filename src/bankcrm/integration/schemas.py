@@ -121,3 +121,50 @@ class TrendOut(BaseModel):
 
 class SourceQualityDetailOut(SourceQualityOut):
     trend: TrendOut
+
+
+class SourceValueOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    source: str = Field(description="A source code, or crm for a value entered in the CRM")
+    source_customer_no: str | None
+    value: str | None = Field(description="Masked")
+    trust: int
+    as_of: datetime
+    chosen: bool
+
+
+class GoldenFieldOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    rule: str = Field(description="most_trusted, most_recent or most_complete")
+    value: str | None = Field(description="The golden record's value, masked")
+    source: str | None = Field(description="The source it came from; null when no source holds it")
+    sources: list[SourceValueOut]
+
+
+class GoldenHistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    source: str
+    source_customer_no: str | None
+    rule: str
+    value: str
+    previous: str | None
+    batch_id: int | None
+    changed_at: datetime
+
+
+class GoldenRecordOut(BaseModel):
+    """A customer's golden record: where each field's value came from, and the history of choices."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    customer_id: int
+    customer_no: str
+    name: str
+    status: str
+    fields: list[GoldenFieldOut]
+    history: list[GoldenHistoryOut]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -926,46 +927,101 @@ def find_customer_by_identity(session: Session, digest: str) -> int | None:
     return None
 
 
-def fill_missing_fields(
-    session: Session, actor: Actor, *, customer_id: int, fields: dict[str, Any]
-) -> list[str]:
-    """For loading jobs: complete a customer's empty fields from a source record; never overwrite.
+# Fields a loading job may set from its sources (survivorship decides which source wins).
+SOURCE_FIELDS = (
+    "name",
+    "name_en",
+    "mobile",
+    "email",
+    "address",
+    "occupation",
+    "income_band",
+    "industry",
+    "risk_level",
+    "risk_assessed_on",
+)
 
-    Returns the fields that were filled; the change is audited with the job as the actor.
+
+@dataclass(frozen=True)
+class GoldenValues:
+    """A customer's current values of the fields sources feed, as text, and when it last changed."""
+
+    customer_id: int
+    status: str
+    updated_at: datetime
+    values: dict[str, str | None]
+
+
+def golden_values(session: Session, customer_id: int) -> GoldenValues | None:
+    """For loading jobs (outside any viewer's scope): the values survivorship compares its sources with."""
+    customer = repo.get_customer(session, customer_id)
+    if customer is None:
+        return None
+    address = repo.current_address(session, customer_id)
+    email = repo.current_contact(session, customer_id, "email")
+    values = {name: _text(getattr(customer, name, None)) for name in SOURCE_FIELDS}
+    values["email"] = email.value if email else None
+    values["address"] = address.line if address else None
+    return GoldenValues(customer.id, customer.status, customer.updated_at, values)
+
+
+def _text(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    return str(_plain(value))
+
+
+def apply_source_values(
+    session: Session, actor: Actor, *, customer_id: int, values: dict[str, str], reason: str
+) -> list[str]:
+    """For loading jobs: set fields of an active customer to the values its sources won with.
+
+    Mobile, e-mail and address keep their history (the old one closes today). Audited with the job as
+    the actor and the survivorship decision as the reason. Returns the fields that changed.
     """
     customer = repo.get_customer(session, customer_id)
     if customer is None:
         raise CustomerNotFound(id=customer_id)
-    filled = {}
-    for name in (
-        "name_en",
-        "mobile",
-        "occupation",
-        "income_band",
-        "industry",
-        "risk_level",
-        "risk_assessed_on",
-    ):
-        value = fields.get(name)
-        if value and getattr(customer, name) in (None, ""):
-            filled[name] = value
-    if not filled:
+    unknown = set(values) - set(SOURCE_FIELDS)
+    if unknown:
+        raise ValueError(f"not a field sources may set: {sorted(unknown)}")
+    current = golden_values(session, customer_id)
+    assert current is not None
+    changed = {k: v for k, v in values.items() if v and v != current.values.get(k)}
+    if customer.status != "active" or not changed:
         return []
-    before = {name: getattr(customer, name) for name in filled}
-    for name, value in filled.items():
-        setattr(customer, name, value)
-    if "mobile" in filled:
+    today = business_today()
+    for kind in ("mobile", "email"):
+        if kind in changed:
+            repo.close_contacts(session, customer.id, kind, today)
+            repo.add(
+                session,
+                ContactPoint(
+                    customer_id=customer.id,
+                    kind=kind,
+                    value=changed[kind],
+                    is_primary=True,
+                    valid_from=today,
+                    source="load",
+                ),
+            )
+    if "address" in changed:
+        old = repo.current_address(session, customer.id)
+        repo.close_addresses(session, customer.id, today)
         repo.add(
             session,
-            ContactPoint(
+            Address(
                 customer_id=customer.id,
-                kind="mobile",
-                value=filled["mobile"],
-                is_primary=True,
-                valid_from=business_today(),
-                source="load",
+                kind=old.kind if old else "home",
+                line=changed["address"],
+                valid_from=today,
             ),
         )
+    for name, value in changed.items():
+        if name == "risk_assessed_on":
+            customer.risk_assessed_on = date.fromisoformat(value)
+        elif name not in ("email", "address"):
+            setattr(customer, name, value)
     session.flush()
     refresh_search_keys(session, customer)
     audit.record_change(
@@ -973,12 +1029,13 @@ def fill_missing_fields(
         actor,
         entity_type=ENTITY,
         entity_id=customer.id,
-        action="complete_from_source",
-        before={k: _plain(v) for k, v in before.items()},
-        after={k: _plain(v) for k, v in filled.items()},
+        action="update_from_source",
+        before={k: current.values.get(k) for k in changed},
+        after=changed,
         sensitive=SENSITIVE,
+        reason=reason,
     )
-    return sorted(filled)
+    return sorted(changed)
 
 
 def _plain(value: Any) -> Any:

@@ -40,7 +40,7 @@ from bankcrm.integration.records import (
     validate_customer,
     validate_transaction,
 )
-from bankcrm.integration.service import quality
+from bankcrm.integration.service import golden, quality
 
 SENSITIVE_FIELDS = {
     "id_number": MaskKind.ID_NUMBER,
@@ -316,7 +316,8 @@ def _load_customers(
         customer_id = stored.customer_id or customers.find_customer_by_identity(session, digest)
         if customer_id is not None:
             _link(session, actor, stored, customer_id, mapping, "same ID type and number")
-            customers.fill_missing_fields(session, actor, customer_id=customer_id, fields=record.fields)
+            session.flush()
+            golden.refresh(session, actor, customer_id=customer_id, batch_id=batch.id)
             batch.linked_count += 1
         else:
             unmatched.append((record, stored))
@@ -372,14 +373,18 @@ def _create_golden_records(
             }
         )
     created = iter(result.loaded_ids)
+    first_values: list[dict[str, Any]] = []
     for index, (_record, stored) in enumerate(unmatched):
         if index in rejected:
             batch.loaded_count -= 1
             if stored.batch_id == batch.id and stored.customer_id is None:
                 session.delete(stored)  # never became a customer: keep no half-loaded source record
             continue
-        _link(session, actor, stored, next(created), mapping, "new customer from this source")
+        customer_id = next(created)
+        _link(session, actor, stored, customer_id, mapping, "new customer from this source")
+        first_values += golden.record_first_values(session, customer_id, stored, mapping, batch.id)
         batch.created_count += 1
+    golden.add_history(session, first_values)
 
 
 def _unit_for(session: Session, mapping: Mapping, record: CleanRecord) -> int:

@@ -37,6 +37,7 @@ from bankcrm.core.principal import Principal
 from bankcrm.customers.service import merge as customer_merge
 from bankcrm.integration import repository as repo
 from bankcrm.integration.models import MatchCandidate, MatchRun, SourceRecord
+from bankcrm.integration.service import golden
 
 log = get_logger(__name__)
 # Splink reports every comparison level it could not train at WARNING; those notes belong in a
@@ -254,6 +255,8 @@ def _merge_golden(
         record.customer_id = survivor
         record.match_rule = f"matched with weight {candidate.match_weight}"
     session.flush()
+    # The survivor now has more sources: each field is chosen again among all of them.
+    golden.refresh(session, actor, customer_id=survivor)
     return True
 
 

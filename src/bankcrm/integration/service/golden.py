@@ -1,0 +1,348 @@
+"""Golden records: survivorship over a customer's source records, and where each field came from.
+
+Whenever a source record of a customer arrives or changes, or two golden records merge, every
+field survivorship decides is chosen again among the customer's source records (and a value an
+employee entered in the CRM) under the field's rule in ``survivorship.toml``. The winners are
+written to the customer through the customers module; each new winner is kept in the golden record's
+history with its source and rule, masked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bankcrm.core.config import get_settings
+from bankcrm.core.context import Actor
+from bankcrm.core.masking import MaskKind, mask
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.core.security import keyed_digest
+from bankcrm.customers.service import customers
+from bankcrm.integration import repository as repo
+from bankcrm.integration.mapping import Mapping, registry
+from bankcrm.integration.models import GoldenFieldChange, SourceRecord
+from bankcrm.integration.survivorship import CRM, FIELDS, Candidate, survivorship, winner
+
+HISTORY_SHOWN = 200
+
+# How each decided field is masked in the history and on the golden-record page.
+MASKS: dict[str, MaskKind] = {
+    "name": MaskKind.NAME,
+    "name_en": MaskKind.NAME,
+    "mobile": MaskKind.MOBILE,
+    "email": MaskKind.EMAIL,
+    "address": MaskKind.ADDRESS,
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    field: str
+    rule: str
+    candidates: list[Candidate]
+    chosen: Candidate | None
+    current: str | None  # the customer's value before this decision
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day_start(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time.min, tzinfo=UTC)
+
+
+def _record_time(fields: dict[str, Any], record: SourceRecord) -> datetime:
+    """When the source last changed the record: its own update time, else when it reached us."""
+    updated = fields.get("updated_at")
+    if updated:
+        try:
+            return _as_utc(datetime.fromisoformat(str(updated)))
+        except ValueError:
+            pass
+    return _as_utc(record.received_at)
+
+
+def _source_candidate(
+    name: str, fields: dict[str, Any], record: SourceRecord, mapping: Mapping | None
+) -> Candidate | None:
+    value = fields.get(name)
+    if value in (None, ""):
+        return None
+    as_of = _record_time(fields, record)
+    if name == "risk_level":
+        # A risk level means nothing without its questionnaire's date, and its age is that date's.
+        assessed = fields.get("risk_assessed_on")
+        if not assessed:
+            return None
+        value, as_of = f"{value}@{assessed}", _day_start(str(assessed)[:10])
+    return Candidate(
+        source=record.source_code,
+        source_customer_no=record.source_customer_no,
+        value=str(value),
+        trust=mapping.trust if mapping else 0,
+        as_of=as_of,
+    )
+
+
+def _current_value(name: str, golden: customers.GoldenValues) -> str | None:
+    value = golden.values.get(name)
+    if name == "risk_level" and value:
+        assessed = golden.values.get("risk_assessed_on")
+        return f"{value}@{assessed}" if assessed else None
+    return value
+
+
+def _digest(name: str, value: str) -> str:
+    return keyed_digest(get_settings().secret_key, "golden-value", f"{name}:{value}")
+
+
+def _crm_candidate(
+    name: str,
+    golden: customers.GoldenValues,
+    last: GoldenFieldChange | None,
+    sources: list[Candidate],
+    trust: int,
+) -> Candidate | None:
+    """The customer's own value, when it did not come from a source: entered or corrected in the CRM.
+
+    It is as recent as the customer's last change (or as its questionnaire, for the risk level),
+    unless survivorship already chose it before, which dates it then.
+    """
+    current = _current_value(name, golden)
+    if not current or any(c.value == current for c in sources):
+        return None
+    if last is not None and last.value_digest == _digest(name, current):
+        if last.source_code != CRM:
+            return None  # a source's value that source no longer holds: let the sources decide
+        as_of = _as_utc(last.changed_at)
+    else:
+        as_of = _as_utc(golden.updated_at)
+    if name == "risk_level":
+        as_of = _day_start(current.split("@", 1)[1])
+    return Candidate(source=CRM, source_customer_no=None, value=current, trust=trust, as_of=as_of)
+
+
+def _decide(
+    session: Session, customer_id: int
+) -> tuple[customers.GoldenValues, list[Decision], dict[str, GoldenFieldChange]] | None:
+    golden = customers.golden_values(session, customer_id)
+    if golden is None:
+        return None
+    config = survivorship()
+    mappings = registry()
+    records = [(json.loads(r.fields), r) for r in repo.source_records_of_customer(session, customer_id)]
+    last = repo.latest_golden_changes(session, customer_id)
+    decisions = []
+    for name in FIELDS:
+        found = [
+            c
+            for fields, record in records
+            if (c := _source_candidate(name, fields, record, mappings.get(record.source_code))) is not None
+        ]
+        crm = _crm_candidate(name, golden, last.get(name), found, config.crm_trust)
+        candidates = [*found, crm] if crm else found
+        rule = config.rule_for(name)
+        decisions.append(
+            Decision(name, rule, candidates, winner(rule, candidates), _current_value(name, golden))
+        )
+    return golden, decisions, last
+
+
+def _masked(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if name == "risk_level":
+        level, assessed = value.split("@", 1)
+        return f"{level} ({assessed})"
+    kind = MASKS.get(name)
+    shown = mask(kind, value) if kind else value
+    return (shown or "")[:200]
+
+
+def _values_to_apply(decision: Decision) -> dict[str, str]:
+    assert decision.chosen is not None
+    if decision.field == "risk_level":
+        level, assessed = decision.chosen.value.split("@", 1)
+        return {"risk_level": level, "risk_assessed_on": assessed}
+    return {decision.field: decision.chosen.value}
+
+
+def _history_row(
+    customer_id: int, decision: Decision, batch_id: int | None, previous: str | None
+) -> dict[str, Any]:
+    chosen = decision.chosen
+    assert chosen is not None
+    return {
+        "customer_id": customer_id,
+        "field": decision.field,
+        "source_code": chosen.source,
+        "source_customer_no": chosen.source_customer_no,
+        "rule": decision.rule,
+        "value_digest": _digest(decision.field, chosen.value),
+        "value_masked": _masked(decision.field, chosen.value) or "",
+        "previous_masked": _masked(decision.field, previous),
+        "batch_id": batch_id,
+    }
+
+
+def _is_new_winner(decision: Decision, last: GoldenFieldChange | None) -> bool:
+    chosen = decision.chosen
+    assert chosen is not None
+    return (
+        last is None
+        or last.source_code != chosen.source
+        or last.value_digest != _digest(decision.field, chosen.value)
+    )
+
+
+def refresh(session: Session, actor: Actor, *, customer_id: int, batch_id: int | None = None) -> list[str]:
+    """Choose every decided field of an active golden record again; returns the fields that changed."""
+    decided = _decide(session, customer_id)
+    if decided is None or decided[0].status != "active":
+        return []
+    _golden, decisions, last = decided
+    apply: dict[str, str] = {}
+    history = []
+    for decision in decisions:
+        if decision.chosen is None:
+            continue
+        if decision.chosen.source != CRM and decision.chosen.value != decision.current:
+            apply.update(_values_to_apply(decision))
+        if _is_new_winner(decision, last.get(decision.field)):
+            history.append(_history_row(customer_id, decision, batch_id, decision.current))
+    changed: list[str] = []
+    if apply:
+        reason = "survivorship: " + ", ".join(
+            f"{d.field} from {d.chosen.source} ({d.rule})"
+            for d in decisions
+            if d.chosen is not None and d.field in apply
+        )
+        changed = customers.apply_source_values(
+            session, actor, customer_id=customer_id, values=apply, reason=reason
+        )
+    repo.add_golden_changes(session, history)
+    return changed
+
+
+def record_first_values(
+    session: Session, customer_id: int, record: SourceRecord, mapping: Mapping, batch_id: int
+) -> list[dict[str, Any]]:
+    """History rows for a golden record just made from one source record: every field came from it.
+
+    Returned rather than written so a batch adds them for all its new customers in one statement.
+    """
+    fields = json.loads(record.fields)
+    config = survivorship()
+    rows = []
+    for name in FIELDS:
+        candidate = _source_candidate(name, fields, record, mapping)
+        if candidate is not None:
+            decision = Decision(name, config.rule_for(name), [candidate], candidate, None)
+            rows.append(_history_row(customer_id, decision, batch_id, None))
+    return rows
+
+
+def add_history(session: Session, rows: list[dict[str, Any]]) -> None:
+    repo.add_golden_changes(session, rows)
+
+
+# ---------------------------------------------------------------- the golden-record page
+
+
+@dataclass(frozen=True)
+class SourceValue:
+    source: str
+    source_customer_no: str | None
+    value: str | None  # masked
+    trust: int
+    as_of: datetime
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class FieldView:
+    field: str
+    rule: str
+    value: str | None  # the golden record's value, masked
+    source: str | None  # where it came from
+    sources: list[SourceValue]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    field: str
+    source: str
+    source_customer_no: str | None
+    rule: str
+    value: str
+    previous: str | None
+    batch_id: int | None
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class GoldenRecordView:
+    customer_id: int
+    customer_no: str
+    name: str  # as the viewer may see it
+    status: str
+    fields: list[FieldView]
+    history: list[HistoryEntry]
+
+
+def _field_view(decision: Decision) -> FieldView:
+    chosen = decision.chosen
+    return FieldView(
+        field=decision.field,
+        rule=decision.rule,
+        value=_masked(decision.field, decision.current),
+        source=chosen.source if chosen is not None and chosen.value == decision.current else None,
+        sources=[
+            SourceValue(
+                source=c.source,
+                source_customer_no=c.source_customer_no,
+                value=_masked(decision.field, c.value),
+                trust=c.trust,
+                as_of=c.as_of,
+                chosen=c is chosen,
+            )
+            for c in sorted(decision.candidates, key=lambda c: (-c.trust, c.source))
+        ],
+    )
+
+
+def golden_record(session: Session, principal: Principal, *, customer_id: int) -> GoldenRecordView:
+    """A customer's golden record: per field its value, the sources' values and the rule that chose,
+    and the history of the choices. Values masked; only for integration rights, within data scope."""
+    principal.require(Permission.INTEGRATION_READ)
+    customer = customers.get_customer(session, principal, customer_id=customer_id)  # 404 out of scope
+    decided = _decide(session, customer.id)
+    assert decided is not None
+    _golden, decisions, _last = decided
+    history = [
+        HistoryEntry(
+            field=row.field,
+            source=row.source_code,
+            source_customer_no=row.source_customer_no,
+            rule=row.rule,
+            value=row.value_masked,
+            previous=row.previous_masked,
+            batch_id=row.batch_id,
+            changed_at=row.changed_at,
+        )
+        for row in repo.golden_history(session, customer.id, limit=HISTORY_SHOWN)
+    ]
+    return GoldenRecordView(
+        customer_id=customer.id,
+        customer_no=customer.customer_no,
+        name=customer.name,  # already masked for this viewer
+        status=customer.status,
+        fields=[_field_view(d) for d in decisions],
+        history=history,
+    )
