@@ -18,7 +18,8 @@ The demo organisation plus a few things the matrix needs:
 A target may name a second record after ``>``: a route with two ids in its path (a customer's
 tag, link or contact) takes it as the second id, and body builders read it (a merge's second
 customer, the RM a portfolio goes to). A second record that is no known kind (``section:assets``)
-is put in the path as it is written.
+is put in the path as it is written; so is a first record of no known kind (``source:core``),
+for the routes whose path names a record by its code rather than its id.
 
 Everything is built once per module inside a transaction that is rolled back at the end; every
 single request of the matrix runs inside a savepoint that is rolled back after it, so a row's
@@ -198,15 +199,22 @@ class World:
         api: bool,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
+        """``body`` values that are ``(file name, content, media type)`` tuples are sent as uploaded
+        files (a multipart form)."""
         self.client.cookies.clear()
-        headers = self.headers_for(column, api=api)
-        kwargs: dict[str, Any] = {"headers": headers, "params": dict(query or {})}
+        sent = {**(headers or {}), **self.headers_for(column, api=api)}
+        kwargs: dict[str, Any] = {"headers": sent, "params": dict(query or {})}
         if method != "GET":
             if api:
                 kwargs["json"] = dict(body or {})
             else:
-                kwargs["data"] = dict(body or {})
+                fields = dict(body or {})
+                files = {name: value for name, value in fields.items() if isinstance(value, tuple)}
+                kwargs["data"] = {name: value for name, value in fields.items() if name not in files}
+                if files:
+                    kwargs["files"] = files
         with self.rolled_back():
             return self.client.request(method, path, **kwargs)
 
@@ -215,9 +223,12 @@ class World:
         target = self.resolve(target_text, column)
         path = table.path
         if "{" in path:
-            assert target.id is not None, f"{table.label}: row {target_text} names no id for the path"
+            first: int | str | None = target.id
+            if first is None and ":" in target_text.partition(">")[0]:
+                first = target.key  # a record named by its code (``source:core``)
+            assert first is not None, f"{table.label}: row {target_text} names no id for the path"
             name = path[path.index("{") + 1 : path.index("}")]
-            path = path.replace("{" + name + "}", quote(str(target.id)))
+            path = path.replace("{" + name + "}", quote(str(first)))
         if "{" in path:
             second = target.dest_id if target.dest_id is not None else target.dest_key
             assert second is not None, f"{table.label}: row {target_text} names no second id after '>'"
@@ -225,7 +236,14 @@ class World:
             path = path.replace("{" + name + "}", quote(str(second)))
         body = table.body(self, target) if table.body else None
         query = {**table.query, **(table.params(self, target) if table.params else {})}
-        response = self.request(table.method, path, column, api=table.is_api, query=query, body=body)
+        headers = (
+            {key: str(value) for key, value in (table.headers(self, target) or {}).items()}
+            if table.headers
+            else {}
+        )
+        response = self.request(
+            table.method, path, column, api=table.is_api, query=query, body=body, headers=headers
+        )
         problem = ""
         if response.headers.get("content-type", "").startswith("application/problem+json"):
             problem = str(response.json().get("type", "")).removeprefix("/problems/")
