@@ -13,7 +13,8 @@ The demo organisation plus a few things the matrix needs:
 * ``exec.bj``, a bank-wide executive account placed in the Beijing branch: visible to the branch,
   but no branch user administrator may reset, disable, enable or unlock it;
 * the customers of ``customer_book.py`` and what surrounds them (targets ``customer:<key>``,
-  ``merge:``, ``handover:``, ``interaction:``, ``tag:``, ``list:``, ``relationship:``, ``contact:``).
+  ``merge:``, ``handover:``, ``interaction:``, ``tag:``, ``list:``, ``relationship:``, ``contact:``);
+* the data-integration records of ``integration_book.py`` (targets ``batch:`` and ``candidate:``).
 
 A target may name a second record after ``>``: a route with two ids in its path (a customer's
 tag, link or contact) takes it as the second id, and body builders read it (a merge's second
@@ -53,6 +54,7 @@ from bankcrm.identity.service import users as user_service
 from bankcrm.main import create_app
 from bankcrm.web.security import PRESESSION_COOKIE, SESSION_COOKIE
 from tests.access.customer_book import build_customers
+from tests.access.integration_book import build_integration
 from tests.access.principals import BY_NAME, PRINCIPALS, Column
 from tests.access.table import OTHER_REDIRECT, SIGN_IN_REDIRECT, RouteTable
 from tests.support import grant_every_permission, principal_of, sign_in_token, signed_in_principal
@@ -323,6 +325,7 @@ def _populate(db: Session, settings: Settings, world: World) -> None:
         if column.username in CUSTOMER_SET_UP and column.kind == "session"
     }
     world.records = build_customers(db, people, world.users, world.units).ids
+    world.records.update(build_integration(db, admin).ids)
     for name, owner in TARGET_TOKENS.items():
         issued = tokens.issue_token(
             db,
