@@ -7,6 +7,8 @@ as "the new parent is outside your data scope"), never a sloppy body.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +19,9 @@ from bankcrm.customers.models import Customer, MergeRequest
 from bankcrm.demo import seed
 from bankcrm.identity.models import OrgUnit, User
 from tests.access.customer_book import BY_KEY, MERGES, resident_id
+from tests.access.integration_book import FRESH_KEY, USED_KEY, records_body
 from tests.access.world import Target, World
+from tests.integration.files import CORE_HEADER
 
 REASON = "access matrix check"
 NEW_PASSWORD = "Matrix!Fresh-Key-2027"
@@ -358,3 +362,35 @@ def approve(world: World, target: Target) -> dict[str, Any]:
 
 def approve_form(world: World, target: Target) -> dict[str, Any]:
     return {"decision": "approve", "note": REASON}
+
+
+# ---------------------------------------------------------------- data integration
+
+
+def delivery_form(world: World, target: Target) -> dict[str, Any]:
+    """A core banking delivery with one new customer, uploaded for the source the target names."""
+    content = io.StringIO()
+    writer = csv.DictWriter(content, fieldnames=CORE_HEADER)
+    writer.writeheader()
+    writer.writerows(records_body("95")["records"])
+    upload = ("core_customers_20261129.csv", content.getvalue().encode(), "text/csv")
+    return {"source": target.key, "file": upload}
+
+
+def records(world: World, target: Target) -> dict[str, Any]:
+    """One new customer of the core source, as a real-time event."""
+    return records_body("96")
+
+
+def idempotency_key(world: World, target: Target) -> dict[str, Any]:
+    """The key after '>' (``key:used`` is the one the administrator already sent), else a fresh one."""
+    return {"Idempotency-Key": USED_KEY if target.dest_key == "used" else FRESH_KEY}
+
+
+def match_verdict(world: World, target: Target) -> dict[str, Any]:
+    """Accept the pair: the two customers merge (the decision that changes the most)."""
+    return {"accept": True}
+
+
+def match_verdict_form(world: World, target: Target) -> dict[str, Any]:
+    return {"decision": "accept"}

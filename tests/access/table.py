@@ -57,6 +57,7 @@ class RouteTable:
     body: BodyBuilder | None = None
     query: Mapping[str, str] = field(default_factory=dict)
     params: BodyBuilder | None = None  # query parameters that name the row's records
+    headers: BodyBuilder | None = None  # request headers the route reads (an Idempotency-Key)
     module: str = ""
 
     @property
@@ -127,6 +128,7 @@ def route(
     body: BodyBuilder | None = None,
     query: Mapping[str, str] | None = None,
     params: BodyBuilder | None = None,
+    headers: BodyBuilder | None = None,
 ) -> RouteTable:
     method, path = label.split(" ", 1)
     return RouteTable(
@@ -136,6 +138,7 @@ def route(
         body=body,
         query=dict(query or {}),
         params=params,
+        headers=headers,
     )
 
 

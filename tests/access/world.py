@@ -13,12 +13,14 @@ The demo organisation plus a few things the matrix needs:
 * ``exec.bj``, a bank-wide executive account placed in the Beijing branch: visible to the branch,
   but no branch user administrator may reset, disable, enable or unlock it;
 * the customers of ``customer_book.py`` and what surrounds them (targets ``customer:<key>``,
-  ``merge:``, ``handover:``, ``interaction:``, ``tag:``, ``list:``, ``relationship:``, ``contact:``).
+  ``merge:``, ``handover:``, ``interaction:``, ``tag:``, ``list:``, ``relationship:``, ``contact:``);
+* the data-integration records of ``integration_book.py`` (targets ``batch:`` and ``candidate:``).
 
 A target may name a second record after ``>``: a route with two ids in its path (a customer's
 tag, link or contact) takes it as the second id, and body builders read it (a merge's second
 customer, the RM a portfolio goes to). A second record that is no known kind (``section:assets``)
-is put in the path as it is written.
+is put in the path as it is written; so is a first record of no known kind (``source:core``),
+for the routes whose path names a record by its code rather than its id.
 
 Everything is built once per module inside a transaction that is rolled back at the end; every
 single request of the matrix runs inside a savepoint that is rolled back after it, so a row's
@@ -52,6 +54,7 @@ from bankcrm.identity.service import users as user_service
 from bankcrm.main import create_app
 from bankcrm.web.security import PRESESSION_COOKIE, SESSION_COOKIE
 from tests.access.customer_book import build_customers
+from tests.access.integration_book import build_integration
 from tests.access.principals import BY_NAME, PRINCIPALS, Column
 from tests.access.table import OTHER_REDIRECT, SIGN_IN_REDIRECT, RouteTable
 from tests.support import grant_every_permission, principal_of, sign_in_token, signed_in_principal
@@ -198,15 +201,22 @@ class World:
         api: bool,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
+        """``body`` values that are ``(file name, content, media type)`` tuples are sent as uploaded
+        files (a multipart form)."""
         self.client.cookies.clear()
-        headers = self.headers_for(column, api=api)
-        kwargs: dict[str, Any] = {"headers": headers, "params": dict(query or {})}
+        sent = {**(headers or {}), **self.headers_for(column, api=api)}
+        kwargs: dict[str, Any] = {"headers": sent, "params": dict(query or {})}
         if method != "GET":
             if api:
                 kwargs["json"] = dict(body or {})
             else:
-                kwargs["data"] = dict(body or {})
+                fields = dict(body or {})
+                files = {name: value for name, value in fields.items() if isinstance(value, tuple)}
+                kwargs["data"] = {name: value for name, value in fields.items() if name not in files}
+                if files:
+                    kwargs["files"] = files
         with self.rolled_back():
             return self.client.request(method, path, **kwargs)
 
@@ -215,9 +225,12 @@ class World:
         target = self.resolve(target_text, column)
         path = table.path
         if "{" in path:
-            assert target.id is not None, f"{table.label}: row {target_text} names no id for the path"
+            first: int | str | None = target.id
+            if first is None and ":" in target_text.partition(">")[0]:
+                first = target.key  # a record named by its code (``source:core``)
+            assert first is not None, f"{table.label}: row {target_text} names no id for the path"
             name = path[path.index("{") + 1 : path.index("}")]
-            path = path.replace("{" + name + "}", quote(str(target.id)))
+            path = path.replace("{" + name + "}", quote(str(first)))
         if "{" in path:
             second = target.dest_id if target.dest_id is not None else target.dest_key
             assert second is not None, f"{table.label}: row {target_text} names no second id after '>'"
@@ -225,7 +238,14 @@ class World:
             path = path.replace("{" + name + "}", quote(str(second)))
         body = table.body(self, target) if table.body else None
         query = {**table.query, **(table.params(self, target) if table.params else {})}
-        response = self.request(table.method, path, column, api=table.is_api, query=query, body=body)
+        headers = (
+            {key: str(value) for key, value in (table.headers(self, target) or {}).items()}
+            if table.headers
+            else {}
+        )
+        response = self.request(
+            table.method, path, column, api=table.is_api, query=query, body=body, headers=headers
+        )
         problem = ""
         if response.headers.get("content-type", "").startswith("application/problem+json"):
             problem = str(response.json().get("type", "")).removeprefix("/problems/")
@@ -305,6 +325,7 @@ def _populate(db: Session, settings: Settings, world: World) -> None:
         if column.username in CUSTOMER_SET_UP and column.kind == "session"
     }
     world.records = build_customers(db, people, world.users, world.units).ids
+    world.records.update(build_integration(db, admin).ids)
     for name, owner in TARGET_TOKENS.items():
         issued = tokens.issue_token(
             db,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
-from bankcrm.core.errors import DomainError
+from bankcrm.core.errors import DomainError, NotFound, PermissionDenied
 from bankcrm.core.i18n import N_
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
@@ -261,6 +261,8 @@ async def decide_match(
     form = await request.form()
     try:
         matching.decide(db, principal, candidate_id=candidate_id, accept=form.get("decision") == "accept")
+    except (NotFound, PermissionDenied):
+        raise  # a missing pair is a 404 page and a missing right a 403 page, like everywhere else
     except DomainError as exc:
         return redirect(
             request,

@@ -1,0 +1,118 @@
+"""The data-integration module's HTML pages: sources and the hand-delivered upload, batches and their
+reject reports, the match review queue, and data quality.
+
+Reading guide: the rights are those of the API (see ``rows_integration_api.py``): the administrator
+alone holds them by default, ``bj*`` and ``own*`` hold every right, and the data scope narrows none of
+them; everybody else gets a 403 page. A browser that is not signed in, and a bearer token, are sent to
+the sign-in page (``lgn``). A missing batch, match candidate, source or field is a 404 page. A
+successful form post redirects (``303``): the upload to the new batch's page, a decision to the queue;
+a form refused by a rule (an unknown source, a pair already decided) redirects too, with a message.
+The reject report is a CSV download (200), a POST so that the audited export carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.access import bodies
+from tests.access.table import route, visibility
+
+# The lists, which name no record: integration.read, and no data scope.
+READ_ONLY_TABLE = """
+    target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+    -      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+"""
+
+ROUTES = [
+    # ------------------------------------------------------------ sources and batches
+    route("GET /integration", READ_ONLY_TABLE),
+    route(
+        "POST /integration/upload",
+        """
+        target         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        source:core    lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
+        source:missing lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
+        """,
+        body=bodies.delivery_form,
+    ),
+    route("GET /integration/batches", READ_ONLY_TABLE),
+    route(
+        "GET /integration/batches/{batch_id}",
+        """
+        target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        batch:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+        batch:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        """,
+    ),
+    route(
+        "POST /integration/batches/{batch_id}/rejects.csv",
+        """
+        target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        batch:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+        batch:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        """,
+    ),
+    # ------------------------------------------------------------ match review
+    route("GET /integration/matches", READ_ONLY_TABLE),
+    route(
+        "POST /integration/matches/{candidate_id}/decision",
+        """
+        target            anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        candidate:pending lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
+        candidate:decided lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
+        candidate:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        """,
+        body=bodies.match_verdict_form,
+    ),
+    # ------------------------------------------------------------ data quality
+    route("GET /integration/quality", READ_ONLY_TABLE),
+    route(
+        "GET /integration/quality/{source}",
+        """
+        target         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        source:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+        source:cards   lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+        source:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        """,
+    ),
+    route(
+        "GET /integration/quality/{source}/{field}",
+        """
+        target                         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        source:core>field:id_number    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+        source:cards>field:id_number   lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+        source:core>field:nosuch       lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        source:missing>field:id_number lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        """,
+    ),
+]
+
+
+def _links_to_batch(response: Any, world: Any, target: Any) -> bool:
+    return re.search(rf'href="/integration/batches/{target.id}"', response.text) is not None
+
+
+def _shows_candidate(response: Any, world: Any, target: Any) -> bool:
+    return f'data-candidate-id="{target.id}"' in response.text
+
+
+VISIBILITY = [
+    visibility(
+        "/integration/batches",
+        """
+        target     anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        batch:core -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   yes yes
+        """,
+        found=_links_to_batch,
+    ),
+    visibility(
+        "/integration/matches",
+        """
+        target            anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        candidate:pending -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   yes yes
+        candidate:decided -    no  -   -   -   -   -   -   -   -   -   -   -   -   -   no  no
+        """,
+        found=_shows_candidate,
+    ),
+]
