@@ -100,6 +100,19 @@ ROUTES = [
         source:missing>field:id_number 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
         """,
     ),
+    # ------------------------------------------------------------ golden records
+    # A golden record is a customer's data: integration.read first (403 before any lookup), then the
+    # customer's data scope like every customer route (out of scope = 404).
+    route(
+        "GET /api/v1/integration/golden/{customer_id}",
+        """
+        target           anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        customer:zh      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
+        customer:ch      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
+        customer:liu     401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        customer:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        """,
+    ),
 ]
 
 

@@ -86,6 +86,19 @@ ROUTES = [
         source:missing>field:id_number lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
         """,
     ),
+    # ------------------------------------------------------------ golden records
+    # A golden record is a customer's data: integration.read first (403 before any lookup), then the
+    # customer's data scope like every customer route (out of scope = 404).
+    route(
+        "GET /integration/golden/{customer_id}",
+        """
+        target           anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        customer:zh      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 404
+        customer:ch      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 404
+        customer:liu     lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        customer:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        """,
+    ),
 ]
 
 

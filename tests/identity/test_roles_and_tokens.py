@@ -39,6 +39,24 @@ def test_an_administrator_edits_a_role_and_the_change_applies_at_once(db: Sessio
     assert fresh.can(Permission.USER_READ)
 
 
+def test_a_revoked_permission_is_gone_at_the_next_request_of_a_signed_in_user(  # type: ignore[no-untyped-def]
+    db: Session, as_user, settings
+) -> None:
+    analyst = role(db, "analyst")
+    before = principal_for(db, settings, "analyst")  # resolves, and caches, the role's permissions
+    assert before.can(Permission.HOME_VIEW)
+    stamp = analyst.permissions_stamp
+    kept = sorted(p for p in before.permissions if p != Permission.HOME_VIEW.value)
+    roles.update_role_permissions(
+        db,
+        as_user("admin"),
+        role_id=analyst.id,
+        data=RolePermissionsUpdate(permissions=kept, reason="review"),
+    )
+    assert analyst.permissions_stamp != stamp
+    assert not principal_for(db, settings, "analyst").can(Permission.HOME_VIEW)
+
+
 def test_unknown_permissions_are_refused(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationFailed) as caught:
         roles.update_role_permissions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
@@ -52,6 +53,10 @@ class OrgUnitMove(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
 
 
+def new_permissions_stamp() -> str:
+    return secrets.token_hex(16)
+
+
 class Role(Base):
     __tablename__ = "role"
 
@@ -60,6 +65,10 @@ class Role(Base):
     data_scope: Mapped[str] = mapped_column(String(16))  # own | subtree | all
     is_api_client: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A new random stamp whenever the role's permissions change: resolving a principal caches the
+    # permissions per (role, stamp), so no request reads them twice and no process serves stale ones.
+    # Random rather than a counter, so a rolled-back change can never reuse a stamp for other content.
+    permissions_stamp: Mapped[str] = mapped_column(String(32), default=new_permissions_stamp)
 
 
 class RolePermission(Base):

@@ -19,6 +19,7 @@ from bankcrm.identity.models import (
     RolePermission,
     User,
     UserSession,
+    new_permissions_stamp,
 )
 
 Credential = TypeVar("Credential", UserSession, ApiToken)
@@ -174,12 +175,20 @@ def role_permissions(session: Session, role_id: int) -> set[str]:
 
 def set_role_permissions(session: Session, role_id: int, permissions: set[str]) -> None:
     current = role_permissions(session, role_id)
+    if current != permissions:
+        restamp_permissions(session, role_id)
     for permission in current - permissions:
         row = session.get(RolePermission, (role_id, permission))
         if row is not None:
             session.delete(row)
     for permission in permissions - current:
         session.add(RolePermission(role_id=role_id, permission=permission))
+
+
+def restamp_permissions(session: Session, role_id: int) -> None:
+    role = session.get(Role, role_id)
+    assert role is not None
+    role.permissions_stamp = new_permissions_stamp()
 
 
 def known_permissions(session: Session) -> set[str]:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from bankcrm.audit import service as audit_service
@@ -61,7 +62,10 @@ async def login(request: Request, db: Session = Depends(db_session)) -> Response
     password = str(fields.get("password", ""))[:128]
     target = safe_next(str(fields.get("next", "")))
     settings = settings_of(request)
-    result = auth.login(
+    # argon2id takes a few hundred milliseconds on purpose: on the event loop it would stall every
+    # other request of the server for that long, so it runs in the thread pool.
+    result = await run_in_threadpool(
+        auth.login,
         db,
         username=username,
         password=password,

@@ -155,6 +155,22 @@ class ResolvedSession:
     needs_touch: bool
 
 
+# (role id, permissions stamp) -> permissions. Every process keeps its own; a change to a role's
+# permissions gives it a new stamp, which the credential query reads with the role on every request.
+_ROLE_PERMISSIONS: dict[tuple[int, str], frozenset[str]] = {}
+_ROLE_PERMISSIONS_KEPT = 512
+
+
+def _permissions_of(session: Session, role: Role) -> frozenset[str]:
+    key = (role.id, role.permissions_stamp)
+    cached = _ROLE_PERMISSIONS.get(key)
+    if cached is None:
+        if len(_ROLE_PERMISSIONS) >= _ROLE_PERMISSIONS_KEPT:
+            _ROLE_PERMISSIONS.clear()  # stamps of past edits; cheaper to forget all than to track age
+        cached = _ROLE_PERMISSIONS[key] = frozenset(repo.role_permissions(session, role.id))
+    return cached
+
+
 def _principal_for(
     session: Session,
     user: User,
@@ -166,7 +182,7 @@ def _principal_for(
     session_id: int | None,
     allowed: set[str] | None = None,
 ) -> Principal:
-    permissions = repo.role_permissions(session, role.id)
+    permissions = set(_permissions_of(session, role))
     if allowed is not None:
         permissions &= allowed
     if user.must_change_password and auth_method == "session":

@@ -40,6 +40,7 @@ def sync_roles(session: Session, actor: Actor) -> list[str]:
         for code, defaults in DEFAULT_ROLE_PERMISSIONS.items():
             if Permission(permission) in defaults:
                 repo.add(session, RolePermission(role_id=roles[code].id, permission=permission))
+                repo.restamp_permissions(session, roles[code].id)
     session.flush()
     if new:
         audit.record_event(
