@@ -13,6 +13,7 @@ from bankcrm.core.errors import NotFound, PermissionDenied
 from bankcrm.core.lake import Lake
 from bankcrm.customers.schemas import CustomerUpdate
 from bankcrm.customers.service import customers
+from bankcrm.customers.service import merge as customer_merge
 from bankcrm.integration.mapping import MappingError
 from bankcrm.integration.service import golden
 from bankcrm.integration.service.ingest import ingest_file
@@ -259,3 +260,39 @@ def test_the_golden_record_page_and_api_show_sources_rules_and_history(
     signed_in("rm.zhang")
     assert client.get(f"/integration/golden/{customer_id}").status_code == 403
     assert client.get(f"/api/v1/integration/golden/{customer_id}").status_code == 403
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_merged_customer_lends_its_sources_to_the_survivor_until_an_unmerge(
+    db: Session,
+    lake: Lake,
+    tmp_path: Path,
+    as_user,  # type: ignore[no-untyped-def]
+) -> None:
+    other = resident_id(date(1979, 4, 5), 22)  # the same person registered again with a typo'd ID
+    rows = [
+        core_row("C100", "张三", PERSON, UPDATED="2026-11-20 09:00:00"),
+        core_row("C200", "张三", other, mobile="13900002222", UPDATED="2026-11-27 09:00:00"),
+    ]
+    ingest_file(db, JOB, source="core", path=write_core(tmp_path, "core_customers_20261128.csv", rows))
+    survivor = the_customer(db)
+    merged = customers.find_customer_by_identity(db, customers.identity_digest("resident_id", other))
+    assert merged is not None
+    request = customer_merge.system_merge(db, JOB, survivor_id=survivor, merged_id=merged, reason="test")
+    assert request is not None
+    golden.refresh(db, JOB, customer_id=survivor)
+    sources = {
+        f.field: f.sources for f in golden.golden_record(db, as_user("admin"), customer_id=survivor).fields
+    }
+    assert {s.source_customer_no for s in sources["mobile"]} == {"C100", "C200"}
+    values = customers.golden_values(db, survivor)
+    assert values is not None
+    assert values.values["mobile"] == "13900002222"  # C200's is the more recent
+
+    customer_merge.unmerge(db, as_user("sbm.haidian"), merge_id=request.id, reason="two people after all")
+    after = {
+        f.field: f.sources for f in golden.golden_record(db, as_user("admin"), customer_id=survivor).fields
+    }
+    assert {s.source_customer_no for s in after["mobile"]} == {"C100"}
+    back = {f.field: f.sources for f in golden.golden_record(db, as_user("admin"), customer_id=merged).fields}
+    assert {s.source_customer_no for s in back["mobile"]} == {"C200"}

@@ -117,10 +117,11 @@ def get_source_record(session: Session, record_id: int) -> SourceRecord | None:
     return session.get(SourceRecord, record_id)
 
 
-def source_records_of_customer(session: Session, customer_id: int) -> list[SourceRecord]:
-    return list(
-        session.execute(select(SourceRecord).where(SourceRecord.customer_id == customer_id)).scalars()
+def source_records_of_customers(session: Session, customer_ids: Iterable[int]) -> list[SourceRecord]:
+    stmt = (
+        select(SourceRecord).where(SourceRecord.customer_id.in_(list(customer_ids))).order_by(SourceRecord.id)
     )
+    return list(session.execute(stmt).scalars())
 
 
 def find_candidate(session: Session, left: int, right: int) -> MatchCandidate | None:

@@ -919,6 +919,30 @@ def identity_digest(id_type: str, id_number: str) -> str:
     return id_digest(id_type, id_number)
 
 
+def current_customer_id(session: Session, customer_id: int) -> int:
+    """For loading jobs: the customer that now stands for ``customer_id`` - itself, or the survivor
+    it was merged into (following merges of survivors). An unmerge makes it stand for itself again."""
+    seen = {customer_id}
+    customer = repo.get_customer(session, customer_id)
+    while (
+        customer is not None and customer.merged_into_id is not None and customer.merged_into_id not in seen
+    ):
+        seen.add(customer.merged_into_id)
+        customer = repo.get_customer(session, customer.merged_into_id)
+    return customer.id if customer is not None else customer_id
+
+
+def merged_aliases(session: Session, customer_id: int) -> list[int]:
+    """For loading jobs: every customer merged into this one, directly or through another merge."""
+    found: list[int] = []
+    frontier = [customer_id]
+    while frontier:
+        merged = repo.ids_merged_into(session, frontier)
+        frontier = [i for i in merged if i not in found and i != customer_id]
+        found += frontier
+    return found
+
+
 def find_customer_by_identity(session: Session, digest: str) -> int | None:
     """For loading jobs: the active customer holding this ID, if any (outside any viewer's scope)."""
     for customer in repo.find_by_id_digest(session, digest):

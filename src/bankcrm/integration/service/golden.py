@@ -136,7 +136,10 @@ def _decide(
         return None
     config = survivorship()
     mappings = registry()
-    records = [(json.loads(r.fields), r) for r in repo.source_records_of_customer(session, customer_id)]
+    # A source record keeps the customer it first linked to; merged customers lend theirs to the
+    # survivor until an unmerge gives them back, so nothing has to be moved either way.
+    owners = [customer_id, *customers.merged_aliases(session, customer_id)]
+    records = [(json.loads(r.fields), r) for r in repo.source_records_of_customers(session, owners)]
     last = repo.latest_golden_changes(session, customer_id)
     decisions = []
     for name in FIELDS:

@@ -313,11 +313,15 @@ def _load_customers(
         if existing is None:
             repo.add(session, stored)
         batch.loaded_count += 1
-        customer_id = stored.customer_id or customers.find_customer_by_identity(session, digest)
-        if customer_id is not None:
-            _link(session, actor, stored, customer_id, mapping, "same ID type and number")
+        if stored.customer_id is None:
+            found = customers.find_customer_by_identity(session, digest)
+            if found is not None:
+                _link(session, actor, stored, found, mapping, "same ID type and number")
+        if stored.customer_id is not None:
             session.flush()
-            golden.refresh(session, actor, customer_id=customer_id, batch_id=batch.id)
+            # The record keeps the customer it first linked to; after a merge that is the survivor.
+            owner = customers.current_customer_id(session, stored.customer_id)
+            golden.refresh(session, actor, customer_id=owner, batch_id=batch.id)
             batch.linked_count += 1
         else:
             unmatched.append((record, stored))

@@ -34,6 +34,7 @@ from bankcrm.core.masking import MaskKind, mask
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
+from bankcrm.customers.service import customers
 from bankcrm.customers.service import merge as customer_merge
 from bankcrm.integration import repository as repo
 from bankcrm.integration.models import MatchCandidate, MatchRun, SourceRecord
@@ -201,7 +202,9 @@ def _consider(
     if earlier is not None and earlier.status in ("accepted", "rejected", "auto_merged"):
         return  # a decision already stands; a later run never overturns it
     a, b = by_id[left], by_id[right]
-    if a.customer_id is None or b.customer_id is None or a.customer_id == b.customer_id:
+    # Records keep the customer they first linked to: compare the customers those now stand for.
+    owners = _owners(session, a, b)
+    if owners is None or owners[0] == owners[1]:
         return
     probability = float(pair["match_probability"])
     candidate = earlier or MatchCandidate(
@@ -221,7 +224,7 @@ def _consider(
         repo.add(session, candidate)
     session.flush()
     if probability >= run.auto_threshold:
-        merged = _merge_golden(session, actor, a, b, candidate, approved_by=None)
+        merged = _merge_golden(session, actor, owners, candidate, approved_by=None)
         if merged:
             candidate.status = "auto_merged"
             run.auto_merged += 1
@@ -229,18 +232,25 @@ def _consider(
         run.queued += 1
 
 
+def _owners(session: Session, a: SourceRecord, b: SourceRecord) -> tuple[int, int] | None:
+    """The customers two records now stand for (through merges), or None when either has none."""
+    if a.customer_id is None or b.customer_id is None:
+        return None
+    return (
+        customers.current_customer_id(session, a.customer_id),
+        customers.current_customer_id(session, b.customer_id),
+    )
+
+
 def _merge_golden(
     session: Session,
     actor: Actor,
-    a: SourceRecord,
-    b: SourceRecord,
+    owners: tuple[int, int],
     candidate: MatchCandidate,
     *,
     approved_by: int | None,
 ) -> bool:
-    assert a.customer_id is not None
-    assert b.customer_id is not None
-    survivor, merged = sorted((a.customer_id, b.customer_id))  # the older golden record survives
+    survivor, merged = sorted(owners)  # the older golden record survives
     reason = (
         f"record matching: weight {candidate.match_weight}, probability "
         f"{candidate.match_probability:.4f} (candidate {candidate.id})"
@@ -251,9 +261,6 @@ def _merge_golden(
     if result is None:
         return False
     candidate.merge_request_id = result.id
-    for record in repo.source_records_of_customer(session, merged):
-        record.customer_id = survivor
-        record.match_rule = f"matched with weight {candidate.match_weight}"
     session.flush()
     # The survivor now has more sources: each field is chosen again among all of them.
     golden.refresh(session, actor, customer_id=survivor)
@@ -385,7 +392,9 @@ def decide(session: Session, principal: Principal, *, candidate_id: int, accept:
         right = repo.get_source_record(session, candidate.right_record_id)
         assert left is not None
         assert right is not None
-        _merge_golden(session, principal.actor, left, right, candidate, approved_by=principal.user_id)
+        owners = _owners(session, left, right)
+        if owners is not None and owners[0] != owners[1]:
+            _merge_golden(session, principal.actor, owners, candidate, approved_by=principal.user_id)
     session.flush()
     audit.record_event(
         session,
