@@ -1,0 +1,27 @@
+"""Deduplication and linkage of any file a user brings (a purchased list, a branch spreadsheet),
+independent of the operational database: ``dedupe_file`` and ``link_files``."""
+
+from bankcrm.integration.service.dedupe.roles import ROLES, parse_role_columns
+from bankcrm.integration.service.dedupe.run import (
+    DEFAULT_CLUSTER_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    DedupeSummary,
+    InputFile,
+    dedupe_file,
+    default_output_folder,
+    link_files,
+)
+from bankcrm.integration.service.dedupe.tables import DedupeInputError
+
+__all__ = [
+    "DEFAULT_CLUSTER_THRESHOLD",
+    "DEFAULT_THRESHOLD",
+    "ROLES",
+    "DedupeInputError",
+    "DedupeSummary",
+    "InputFile",
+    "dedupe_file",
+    "default_output_folder",
+    "link_files",
+    "parse_role_columns",
+]
