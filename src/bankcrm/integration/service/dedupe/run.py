@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bankcrm.core.logging import get_logger
 from bankcrm.integration.service.dedupe.model import (
     SOURCE_A,
     SOURCE_B,
@@ -31,7 +30,6 @@ from bankcrm.integration.service.dedupe.roles import (
 )
 from bankcrm.integration.service.dedupe.tables import DedupeInputError, Table, read_table
 
-log = get_logger(__name__)
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_CLUSTER_THRESHOLD = 0.99  # the auto-merge threshold of matching: a cluster is what would merge
 MIN_FIELDS = 2  # one field alone cannot tell two people with the same name apart
@@ -213,7 +211,7 @@ def _score_and_write(
     _write_csv(pairs_file, _pair_header(fields, link=link), pair_rows)
     _write_csv(clusters_file, ["cluster_id", "id", *(["source"] if link else [])], cluster_rows)
     sizes = Counter(cluster for cluster, _ in clusters)
-    summary = DedupeSummary(
+    return DedupeSummary(
         records=records,
         pairs=len(pairs),
         clusters=len(sizes),
@@ -225,8 +223,6 @@ def _score_and_write(
         unreadable=dict(sum((f.unreadable for f in files), Counter())),
         skipped_training=skipped,
     )
-    log.info("dedupe.finished", records=records, pairs=summary.pairs, clusters=summary.clusters)
-    return summary
 
 
 def _model_records(loaded: LoadedFile, fields: list[str], side: str) -> list[dict[str, Any]]:
