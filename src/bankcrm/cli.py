@@ -33,6 +33,7 @@ from bankcrm.integration.service.dedupe import (
     DedupeInputError,
     DedupeSummary,
     InputFile,
+    columns_for_second_file,
     dedupe_file,
     default_output_folder,
     link_files,
@@ -285,7 +286,7 @@ def link(
         second = InputFile(
             path=file_b,
             id_column=id_column_b or id_column,
-            columns={**columns, **parse_role_columns(column_b or [], option="--column-b")},
+            columns=columns_for_second_file(columns, parse_role_columns(column_b or [], option="--column-b")),
             encoding=encoding,
         )
         summary = link_files(

@@ -177,19 +177,33 @@ def _rows(frame: SplinkDataFrame) -> list[dict[str, Any]]:
     return list(frame.as_pyarrow_table().to_pylist())  # type: ignore[no-untyped-call]
 
 
-def _train(linker: Linker, fields: list[str]) -> list[str]:
+def _some_pair_agrees_on(sides: list[list[dict[str, Any]]], columns: tuple[str, ...]) -> bool:
+    """Whether any pair Splink would compare has the same non-blank blocking values on ``columns``."""
+    seen: list[Counter[tuple[Any, ...]]] = []
+    for side in sides:
+        keys = (tuple(record[f"block_{c}"] for c in columns) for record in side)
+        seen.append(Counter(key for key in keys if None not in key))
+    if len(seen) == 1:
+        return any(count > 1 for count in seen[0].values())
+    return bool(seen[0].keys() & seen[1].keys())
+
+
+def _train(linker: Linker, sides: list[list[dict[str, Any]]], fields: list[str]) -> list[str]:
     """Fit the model; a step the file is too small or too uniform for is skipped and named."""
     skipped: list[str] = []
     columns = set(blocking_columns(fields))
+    # A rule no pair satisfies would estimate the prior as zero, which no weight can express.
     deterministic: list[str | BlockingRuleCreator] = [
-        block_on(*(f"block_{c}" for c in rule)) for rule in DETERMINISTIC_RULES if columns.issuperset(rule)
+        block_on(*(f"block_{c}" for c in rule))
+        for rule in DETERMINISTIC_RULES
+        if columns.issuperset(rule) and _some_pair_agrees_on(sides, rule)
     ]
     if deterministic:
         try:
             linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
         except (ValueError, SplinkException) as exc:
             skipped.append("prior")
-            log.warning("dedupe.training_step_skipped", step="prior", why=str(exc)[:200])
+            log.debug("dedupe.training_step_skipped", step="prior", why=str(exc)[:200])
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     for column in TRAINING_FIELDS:
         if column not in columns:
@@ -200,7 +214,7 @@ def _train(linker: Linker, fields: list[str]) -> list[str]:
             # No pair shares this field, or every pair that does agrees on everything else:
             # Splink cannot fit from that. The other sessions' estimates stand.
             skipped.append(column)
-            log.warning("dedupe.training_step_skipped", step=column, why=str(exc)[:200])
+            log.debug("dedupe.training_step_skipped", step=column, why=str(exc)[:200])
     return skipped
 
 
@@ -215,7 +229,7 @@ def score(
     db_api = DuckDBAPI()
     tables = [db_api.register(_table(side)) for side in sides]
     linker = Linker(tables if link else tables[0], _settings(fields, link=link), log_level="ERROR")
-    skipped = _train(linker, fields)
+    skipped = _train(linker, sides, fields)
     # Clustering needs every pair above its own threshold, even when fewer pairs are asked for.
     predictions = linker.inference.predict(threshold_match_probability=min(threshold, cluster_threshold))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(

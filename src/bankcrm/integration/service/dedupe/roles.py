@@ -56,6 +56,15 @@ def parse_role_columns(options: list[str], *, option: str = "--column") -> dict[
     return columns
 
 
+def columns_for_second_file(columns: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+    """The first file's roles with the second file's own column names laid over them. Naming any
+    part of the name for the second file replaces the whole name: one file may hold a full name
+    where the other splits it."""
+    if any(role in overrides for role in NAME_ROLES):
+        columns = {role: column for role, column in columns.items() if role not in NAME_ROLES}
+    return {**columns, **overrides}
+
+
 @lru_cache(maxsize=1)
 def _to_simplified() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")

@@ -99,9 +99,12 @@ def link_files(
     """Find the records of the second file that are the same person as records of the first."""
     started = time.monotonic()
     _check_thresholds(threshold, cluster_threshold)
-    if set(first.columns) != set(second.columns):
-        only = sorted(set(first.columns) ^ set(second.columns))
-        raise DedupeInputError(f"Both files need the same roles; given for one file only: {', '.join(only)}.")
+    fields_a, fields_b = compared_fields(first.columns), compared_fields(second.columns)
+    if fields_a != fields_b:
+        only = sorted(set(fields_a) ^ set(fields_b))
+        raise DedupeInputError(
+            f"Both files need the same roles to compare; given for one file only: {', '.join(only)}."
+        )
     labels = _source_labels(first.path, second.path)
     files = [_load(first, label=labels[0]), _load(second, label=labels[1])]
     fields = _usable_fields(files)
