@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
@@ -20,6 +23,7 @@ from bankcrm.cli import app
 from bankcrm.demo.bank import random_name
 from bankcrm.demo.extracts import write_extracts
 from bankcrm.integration.names import name_reading
+from bankcrm.integration.service.dedupe.model import MAX_BLOCK_SIZE, add_blocking_keys
 from bankcrm.integration.service.dedupe.roles import name_fields, standard_date, standard_phone
 
 pytestmark = pytest.mark.slow
@@ -369,6 +373,10 @@ def bad_input_cases(folder: Path) -> dict[str, tuple[list[str | Path], str]]:
     good = write_csv(folder / "good.csv", people)
     twice = write_csv(folder / "twice.csv", [*people, {**people[0], "name": "重复"}])
     no_mail = write_csv(folder / "no_mail.csv", [{**p, "mail": ""} for p in people])
+    spreadsheet = folder / "book.xlsx"
+    spreadsheet.write_bytes(b"PK\x03\x04")
+    header_only = folder / "header_only.csv"
+    header_only.write_text("cust_id,name,birth,mobile,mail\n", encoding="utf-8")
     columns = "its columns are: cust_id, name, birth, mobile, mail."
     return {
         "unknown file": (
@@ -404,6 +412,18 @@ def bad_input_cases(folder: Path) -> dict[str, tuple[list[str | Path], str]]:
             [good, "--id-column", "cust_id", "--column", "full_name"],
             "--column expects ROLE=COLUMN, got 'full_name'.",
         ),
+        "spreadsheet": (
+            [spreadsheet, "--id-column", "cust_id", *CHINESE_ROLES],
+            "book.xlsx: spreadsheets are not read directly; save the sheet as CSV (UTF-8) and pass that.",
+        ),
+        "header only": (
+            [header_only, "--id-column", "cust_id", *CHINESE_ROLES],
+            "header_only.csv has a header but no records.",
+        ),
+        "out is a file": (
+            [good, "--id-column", "cust_id", *CHINESE_ROLES, "--out", good],
+            f"--out {good} is a file; name a folder",
+        ),
     }
 
 
@@ -416,6 +436,9 @@ BAD_INPUTS = (
     "a role without values",
     "id column missing",
     "role without column",
+    "spreadsheet",
+    "header only",
+    "out is a file",
 )
 
 
@@ -430,6 +453,46 @@ def test_bad_input_is_named_exits_2_and_writes_nothing(tmp_path: Path, case: str
     assert message in result.output
     assert "Traceback" not in result.output
     assert sorted(tmp_path.iterdir()) == before  # no output folder, nothing else
+
+
+def test_link_refuses_a_role_given_for_the_second_file_only(tmp_path: Path) -> None:
+    people = chinese_people(random.Random(6), 12)
+    first, second = write_csv(tmp_path / "a.csv", people), write_csv(tmp_path / "b.csv", people)
+    before = sorted(tmp_path.iterdir())
+
+    result = bankcrm(
+        "link", first, second, "--id-column", "cust_id", *CHINESE_ROLES, "--column-b", "city=mail"
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "Both files need the same roles to compare; given for one file only: city." in result.output
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_parquet_file_is_read_like_a_csv(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    people = chinese_people(rng, 120)
+    twin = {**people[5], "cust_id": "T1", "name": people[5]["name"] + "明"}
+    source = tmp_path / "list.parquet"
+    pq.write_table(pa.Table.from_pylist([*people, twin]), source)
+
+    result = bankcrm("dedupe", source, "--id-column", "cust_id", *CHINESE_ROLES, "--out", tmp_path / "out")
+
+    assert result.exit_code == 0, result.output
+    assert_together(clusters_of(tmp_path / "out"), people[5]["cust_id"], "T1")
+
+
+def test_a_value_shared_by_too_many_records_is_not_blocked_on() -> None:
+    """A placeholder phone typed for hundreds of records would pair all of them with each other."""
+    records: list[dict[str, Any]] = [
+        {"phone": "13800000000" if n < MAX_BLOCK_SIZE + 1 else f"139{n:08d}", "email": None}
+        for n in range(MAX_BLOCK_SIZE + 10)
+    ]
+
+    add_blocking_keys(records, ["phone", "email"])
+
+    assert {r["block_phone"] for r in records[: MAX_BLOCK_SIZE + 1]} == {None}
+    assert records[-1]["block_phone"] == records[-1]["phone"]
 
 
 def test_a_generated_extract_deduplicates_close_to_its_ground_truth(tmp_path: Path) -> None:

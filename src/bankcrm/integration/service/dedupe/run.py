@@ -82,7 +82,7 @@ def dedupe_file(
 ) -> DedupeSummary:
     """Find the records of one file that are the same person."""
     started = time.monotonic()
-    _check_thresholds(threshold, cluster_threshold)
+    _check_settings(out, threshold, cluster_threshold)
     loaded = _load(source, label=source.path.name)
     fields = _usable_fields([loaded])
     return _score_and_write([loaded], fields, out, threshold, cluster_threshold, started)
@@ -98,7 +98,7 @@ def link_files(
 ) -> DedupeSummary:
     """Find the records of the second file that are the same person as records of the first."""
     started = time.monotonic()
-    _check_thresholds(threshold, cluster_threshold)
+    _check_settings(out, threshold, cluster_threshold)
     fields_a, fields_b = compared_fields(first.columns), compared_fields(second.columns)
     if fields_a != fields_b:
         only = sorted(set(fields_a) ^ set(fields_b))
@@ -111,7 +111,9 @@ def link_files(
     return _score_and_write(files, fields, out, threshold, cluster_threshold, started)
 
 
-def _check_thresholds(threshold: float, cluster_threshold: float) -> None:
+def _check_settings(out: Path, threshold: float, cluster_threshold: float) -> None:
+    if out.exists() and not out.is_dir():
+        raise DedupeInputError(f"--out {out} is a file; name a folder for pairs.csv and clusters.csv.")
     for name, value in (("--threshold", threshold), ("--cluster-threshold", cluster_threshold)):
         if not 0.0 < value <= 1.0:
             raise DedupeInputError(f"{name} is a probability above 0 and at most 1, got {value}.")
@@ -126,6 +128,8 @@ def _source_labels(first: Path, second: Path) -> tuple[str, str]:
 def _load(source: InputFile, *, label: str) -> LoadedFile:
     table = read_table(source.path, encoding=source.encoding)
     _check_columns(table, source)
+    if not table.rows:
+        raise DedupeInputError(f"{table.path.name} has a header but no records.")
     ids = _checked_ids(table, source.id_column)
     records: list[dict[str, Any]] = []
     unreadable: Counter[str] = Counter()
