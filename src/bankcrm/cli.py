@@ -219,9 +219,9 @@ def _bad_input(error: DedupeInputError) -> typer.Exit:
 
 def _report(summary: DedupeSummary, threshold: float, cluster_threshold: float) -> None:
     console.print(
-        f"{summary.records} records compared on {', '.join(summary.fields)} in {summary.seconds:.1f} s: "
-        f"{summary.pairs} pairs at or above {threshold:g}, {summary.clusters} clusters at "
-        f"{cluster_threshold:g} (largest: {summary.largest_cluster} records).",
+        f"Records: {summary.records}; pairs at or above {threshold:g}: {summary.pairs}; clusters at "
+        f"{cluster_threshold:g}: {summary.clusters} (largest: {summary.largest_cluster}); compared on "
+        f"{', '.join(summary.fields)}; {summary.seconds:.1f} s.",
         highlight=False,
     )
     for role, count in sorted(summary.unreadable.items()):

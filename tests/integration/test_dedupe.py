@@ -220,8 +220,8 @@ def test_duplicates_in_a_chinese_file_are_found_despite_typos_old_phones_and_ful
         "email",
     }
     assert all(float(pair["match_probability"]) >= 0.8 for pair in pairs)
-    assert "270 records" in result.output
-    assert "clusters" in result.output
+    assert "Records: 270; pairs at or above 0.8: " in result.output
+    assert "; clusters at 0.99: " in result.output
 
 
 def test_a_latin_file_with_split_names_finds_swapped_and_differently_written_names(tmp_path: Path) -> None:
