@@ -228,7 +228,9 @@ def _report(summary: DedupeSummary, threshold: float, cluster_threshold: float) 
         console.print(f"{count} {role} values could not be read and were compared as blank.", highlight=False)
     if summary.skipped_training:
         console.print(
-            "Too few examples to train on: " + ", ".join(summary.skipped_training) + " (defaults used).",
+            "Too few examples in the file to train on: "
+            + "; ".join(summary.skipped_training)
+            + " (Splink's defaults used there).",
             highlight=False,
         )
     console.print(f"Wrote {summary.pairs_file} and {summary.clusters_file}.", highlight=False)

@@ -23,9 +23,6 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.exceptions import SplinkException
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from bankcrm.core.logging import get_logger
-
-log = get_logger(__name__)
 # Splink reports every level it could not train at WARNING; a small file leaves several untrained.
 logging.getLogger("splink").setLevel(logging.ERROR)
 
@@ -201,20 +198,18 @@ def _train(linker: Linker, sides: list[list[dict[str, Any]]], fields: list[str])
     if deterministic:
         try:
             linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
-        except (ValueError, SplinkException) as exc:
-            skipped.append("prior")
-            log.debug("dedupe.training_step_skipped", step="prior", why=str(exc)[:200])
+        except (ValueError, SplinkException):
+            skipped.append("share of matching pairs")
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     for column in TRAINING_FIELDS:
         if column not in columns:
             continue
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(block_on(f"block_{column}"))
-        except (ValueError, SplinkException) as exc:
+        except (ValueError, SplinkException):
             # No pair shares this field, or every pair that does agrees on everything else:
             # Splink cannot fit from that. The other sessions' estimates stand.
-            skipped.append(column)
-            log.debug("dedupe.training_step_skipped", step=column, why=str(exc)[:200])
+            skipped.append(f"pairs sharing {column}")
     return skipped
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from bankcrm.integration.service.dedupe.model import (
     SOURCE_A,
     SOURCE_B,
+    ModelResult,
     add_blocking_keys,
     level_labels,
     score,
@@ -195,32 +196,21 @@ def _score_and_write(
     cluster_threshold: float,
     started: float,
 ) -> DedupeSummary:
-    link = len(files) == 2
     sides = [_model_records(f, fields, SOURCE_A if index == 0 else SOURCE_B) for index, f in enumerate(files)]
     add_blocking_keys([record for side in sides for record in side], fields)
     records = sum(len(side) for side in sides)
-    skipped: list[str] = []
-    pairs: list[dict[str, Any]] = []
-    cluster_of: dict[tuple[str, str], str] = {}
-    if all(len(side) >= 1 for side in sides) and records >= 2:
+    result = ModelResult(pairs=[], clusters=[])
+    if records >= 2:  # a lone record has nobody to be compared with (and nothing to train on)
         result = score(sides, fields, threshold=threshold, cluster_threshold=cluster_threshold)
-        pairs, skipped = result.pairs, result.skipped_training
-        cluster_of = {
-            (str(row.get("source_dataset", SOURCE_A)), str(row["unique_id"])): str(row["cluster_id"])
-            for row in result.clusters
-        }
+    clusters = _numbered_clusters(sides, _splink_clusters(result))
     labels = {SOURCE_A: files[0].label, SOURCE_B: files[-1].label}
-    clusters = _numbered_clusters(sides, cluster_of)
-    pair_rows = list(_pair_rows(pairs, fields, labels, link=link))
-    cluster_rows = list(_cluster_rows(clusters, labels, link))
-    out.mkdir(parents=True, exist_ok=True)
-    pairs_file, clusters_file = out / "pairs.csv", out / "clusters.csv"
-    _write_csv(pairs_file, _pair_header(fields, link=link), pair_rows)
-    _write_csv(clusters_file, ["cluster_id", "id", *(["source"] if link else [])], cluster_rows)
+    pairs_file, clusters_file = _write_outputs(
+        out, fields, labels, result.pairs, clusters, link=len(files) == 2
+    )
     sizes = Counter(cluster for cluster, _ in clusters)
     return DedupeSummary(
         records=records,
-        pairs=len(pairs),
+        pairs=len(result.pairs),
         clusters=len(sizes),
         largest_cluster=max(sizes.values(), default=0),
         seconds=time.monotonic() - started,
@@ -228,8 +218,35 @@ def _score_and_write(
         clusters_file=clusters_file,
         fields=fields,
         unreadable=dict(sum((f.unreadable for f in files), Counter())),
-        skipped_training=skipped,
+        skipped_training=result.skipped_training,
     )
+
+
+def _splink_clusters(result: ModelResult) -> dict[tuple[str, str], str]:
+    """(side, record id) → Splink's cluster id."""
+    return {
+        (str(row.get("source_dataset", SOURCE_A)), str(row["unique_id"])): str(row["cluster_id"])
+        for row in result.clusters
+    }
+
+
+def _write_outputs(
+    out: Path,
+    fields: list[str],
+    labels: dict[str, str],
+    pairs: list[dict[str, Any]],
+    clusters: list[tuple[int, tuple[str, str]]],
+    *,
+    link: bool,
+) -> tuple[Path, Path]:
+    # Rows are formed before the folder is touched: a failure on the way writes nothing.
+    pair_rows = list(_pair_rows(pairs, fields, labels, link=link))
+    cluster_rows = list(_cluster_rows(clusters, labels, link))
+    out.mkdir(parents=True, exist_ok=True)
+    pairs_file, clusters_file = out / "pairs.csv", out / "clusters.csv"
+    _write_csv(pairs_file, _pair_header(fields, link=link), pair_rows)
+    _write_csv(clusters_file, ["cluster_id", "id", *(["source"] if link else [])], cluster_rows)
+    return pairs_file, clusters_file
 
 
 def _model_records(loaded: LoadedFile, fields: list[str], side: str) -> list[dict[str, Any]]:
