@@ -240,7 +240,7 @@ def _report(summary: DedupeSummary, threshold: float, cluster_threshold: float) 
 def dedupe(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or Parquet file.")],
     id_column: Annotated[str, typer.Option(help="The column that identifies each record.")],
-    column: Annotated[list[str], typer.Option(help=ROLE_HELP)],
+    column: Annotated[list[str], typer.Option(metavar="ROLE=COLUMN", help=ROLE_HELP)],
     encoding: Encoding = None,
     threshold: Threshold = DEFAULT_THRESHOLD,
     cluster_threshold: ClusterThreshold = DEFAULT_CLUSTER_THRESHOLD,
@@ -268,12 +268,15 @@ def link(
     file_a: Annotated[Path, typer.Argument(help="The first file (CSV or Parquet).")],
     file_b: Annotated[Path, typer.Argument(help="The second file (CSV or Parquet).")],
     id_column: Annotated[str, typer.Option(help="The column that identifies each record.")],
-    column: Annotated[list[str], typer.Option(help=ROLE_HELP + " Used for both files.")],
+    column: Annotated[
+        list[str], typer.Option(metavar="ROLE=COLUMN", help=ROLE_HELP + " Used for both files.")
+    ],
     id_column_b: Annotated[
         str | None, typer.Option(help="The second file's id column, if it is named differently.")
     ] = None,
     column_b: Annotated[
-        list[str] | None, typer.Option(help="ROLE=COLUMN where the second file names a column differently.")
+        list[str] | None,
+        typer.Option(metavar="ROLE=COLUMN", help="Where the second file names a column differently."),
     ] = None,
     encoding: Encoding = None,
     threshold: Threshold = DEFAULT_THRESHOLD,
