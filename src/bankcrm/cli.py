@@ -1,4 +1,4 @@
-"""The ``bankcrm`` command: serve, migrate, createuser, audit verify, demo, org."""
+"""The ``bankcrm`` command: serve, migrate, createuser, audit, demo, org, ingest, match, dedupe, link."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bankcrm.audit import service as audit_service
@@ -25,6 +26,19 @@ from bankcrm.demo import seed
 from bankcrm.demo.bank import generate_bank
 from bankcrm.demo.extracts import write_extracts
 from bankcrm.identity.service import orgs, roles, users
+from bankcrm.integration.service.dedupe import (
+    DEFAULT_CLUSTER_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    ROLES,
+    DedupeInputError,
+    DedupeSummary,
+    InputFile,
+    columns_for_second_file,
+    dedupe_file,
+    default_output_folder,
+    link_files,
+    parse_role_columns,
+)
 from bankcrm.integration.service.ingest import UnknownSource, ingest_file
 from bankcrm.integration.service.matching import run_matching
 
@@ -40,6 +54,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 console = Console()
+# Errors go to stderr unwrapped, so a long list of column names stays one line to grep.
+error_console = Console(stderr=True, soft_wrap=True)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -174,6 +190,120 @@ def match() -> None:
         f"Match run {summary.run_id}: {summary.records} records, {summary.pairs} pairs above the review "
         f"threshold, {summary.auto_merged} merged automatically, {summary.queued} waiting for review."
     )
+
+
+ROLE_HELP = "ROLE=COLUMN, once per compared column; roles: " + ", ".join(ROLES) + "."
+Encoding = Annotated[
+    str | None, typer.Option(help="Encoding of CSV input (utf-8 or gb18030); detected when not given.")
+]
+Threshold = Annotated[
+    float, typer.Option(min=0.0, max=1.0, help="Write pairs at or above this match probability.")
+]
+ClusterThreshold = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="Join records into one cluster at or above this probability (auto-merge level).",
+    ),
+]
+Out = Annotated[
+    Path | None, typer.Option(help="Folder for pairs.csv and clusters.csv; default: beside the input.")
+]
+
+
+def _bad_input(error: DedupeInputError) -> typer.Exit:
+    error_console.print(escape(str(error)), style="red", highlight=False)
+    return typer.Exit(2)
+
+
+def _report(summary: DedupeSummary, threshold: float, cluster_threshold: float) -> None:
+    console.print(
+        f"Records: {summary.records}; pairs at or above {threshold:g}: {summary.pairs}; clusters at "
+        f"{cluster_threshold:g}: {summary.clusters} (largest: {summary.largest_cluster}); compared on "
+        f"{', '.join(summary.fields)}; {summary.seconds:.1f} s.",
+        highlight=False,
+    )
+    for role, count in sorted(summary.unreadable.items()):
+        console.print(f"{count} {role} values could not be read and were compared as blank.", highlight=False)
+    if summary.skipped_training:
+        console.print(
+            "Too few examples in the file to train on: "
+            + "; ".join(summary.skipped_training)
+            + " (Splink's defaults used there).",
+            highlight=False,
+        )
+    console.print(f"Wrote {summary.pairs_file} and {summary.clusters_file}.", highlight=False)
+
+
+@app.command()
+def dedupe(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or Parquet file.")],
+    id_column: Annotated[str, typer.Option(help="The column that identifies each record.")],
+    column: Annotated[list[str], typer.Option(metavar="ROLE=COLUMN", help=ROLE_HELP)],
+    encoding: Encoding = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    cluster_threshold: ClusterThreshold = DEFAULT_CLUSTER_THRESHOLD,
+    out: Out = None,
+) -> None:
+    """Find the records of one file that are the same person: pairs with their match probability,
+    and clusters (every record in exactly one)."""
+    try:
+        source = InputFile(
+            path=file, id_column=id_column, columns=parse_role_columns(column), encoding=encoding
+        )
+        summary = dedupe_file(
+            source,
+            out=out or default_output_folder(file),
+            threshold=threshold,
+            cluster_threshold=cluster_threshold,
+        )
+    except DedupeInputError as exc:
+        raise _bad_input(exc) from None
+    _report(summary, threshold, cluster_threshold)
+
+
+@app.command()
+def link(
+    file_a: Annotated[Path, typer.Argument(help="The first file (CSV or Parquet).")],
+    file_b: Annotated[Path, typer.Argument(help="The second file (CSV or Parquet).")],
+    id_column: Annotated[str, typer.Option(help="The column that identifies each record.")],
+    column: Annotated[
+        list[str], typer.Option(metavar="ROLE=COLUMN", help=ROLE_HELP + " Used for both files.")
+    ],
+    id_column_b: Annotated[
+        str | None, typer.Option(help="The second file's id column, if it is named differently.")
+    ] = None,
+    column_b: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ROLE=COLUMN", help="Where the second file names a column differently."),
+    ] = None,
+    encoding: Encoding = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    cluster_threshold: ClusterThreshold = DEFAULT_CLUSTER_THRESHOLD,
+    out: Out = None,
+) -> None:
+    """Find the records of two files that are the same person: pairs (one record from each file)
+    and clusters spanning both files."""
+    try:
+        columns = parse_role_columns(column)
+        first = InputFile(path=file_a, id_column=id_column, columns=columns, encoding=encoding)
+        second = InputFile(
+            path=file_b,
+            id_column=id_column_b or id_column,
+            columns=columns_for_second_file(columns, parse_role_columns(column_b or [], option="--column-b")),
+            encoding=encoding,
+        )
+        summary = link_files(
+            first,
+            second,
+            out=out or default_output_folder(file_a, file_b),
+            threshold=threshold,
+            cluster_threshold=cluster_threshold,
+        )
+    except DedupeInputError as exc:
+        raise _bad_input(exc) from None
+    _report(summary, threshold, cluster_threshold)
 
 
 @audit_app.command("verify")

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from pypinyin import lazy_pinyin
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
@@ -38,6 +36,7 @@ from bankcrm.customers.service import customers
 from bankcrm.customers.service import merge as customer_merge
 from bankcrm.integration import repository as repo
 from bankcrm.integration.models import MatchCandidate, MatchRun, SourceRecord
+from bankcrm.integration.names import name_reading
 from bankcrm.integration.service import golden
 
 log = get_logger(__name__)
@@ -45,7 +44,6 @@ log = get_logger(__name__)
 # model review, not in the application's log.
 logging.getLogger("splink").setLevel(logging.ERROR)
 COMPARED = ("name", "pinyin", "birth_date", "mobile", "email", "id_number", "address")
-LETTERS = re.compile(r"[^a-z]")
 MIN_RECORDS = 10  # below this there is nothing to learn from
 
 
@@ -73,8 +71,7 @@ def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
     address = fields.get("address") or ""
     return {
         "name": name or None,
-        # Letters only, lower case: 张伟民, ZHANG WEIMIN and Zhang Weimin all read "zhangweimin".
-        "pinyin": LETTERS.sub("", "".join(lazy_pinyin(name)).lower()) or None,
+        "pinyin": name_reading(name),
         "birth_date": fields.get("birth_date") or None,
         "mobile": fields.get("mobile") or None,
         "email": fields.get("email") or None,
