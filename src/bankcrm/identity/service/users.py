@@ -115,7 +115,7 @@ def list_users(
     total = repo.count_users(
         session, principal, search=search, role_id=role_id, org_unit_id=org_unit_id, active=active
     )
-    rows = repo.list_users(
+    rows = repo.list_users_labelled(
         session,
         principal,
         search=search,
@@ -127,12 +127,7 @@ def list_users(
         offset=page.offset,
         limit=page.size,
     )
-    names = repo.org_unit_names(session, [row.org_unit_id for row in rows])
-    codes = repo.role_codes(session)
-    items = [
-        to_out(row, org_unit_name=names.get(row.org_unit_id, "?"), role_code=codes.get(row.role_id, "?"))
-        for row in rows
-    ]
+    items = [to_out(user, org_unit_name=unit_name, role_code=code) for user, unit_name, code in rows]
     return Page(items=items, total=total, page=page.page, size=page.size)
 
 
