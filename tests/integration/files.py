@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from bankcrm.core.validation import resident_id_check_char
+from bankcrm.demo.extracts import fit_bytes
 
 CORE_HEADER = [
     "CUST_NO",
@@ -60,8 +61,8 @@ def write_core(folder: Path, name: str, rows: list[dict[str, str]], header: list
 
 
 def cards_line(number: str, name: str, id_number: str, phone: str) -> str:
-    """Fixed width: 12 + 10 + 2 + 18 + 16 characters (names are padded with ideographic width in mind)."""
-    return f"{number:<12}{name:<10}I1{id_number:<18}{phone:<16}"
+    """Fixed width in bytes of GB18030: 12 + 10 + 2 + 18 + 16 (a Chinese character takes two)."""
+    return f"{number:<12}{fit_bytes(name, 10)}I1{id_number:<18}{phone:<16}"
 
 
 def write_cards(folder: Path, name: str, lines: list[str]) -> Path:

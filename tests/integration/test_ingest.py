@@ -141,6 +141,26 @@ def test_the_same_person_in_two_systems_becomes_one_customer(db: Session, lake: 
 
 
 @pytest.mark.usefixtures("demo")
+def test_fixed_width_positions_count_bytes_and_a_cut_character_is_rejected(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    good = cards_line("C90000000003", "欧阳宝贝", WANG, "13800001111")  # 8 bytes of 10 in GB18030
+    assert len(good.encode("gb18030")) == 58
+    # One stray byte before the name: the name's tenth byte is half a character.
+    broken = (
+        b"C90000000004" + b"A" + "张三丰王五".encode("gb18030") + f"I1{LI:<18}{'13911112222':<16}".encode()
+    )
+    path = tmp_path / "cards_customers_2.txt"
+    path.write_bytes(good.encode("gb18030") + b"\n" + broken + b"\n")
+    result = ingest_file(db, JOB, source="cards", path=path)
+    assert result.loaded == 1
+    name = db.execute(select(Customer.name).where(Customer.id_number == WANG)).scalar_one()
+    assert name == "欧阳宝贝"
+    rules = {(r["field"], r["rule"]) for r in result.rejects}
+    assert ("name", "text.encoding") in rules
+
+
+@pytest.mark.usefixtures("demo")
 def test_a_file_with_authentication_data_is_refused(db: Session, lake: Lake, tmp_path: Path) -> None:
     header = [*CORE_HEADER_WITH_PIN]
     row = {**core_row("K001", "王强", WANG), "PIN": "123456"}

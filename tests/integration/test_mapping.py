@@ -80,3 +80,22 @@ def test_fixed_width_needs_every_column_placed(tmp_path: Path) -> None:
     )
     with pytest.raises(MappingError, match="no \\[fixed\\] width"):
         load_mapping(write(tmp_path, text))
+
+
+def test_fixed_width_positions_are_bytes_unless_the_mapping_says_characters(tmp_path: Path) -> None:
+    fixed = GOOD.replace('default_unit = "BJ"', 'default_unit = "BJ"\nformat = "fixed"')
+    placed = (
+        "\n[fixed]\n"
+        + "\n".join(f"{c} = [{i * 10}, {i * 10 + 10}]" for i, c in enumerate(("NO", "NAME", "CERT", "KIND")))
+        + "\n"
+    )
+    assert load_mapping(write(tmp_path, fixed + placed)).fixed_unit == "bytes"
+    in_characters = fixed.replace('format = "fixed"', 'format = "fixed"\nfixed_unit = "characters"')
+    assert load_mapping(write(tmp_path, in_characters + placed)).fixed_unit == "characters"
+    with pytest.raises(MappingError, match="fixed_unit 'columns' is not one of bytes, characters"):
+        load_mapping(
+            write(
+                tmp_path,
+                fixed.replace('format = "fixed"', 'format = "fixed"\nfixed_unit = "columns"') + placed,
+            )
+        )

@@ -126,6 +126,14 @@ def _passport_spelling(name: str) -> str:
     return f"{syllables[0]} {''.join(syllables[1:])}".upper()
 
 
+def fit_bytes(text: str, width: int, encoding: str = "gb18030") -> str:
+    """``text`` padded with spaces to ``width`` bytes in ``encoding`` (cut at a whole character if longer),
+    as a host system lays out a fixed-width record."""
+    while len(text.encode(encoding)) > width:
+        text = text[:-1]
+    return text + " " * (width - len(text.encode(encoding)))
+
+
 def write_extracts(
     folder: Path, *, people: int, seed: int, today: date | None = None, transactions_per_customer: int = 20
 ) -> ExtractSummary:
@@ -171,7 +179,7 @@ def write_extracts(
                 name = to_traditional.convert(person.name) if rng.random() < 0.4 else person.name
                 phone = person.old_mobile if rng.random() < 0.2 else person.mobile
                 # Widths count characters, as the card mapping reads them.
-                cards_file.write(f"{card_no:<12}{name:<10}I1{person.id_number:<18}{phone:<16}\n")
+                cards_file.write(f"{card_no:<12}{fit_bytes(name, 10)}I1{person.id_number:<18}{phone:<16}\n")
                 truth.writerow([person.number, "cards", card_no])
                 counts["cards"] += 1
             if not person.corporate and rng.random() < 0.6:

@@ -62,6 +62,7 @@ DEFAULT_UNIQUE = {
     "transactions": ("txn_id",),
 }
 FORMATS = frozenset({"csv", "fixed", "parquet"})
+FIXED_UNITS = frozenset({"bytes", "characters"})
 ENCODINGS = frozenset({"utf-8", "utf-8-sig", "gb18030"})
 TRANSFORMS = frozenset(
     {
@@ -102,6 +103,9 @@ class Mapping:
     delimiter: str
     columns: dict[str, str]  # source column -> canonical field
     widths: dict[str, tuple[int, int]] = field(default_factory=dict)  # fixed-width: column -> (start, end)
+    # Fixed-width positions count bytes of the encoded line (as host systems write them: a Chinese
+    # character takes two bytes in GB18030) or decoded characters.
+    fixed_unit: str = "bytes"
     values: dict[str, dict[str, str]] = field(
         default_factory=dict
     )  # canonical field -> source value -> value
@@ -223,6 +227,13 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
         missing = sorted(set(columns) - set(widths))
         if missing:
             raise MappingError(path, line_of(text, "[fixed]"), f"no [fixed] width for {', '.join(missing)}")
+    fixed_unit = data["source"].get("fixed_unit", "bytes")
+    if fixed_unit not in FIXED_UNITS:
+        raise MappingError(
+            path,
+            line_of(text, "fixed_unit", after="source"),
+            f"fixed_unit {fixed_unit!r} is not one of {', '.join(sorted(FIXED_UNITS))}",
+        )
     transforms: dict[str, tuple[str, ...]] = {}
     for target, steps in data.get("transforms", {}).items():
         unknown = [step for step in steps if step not in TRANSFORMS]
@@ -271,6 +282,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
         delimiter=str(data["source"].get("delimiter", ",")),
         columns=columns,
         widths=widths,
+        fixed_unit=fixed_unit,
         values=values,
         transforms=transforms,
         required=required,

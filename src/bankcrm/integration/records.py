@@ -72,6 +72,9 @@ def read_rows(mapping: Mapping, path: Path) -> Iterator[tuple[int, dict[str, str
         for number, row in enumerate(table.to_pylist(), start=1):
             yield number, {k: "" if v is None else str(v) for k, v in row.items()}
         return
+    if mapping.format == "fixed" and mapping.fixed_unit == "bytes":
+        yield from _fixed_width_bytes(mapping, path.read_bytes())
+        return
     try:
         text = path.read_bytes().decode(mapping.encoding)
     except UnicodeDecodeError as exc:
@@ -84,6 +87,24 @@ def read_rows(mapping: Mapping, path: Path) -> Iterator[tuple[int, dict[str, str
         return
     for number, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
         yield number, {column: line[start:end] for column, (start, end) in mapping.widths.items()}
+
+
+# A field whose bytes do not decode - a column boundary that cuts a character in two - keeps this
+# mark, which validation turns into a reject naming the field.
+UNDECODABLE = "\ufffd"
+
+
+def _fixed_width_bytes(mapping: Mapping, content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """Slice each line by byte positions, then decode every field on its own."""
+    lines = (line.rstrip(b"\r") for line in content.split(b"\n"))
+    for number, line in enumerate((line for line in lines if line.strip()), start=1):
+        yield (
+            number,
+            {
+                column: line[start:end].decode(mapping.encoding, errors="replace")
+                for column, (start, end) in mapping.widths.items()
+            },
+        )
 
 
 def _refuse_c3(columns: Sequence[str]) -> None:
@@ -141,8 +162,22 @@ def _datetime(value: str) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=BUSINESS_TZ)).astimezone(UTC)
 
 
+def _flag_undecodable(record: CleanRecord, fields: dict[str, str]) -> None:
+    for name, value in fields.items():
+        if value and UNDECODABLE in value:
+            record.problems.append(
+                FieldProblem(
+                    name,
+                    "text.encoding",
+                    N_("The bytes of this field are not valid text in the file's encoding."),
+                    value,
+                )
+            )
+
+
 def validate_customer(mapping: Mapping, number: int, fields: dict[str, str]) -> CleanRecord:
     record = CleanRecord(record_no=number, fields={})
+    _flag_undecodable(record, fields)
     out = record.fields
     for name in mapping.required:
         if not fields.get(name):
@@ -195,6 +230,7 @@ def validate_customer(mapping: Mapping, number: int, fields: dict[str, str]) -> 
 
 def validate_transaction(mapping: Mapping, number: int, fields: dict[str, str]) -> CleanRecord:
     record = CleanRecord(record_no=number, fields=dict(fields))
+    _flag_undecodable(record, fields)
     for name in (*mapping.required, "txn_id", "source_customer_no", "booked_at", "amount", "direction"):
         if not fields.get(name) and not any(p.field == name for p in record.problems):
             record.problems.append(FieldProblem(name, "required", N_("This field is required."), None))
