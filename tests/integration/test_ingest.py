@@ -214,6 +214,37 @@ def test_transactions_go_to_the_lake_and_need_a_known_customer(
 
 
 @pytest.mark.usefixtures("demo")
+def test_overlapping_journals_load_each_transaction_once(db: Session, lake: Lake, tmp_path: Path) -> None:
+    ingest_file(
+        db,
+        JOB,
+        source="core",
+        path=write_core(tmp_path, "core_customers_1.csv", [core_row("K001", "王强", WANG)]),
+    )
+    first = [
+        txn("T1", "K001", "2026-10-31 23:30:00", "C", "100"),
+        txn("T2", "K001", "2026-11-01 08:00:00", "D", "20"),
+    ]
+    # Re-extracted from the 1st: T2 again, T3 new and repeated within the file.
+    second = [
+        txn("T2", "K001", "2026-11-01 08:00:00", "D", "20"),
+        txn("T3", "K001", "2026-11-02 09:00:00", "D", "30"),
+        txn("T3", "K001", "2026-11-02 09:00:00", "D", "30"),
+    ]
+    ingest_file(db, JOB, source="core_txn", path=write_transactions(tmp_path, "core_txn_20261101.csv", first))
+    result = ingest_file(
+        db, JOB, source="core_txn", path=write_transactions(tmp_path, "core_txn_20261102.csv", second)
+    )
+    assert (result.loaded, result.duplicates) == (1, 2)
+    table = lake.query(
+        "SELECT txn_id FROM read_parquet('"
+        + str(lake.dataset_dir("transactions"))
+        + "/**/*.parquet', hive_partitioning=true) ORDER BY txn_id"
+    )
+    assert table["txn_id"].to_pylist() == ["core_txn:T1", "core_txn:T2", "core_txn:T3"]
+
+
+@pytest.mark.usefixtures("demo")
 def test_source_records_keep_the_standardised_fields(db: Session, lake: Lake, tmp_path: Path) -> None:
     ingest_file(
         db,

@@ -142,6 +142,38 @@ BALANCE_SCHEMA = pa.schema(
 )
 
 
+def business_months(booked_at: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The business month (Beijing time) of each booking time, as the lake partitions them."""
+    return pc.strftime(booked_at.cast(pa.timestamp("us", tz="Asia/Shanghai")), format="%Y-%m")
+
+
+def loaded_transaction_ids(
+    lake: Lake, txn_ids: list[str], months: set[str], *, except_batch_key: str
+) -> set[str]:
+    """Which of ``txn_ids`` the lake already holds in those months, from batches other than
+    ``except_batch_key`` (a re-run of a killed batch replaces its own files, so they do not count).
+
+    Reads only the txn_id column of the months concerned; a daily delivery touches one or two.
+    """
+    folder = lake.dataset_dir(TRANSACTIONS)
+    present = sorted(m for m in months if (folder / f"month={m}").is_dir())
+    if not txn_ids or not present:
+        return set()
+    patterns = [(folder / f"month={m}" / "*" / "*.parquet").as_posix() for m in present]
+    incoming = pa.table({"txn_id": pa.array(txn_ids, pa.string())})
+    cursor = lake.cursor()
+    try:
+        cursor.register("incoming", incoming)
+        found = cursor.execute(
+            "SELECT DISTINCT l.txn_id FROM read_parquet(?, filename = true) AS l "
+            "JOIN incoming AS i ON i.txn_id = l.txn_id WHERE NOT ends_with(l.filename, ?)",
+            [patterns, f"/{except_batch_key}.parquet"],
+        ).fetchall()
+    finally:
+        cursor.close()
+    return {str(row[0]) for row in found}
+
+
 def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
     """Add a batch of transactions: partitioned by month and customer bucket, sorted for fast lookups.
 
@@ -149,8 +181,7 @@ def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
     """
     table = table.cast(TRANSACTION_SCHEMA)
     # Months are business months (Beijing time), the same as the filters that prune by them.
-    local = table["booked_at"].cast(pa.timestamp("us", tz="Asia/Shanghai"))
-    months = pc.strftime(local, format="%Y-%m")
+    months = business_months(table["booked_at"])
     buckets = pc.cast(pc.bit_wise_and(table["customer_id"], BUCKETS - 1), pa.int32())
     enriched = table.append_column("month", months).append_column("bucket", buckets)
     enriched = enriched.sort_by([("customer_id", "ascending"), ("booked_at", "ascending")])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
@@ -423,6 +424,21 @@ def _customer_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _new_transactions_only(lake: Lake, table: pa.Table, batch: Batch, batch_key: str) -> pa.Table:
+    """Drop transactions seen earlier in this delivery or loaded by an earlier one (deliveries that
+    overlap, a journal re-extracted): counted as duplicates, never written twice."""
+    ids = table["txn_id"].to_pylist()
+    first = pc.equal(pc.index_in(table["txn_id"], value_set=pa.array(ids)), pa.array(range(len(ids))))
+    months = set(lake_repository.business_months(table["booked_at"]).to_pylist())
+    known = lake_repository.loaded_transaction_ids(lake, ids, months, except_batch_key=batch_key)
+    keep = pc.and_(
+        first, pc.invert(pc.is_in(table["txn_id"], value_set=pa.array(sorted(known), pa.string())))
+    )
+    kept = table.filter(keep)
+    batch.duplicate_count += table.num_rows - kept.num_rows
+    return kept
+
+
 def _load_transactions(
     session: Session,
     mapping: Mapping,
@@ -467,6 +483,12 @@ def _load_transactions(
         )
     if rows:
         lake = Lake(get_settings().lake_root)
+        batch_key = f"{mapping.code}-{checksum[:16]}"
         table = pa.Table.from_pylist(rows, schema=lake_repository.TRANSACTION_SCHEMA)
-        lake_repository.write_transactions(lake, table, batch_key=f"{mapping.code}-{checksum[:16]}")
-    batch.loaded_count = len(rows)
+        table = _new_transactions_only(lake, table, batch, batch_key)
+        if table.num_rows:
+            lake_repository.write_transactions(lake, table, batch_key=batch_key)
+        rows_loaded = table.num_rows
+    else:
+        rows_loaded = 0
+    batch.loaded_count = rows_loaded
