@@ -149,6 +149,20 @@ def test_ten_thousand_transactions_page_newest_first_and_filter(db: Session, as_
     assert 0 < one_day.total <= 4
 
 
+def test_a_customer_whose_bucket_has_no_history_yet_has_no_transactions(  # type: ignore[no-untyped-def]
+    db: Session, as_user, make_customer, lake: Lake
+) -> None:
+    person = make_customer(name="袁新")
+    other = person.id + 1 if (person.id + 1) % lake_repository.BUCKETS else person.id + 2
+    lake_repository.write_transactions(
+        lake, transactions_for(other, 3, datetime(2026, 1, 5, tzinfo=UTC)), batch_key="other"
+    )
+    page = view360.transactions(
+        db, as_user("rm.zhang"), customer_id=person.id, filters=TransactionFilter(), page=PageRequest(1, 25)
+    )
+    assert (page.items, page.total) == ([], 0)
+
+
 def test_timeline_merges_interactions_and_changes(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]
     rm = as_user("rm.zhang")
     interactions.log_interaction(
