@@ -235,6 +235,8 @@ async def reveal(
     principal: Principal = Depends(require(Permission.PII_UNMASK)),
 ) -> Response:
     fields = await form_fields(request)
+    # The form echoes the masked value so an error can redraw it; it is not part of the request.
+    masked = fields.pop("masked", "")
     try:
         result = customers.reveal(db, principal, customer_id=customer_id, data=parse_form(RevealIn, fields))
     except ValidationFailed as exc:
@@ -244,7 +246,7 @@ async def reveal(
             {
                 "url": f"/customers/{customer_id}/reveal",
                 "field": fields.get("field", ""),
-                "masked": fields.get("masked", ""),
+                "masked": masked,
                 "error": next(iter(field_errors(exc, translator(request)).values())),
             },
             principal=principal,
