@@ -183,6 +183,10 @@ def test_log_interaction_tag_and_reveal_from_the_360_page(
         data={"kind": "visit", "channel": "branch", "summary": "", "csrf_token": session.csrf},
     )
     assert bad.status_code == 422
+    # The 360 page again, not a bare form: the header, and the form open with the summary's error.
+    assert 'data-testid="customer-header"' in bad.text
+    assert '<details class="action-block" open>' in bad.text
+    assert 'name="summary" class="form-control is-invalid"' in bad.text
     tagged = client.post(
         f"/customers/{customer.id}/tags",
         data={"target": f"tag:{tag.id}", "operation": "add", "csrf_token": session.csrf},

@@ -193,14 +193,15 @@ async def log_interaction(
             db, principal, customer_id=customer_id, data=parse_form(InteractionIn, fields)
         )
     except ValidationFailed as exc:
-        customer = customers.get_customer(db, principal, customer_id=customer_id)
-        return render(
-            request,
-            "customers/interaction_form.html",
-            {"customer": customer, "errors": field_errors(exc, translator(request)), "values": fields},
-            principal=principal,
-            status_code=422,
+        # The whole 360 page again (the form is posted without HTMX), its form open with the errors.
+        context = _page_context(
+            db,
+            principal,
+            customer_id,
+            interaction_errors=field_errors(exc, translator(request)),
+            interaction_values=fields,
         )
+        return render(request, "customers/view360.html", context, principal=principal, status_code=422)
     return redirect(request, f"/customers/{customer_id}", flash=("success", N_("Interaction logged.")))
 
 
