@@ -86,6 +86,7 @@ def _page_context(db: Session, principal: Principal, customer_id: int, **extra: 
         "assignments": portfolio.assignments(db, principal, customer_id=customer_id),
         "sections": SECTIONS,
         "tags": tags.list_tags(db, principal),
+        "my_groups": tags.my_groups(db, principal),
         "today": business_today(),
         "interaction_errors": {},
         "interaction_values": {},
