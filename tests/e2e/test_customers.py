@@ -262,6 +262,10 @@ def test_a_merge_filed_by_one_manager_is_approved_by_another_and_the_duplicate_p
     expect(maker.page).to_have_url(re.compile(r"/customers/merges/new\?"))
     compare = maker.page.get_by_test_id("merge-compare")
     expect(compare.locator("input[name=survivor_id]")).to_have_count(2)
+    # Coded values read as words: the gender is "Female", not "F".
+    expect(compare.locator("tbody tr", has_text=t(maker, "Gender"))).to_contain_text(
+        t(maker, "Female" if first.female else "Male")
+    )
     # The second record survives, keeping the first one's mobile and its own occupation.
     compare.locator(f"input[name=survivor_id][value='{second_id}']").check()
     compare.locator(f"input[name=choose_mobile][value='{first_id}']").check()
