@@ -10,6 +10,7 @@ history to ours.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,12 +18,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bankcrm.core.config import Settings
 from bankcrm.core.context import Actor
 from bankcrm.core.formatting import BUSINESS_TZ
+from bankcrm.core.i18n import translate
 from bankcrm.core.lake import Lake
 from bankcrm.core.validation import resident_id_check_char, uscc_check_char
 from bankcrm.customers import lake_repository
@@ -31,7 +34,9 @@ from bankcrm.customers.schemas import CustomerCreate, GroupIn, TagIn
 from bankcrm.customers.service import customers, holdings, tags
 from bankcrm.identity.service import users
 from tests.conftest import principal_for
-from tests.e2e.conftest import LiveServer, running_server
+from tests.e2e.conftest import Browsing, LiveServer, running_server
+from tests.e2e.test_i18n import chinese_in_chrome
+from tests.e2e.test_tour import assert_fits_the_screen, assert_tables_fit
 from tests.e2e.tour import user_data
 
 OWNER = "rm.zhang"
@@ -239,10 +244,9 @@ def build_world(session: Session, settings: Settings) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def customer_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@contextmanager
+def customer_server(settings: Settings, lake: Path) -> Iterator[LiveServer]:
     """A live server with the customers above, reading a lake nobody else writes to."""
-    lake = Path(tmp_path_factory.mktemp("customer-lake"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(settings, "lake_dir", lake)
         with running_server(
@@ -273,3 +277,47 @@ def typed_data(server: LiveServer) -> list[str]:
     values += [name for name in COUNTERPARTIES if name] + ["活期储蓄", "金融服务"]
     values += user_data(server)
     return sorted(set(values), key=len, reverse=True)
+
+
+# What the tests do on the pages of these customers.
+
+SECTIONS = (
+    "assets",
+    "holdings",
+    "accounts",
+    "transactions",
+    "timeline",
+    "tags",
+    "relationships",
+    "contacts",
+    "sources",
+    "scores",
+)
+
+
+def look(ui: Browsing, what: str) -> None:
+    """Photograph the page, and check what a person would notice first."""
+    ui.screenshot(what)
+    assert_fits_the_screen(ui, what)
+    assert_tables_fit(ui, what)
+    if ui.locale == "en":
+        found = chinese_in_chrome(ui, typed_data(ui.server))
+        assert not found, f"{what}: Chinese on an English page: {found}"
+
+
+def t(ui: Browsing, message: str, **params: object) -> str:
+    return translate(ui.locale, message, params or None)
+
+
+def wait_for_sections(ui: Browsing) -> None:
+    for name in SECTIONS:
+        section = ui.page.locator(f"#section-{name}")
+        expect(section.locator(".card-header")).to_be_visible()
+        expect(section.locator(".skeleton")).to_have_count(0)
+
+
+def open_360(ui: Browsing, name: str, *, mobile: str | None = None) -> int:
+    number = customer_id(ui.server, name, mobile=mobile)
+    ui.goto(f"/customers/{number}")
+    wait_for_sections(ui)
+    return number

@@ -7,14 +7,14 @@ every page it photographs has no Chinese in it (customer data may be Chinese: it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Locator, expect
 
+from bankcrm.core.config import Settings
 from bankcrm.core.formatting import business_today
-from bankcrm.core.i18n import translate
 from tests.e2e.conftest import Browsing, LiveServer
 from tests.e2e.customer_world import (
     DUPLICATES,
@@ -26,45 +26,20 @@ from tests.e2e.customer_world import (
     TAGS,
     customer_id,
     customer_server,
-    typed_data,
+    look,
+    open_360,
+    t,
+    wait_for_sections,
 )
-from tests.e2e.test_i18n import chinese_in_chrome
-from tests.e2e.test_tour import assert_fits_the_screen, assert_tables_fit
 
 pytestmark = pytest.mark.browser
 
-SECTIONS = (
-    "assets",
-    "holdings",
-    "accounts",
-    "transactions",
-    "timeline",
-    "tags",
-    "relationships",
-    "contacts",
-    "sources",
-    "scores",
-)
-
 
 @pytest.fixture(scope="module")
-def live_server(customer_server: LiveServer) -> LiveServer:
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Every browser of this module talks to the server with the customers of customer_world."""
-    return customer_server
-
-
-def look(ui: Browsing, what: str) -> None:
-    """Photograph the page, and check what a person would notice first."""
-    ui.screenshot(what)
-    assert_fits_the_screen(ui, what)
-    assert_tables_fit(ui, what)
-    if ui.locale == "en":
-        found = chinese_in_chrome(ui, typed_data(ui.server))
-        assert not found, f"{what}: Chinese on an English page: {found}"
-
-
-def t(ui: Browsing, message: str, **params: object) -> str:
-    return translate(ui.locale, message, params or None)
+    with customer_server(settings, tmp_path_factory.mktemp("customer-lake")) as server:
+        yield server
 
 
 def search(ui: Browsing, query: str) -> Locator:
@@ -75,13 +50,6 @@ def search(ui: Browsing, query: str) -> Locator:
         box.press("Enter")
     expect(ui.page).to_have_url(re.compile(r"[?&]q="))
     return ui.page.get_by_test_id("customer-table").locator("tbody tr")
-
-
-def wait_for_sections(ui: Browsing) -> None:
-    for name in SECTIONS:
-        section = ui.page.locator(f"#section-{name}")
-        expect(section.locator(".card-header")).to_be_visible()
-        expect(section.locator(".skeleton")).to_have_count(0)
 
 
 def test_rm_finds_a_customer_by_initials_name_and_last_four_digits_then_reveals_the_mobile(
@@ -148,13 +116,6 @@ def test_rm_finds_a_customer_by_initials_name_and_last_four_digits_then_reveals_
     # Only that field of that customer: the ID number stays masked.
     expect(header.locator("[data-masked-field=id_number] .masked-value")).to_contain_text("*")
     ui.screenshot("revealed")
-
-
-def open_360(ui: Browsing, name: str, *, mobile: str | None = None) -> int:
-    number = customer_id(ui.server, name, mobile=mobile)
-    ui.goto(f"/customers/{number}")
-    wait_for_sections(ui)
-    return number
 
 
 INTERACTIONS = {
