@@ -250,10 +250,15 @@ def timeline(
     for event in audit.entity_history(session, entity_type="customer", entity_id=customer_id, limit=limit):
         if event.action in LOADER_ACTIONS:
             continue
-        fields = ", ".join(sorted(event.changes)) if event.changes else None
+        fields = sorted(event.changes) if event.changes else []
         items.append(
             TimelineItem(
-                at=event.occurred_at, kind="change", title=event.action, detail=fields, actor=event.actor_name
+                at=event.occurred_at,
+                kind="change",
+                title=event.action,
+                detail=", ".join(fields) or None,
+                actor=event.actor_name,
+                fields=fields,
             )
         )
     items.sort(key=lambda item: item.at, reverse=True)
