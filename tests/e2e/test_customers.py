@@ -161,6 +161,11 @@ def test_rm_logs_an_interaction_that_shows_on_the_timeline_and_as_a_follow_up_at
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text(t(ui, "Visit"))
     expect(entry).to_contain_text(t(ui, "Branch"))
+    # Changes to the record read as words, not as audit codes and column names.
+    created = timeline.locator(".timeline-item", has=ui.page.locator("[data-action=create]"))
+    expect(created.locator("[data-action=create]")).to_have_text(t(ui, "Created"))
+    expect(created.get_by_test_id("changed-fields")).to_contain_text(t(ui, "Relationship manager"))
+    expect(created.get_by_test_id("changed-fields")).not_to_contain_text("primary_rm_id")
     wait_for_sections(ui)
     look(ui, "timeline")
 

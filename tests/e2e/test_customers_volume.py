@@ -78,6 +78,8 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     )
     expect(rows).to_have_count(PAGE_SIZE)
     expect(rows.first.locator("td").first).to_have_text(booked(TRANSACTIONS - 1))
+    # Categories in words of the page's language: 9999 is a "shopping" one.
+    expect(rows.first.locator("td").nth(2)).to_have_text(t(ui, "Shopping"))
     expect(footer).to_contain_text(showing(ui, 1, PAGE_SIZE, TRANSACTIONS))
     expect(footer).to_contain_text(f"1 / {PAGES}")
     expect(footer.get_by_role("button", name=t(ui, "Previous"))).to_be_disabled()
