@@ -16,8 +16,8 @@ from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers import lake_repository
-from bankcrm.customers.schemas import InteractionIn, TransactionFilter
-from bankcrm.customers.service import holdings, interactions, view360
+from bankcrm.customers.schemas import InteractionIn, RevealIn, TransactionFilter
+from bankcrm.customers.service import customers, holdings, interactions, view360
 from tests.customers.conftest import unit_id
 
 
@@ -174,6 +174,19 @@ def test_timeline_merges_interactions_and_changes(db: Session, as_user, rich_cus
     items = view360.timeline(db, rm, customer_id=rich_customer.id)
     kinds = {item.kind for item in items}
     assert kinds == {"interaction", "change"}
+    created = next(item for item in items if item.title == "create")
+    assert {"name", "mobile", "primary_rm_id"} <= set(created.fields)
+
+
+def test_a_reveal_on_the_timeline_names_the_field_shown(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]
+    rm = as_user("rm.zhang")
+    customers.reveal(
+        db, rm, customer_id=rich_customer.id, data=RevealIn(field="mobile", reason="核实来电身份")
+    )
+    shown = next(
+        item for item in view360.timeline(db, rm, customer_id=rich_customer.id) if item.title == "unmask"
+    )
+    assert shown.fields == ["mobile"]
 
 
 def test_scores_are_not_invented(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]
