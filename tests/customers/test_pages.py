@@ -215,7 +215,9 @@ def test_the_360_page_adds_the_customer_to_one_of_my_lists(
     customer = make_customer(name="林黛玉")
     mine = tags.create_group(db, as_user("rm.zhang"), data=GroupIn(name="春节回访"))
     session = signed_in("rm.zhang")
-    assert f'<option value="group:{mine.id}">春节回访</option>' in client.get(f"/customers/{customer.id}").text
+    assert (
+        f'<option value="group:{mine.id}">春节回访</option>' in client.get(f"/customers/{customer.id}").text
+    )
     added = client.post(
         f"/customers/{customer.id}/tags",
         data={"target": f"group:{mine.id}", "operation": "add", "csrf_token": session.csrf},
