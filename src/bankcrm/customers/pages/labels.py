@@ -131,6 +131,7 @@ LABELS: dict[str, dict[str, str]] = {
         "create": N_("Created"),
         "update": N_("Changed"),
         "merge": N_("Merged"),
+        "absorb": N_("Duplicates merged into it"),
         "system_merge": N_("Merged automatically"),
         "unmerge": N_("Unmerged"),
         "deactivate": N_("Deactivated"),
@@ -168,5 +169,6 @@ LABELS: dict[str, dict[str, str]] = {
         "primary_rm_id": N_("Relationship manager"),
         "status": N_("Status"),
         "do_not_contact": N_("Do not contact"),
+        "absorbed": N_("Merged records"),
     },
 }
