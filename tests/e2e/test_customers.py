@@ -292,4 +292,9 @@ def test_a_merge_filed_by_one_manager_is_approved_by_another_and_the_duplicate_p
         f"{first.mobile[:3]}****{first.mobile[-4:]}"
     )
     wait_for_sections(checker)
+    # The survivor's own history says it took the duplicate in, and which of its fields changed.
+    timeline = checker.page.get_by_test_id("section-timeline")
+    absorbed = timeline.locator(".timeline-item", has=checker.page.locator("[data-action=absorb]"))
+    expect(absorbed.locator("[data-action=absorb]")).to_have_text(t(checker, "Duplicates merged into it"))
+    expect(absorbed.get_by_test_id("changed-fields")).to_contain_text(t(checker, "Mobile"))
     look(checker, "survivor")
