@@ -17,6 +17,7 @@ from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.validation import parse_row_id
+from bankcrm.customers.pages.labels import LABELS
 from bankcrm.customers.schemas import (
     AssistantIn,
     ConsentIn,
@@ -68,6 +69,7 @@ SECTIONS = (
     "scores",
 )
 READ = Depends(require(Permission.CUSTOMER_READ))
+TXN_CATEGORIES = tuple(LABELS["txn_category"])
 TXN_FILTER_KEYS = ("date_from", "date_to", "min_amount", "max_amount", "direction", "category", "channel")
 
 
@@ -152,7 +154,8 @@ def _transactions_context(
         filters=filters,
         page=PageRequest(parse_page(request.query_params.get("page")), 25),
     )
-    return {"txns": result, "txn_values": values, "txn_errors": errors}
+    # Categories are codes; people choose them by name (a source's own code still filters from a link).
+    return {"txns": result, "txn_values": values, "txn_errors": errors, "txn_categories": TXN_CATEGORIES}
 
 
 @router.get("/sections/{name}")
