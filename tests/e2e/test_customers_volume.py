@@ -133,6 +133,14 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     expect(rows.locator("td.num.up")).to_have_count(PAGE_SIZE)
     expect(rows.first.locator("td").first).to_have_text(booked(TRANSACTIONS - IN_EVERY * (PAGE_SIZE + 1)))
 
+    # By category, chosen by name: salaries are exactly the money coming in.
+    section.locator("#t-dir").select_option("")
+    section.locator("#t-cat").select_option(label=t(ui, "Salary"))
+    section.get_by_role("button", name=t(ui, "Filter")).click()
+    expect(footer).to_contain_text(showing(ui, 1, PAGE_SIZE, credits))
+    expect(section.locator("#t-cat")).to_have_value("salary")
+    expect(rows.locator("td:nth-child(3)", has_text=t(ui, "Salary"))).to_have_count(PAGE_SIZE)
+
     # The same page on a wide screen.
     ui.page.set_viewport_size({"width": 1920, "height": 1080})
     assert_usable(ui, section, "1920")
