@@ -9,6 +9,7 @@ history to ours.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -309,11 +310,24 @@ def t(ui: Browsing, message: str, **params: object) -> str:
     return translate(ui.locale, message, params or None)
 
 
+HTMX_BUSY = re.compile(r"\bhtmx-(request|swapping|settling)\b")
+
+
+def settled(part: Locator) -> None:
+    """Wait until HTMX has finished with what it swapped into ``part``.
+
+    New content shows before HTMX wires it up (its buttons and forms answer only after the settle
+    step), so a click straight after new text appears could do nothing.
+    """
+    expect(part).not_to_have_class(HTMX_BUSY)
+
+
 def wait_for_sections(ui: Browsing) -> None:
     for name in SECTIONS:
         section = ui.page.locator(f"#section-{name}")
         expect(section.locator(".card-header")).to_be_visible()
         expect(section.locator(".skeleton")).to_have_count(0)
+        settled(section)
 
 
 def open_360(ui: Browsing, name: str, *, mobile: str | None = None) -> int:

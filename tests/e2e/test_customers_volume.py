@@ -1,4 +1,8 @@
-"""The 360 page of a customer with ten thousand transactions: it pages, filters and keeps its shape."""
+"""The 360 page of a customer with ten thousand transactions: it pages, filters and keeps its shape.
+
+The section is swapped by HTMX at every step; each step waits for the swap to settle before touching
+the new buttons and fields (see ``settled``).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from tests.e2e.customer_world import (
     customer_server,
     look,
     open_360,
+    settled,
     t,
 )
 
@@ -88,8 +93,10 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     # Later pages, one after the other, and back.
     footer.get_by_role("button", name=t(ui, "Next")).click()
     expect(footer).to_contain_text(f"2 / {PAGES}")
+    settled(section)
     footer.get_by_role("button", name=t(ui, "Next")).click()
     expect(footer).to_contain_text(f"3 / {PAGES}")
+    settled(section)
     expect(footer).to_contain_text(showing(ui, 2 * PAGE_SIZE + 1, 3 * PAGE_SIZE, TRANSACTIONS))
     expect(rows).to_have_count(PAGE_SIZE)
     expect(rows.first.locator("td").first).to_have_text(booked(TRANSACTIONS - 1 - 2 * PAGE_SIZE))
@@ -97,6 +104,7 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     footer.get_by_role("button", name=t(ui, "Previous")).click()
     expect(footer).to_contain_text(f"2 / {PAGES}")
     expect(rows.first.locator("td").first).to_have_text(booked(TRANSACTIONS - 1 - PAGE_SIZE))
+    settled(section)
     assert_usable(ui, section, "later-page")
 
     # One business day: sixteen transactions, on one page.
@@ -112,6 +120,7 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     expect(rows.last.locator("td").first).to_have_text(booked(day * PER_DAY))
     expect(footer).to_contain_text("1 / 1")
     expect(footer.get_by_role("button", name=t(ui, "Next"))).to_be_disabled()
+    settled(section)
 
     # The same day, money coming in only: every fourth transaction, all shown as credits.
     section.locator("#t-dir").select_option("in")
@@ -120,6 +129,7 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     expect(section.locator("#t-dir")).to_have_value("in")
     expect(section.locator("#t-from")).to_have_value("2025-06-01")
     expect(rows.locator("td.num.up")).to_have_count(PER_DAY // IN_EVERY)
+    settled(section)
     assert_usable(ui, section, "filtered")
 
     # Direction alone pages through its own total, keeping the filter from page to page.
@@ -128,8 +138,10 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     section.get_by_role("button", name=t(ui, "Filter")).click()
     credits = TRANSACTIONS // IN_EVERY
     expect(footer).to_contain_text(showing(ui, 1, PAGE_SIZE, credits))
+    settled(section)
     footer.get_by_role("button", name=t(ui, "Next")).click()
     expect(footer).to_contain_text(f"2 / {credits // PAGE_SIZE}")
+    settled(section)
     expect(rows.locator("td.num.up")).to_have_count(PAGE_SIZE)
     expect(rows.first.locator("td").first).to_have_text(booked(TRANSACTIONS - IN_EVERY * (PAGE_SIZE + 1)))
 
@@ -140,6 +152,7 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     expect(footer).to_contain_text(showing(ui, 1, PAGE_SIZE, credits))
     expect(section.locator("#t-cat")).to_have_value("salary")
     expect(rows.locator("td:nth-child(3)", has_text=t(ui, "Salary"))).to_have_count(PAGE_SIZE)
+    settled(section)
 
     # The same page on a wide screen.
     ui.page.set_viewport_size({"width": 1920, "height": 1080})
