@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bankcrm.audit import service as audit
 from bankcrm.core.context import Actor
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
 from bankcrm.customers.models import (
@@ -186,6 +187,25 @@ def test_merge_moves_everything_to_the_survivor_and_unmerge_restores_it(db: Sess
     assert (alias.status, alias.merged_into_id) == ("merged", first.id)
     merge.unmerge(db, as_user("sbm.haidian"), merge_id=pending.id, reason="were two different people")
     assert state(db, ids) == before
+
+
+def test_the_survivor_history_records_what_a_merge_did_to_it_and_its_undo(
+    db: Session, as_user, twins
+) -> None:  # type: ignore[no-untyped-def]
+    first, second, _ = twins
+    pending = request(db, as_user("rm.zhang"), first.id, second.id, mobile=second.id)
+    merge.approve_merge(db, as_user("sbm.haidian"), merge_id=pending.id, version=pending.version)
+    merge.unmerge(db, as_user("sbm.haidian"), merge_id=pending.id, reason="were two different people")
+    rows = {
+        event.action: event.changes
+        for event in audit.entity_history(db, entity_type="customer", entity_id=first.id, limit=10)
+    }
+    absorbed, undone = rows["absorb"], rows["unmerge"]
+    assert absorbed["absorbed"] == {"before": None, "after": [second.id]}
+    assert set(absorbed) == {"absorbed", "mobile"}
+    assert "*" in absorbed["mobile"]["after"]  # personal data masked in the trail
+    assert undone["absorbed"] == {"before": [second.id], "after": None}
+    assert undone["mobile"] == {"before": absorbed["mobile"]["after"], "after": absorbed["mobile"]["before"]}
 
 
 def test_the_maker_can_never_approve_their_own_request(db: Session, as_user, twins) -> None:  # type: ignore[no-untyped-def]

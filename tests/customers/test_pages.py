@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
-from bankcrm.customers.schemas import TagIn
+from bankcrm.customers.schemas import GroupIn, TagIn
 from bankcrm.customers.service import tags
 from tests.customers.conftest import resident_id
 
@@ -183,6 +183,10 @@ def test_log_interaction_tag_and_reveal_from_the_360_page(
         data={"kind": "visit", "channel": "branch", "summary": "", "csrf_token": session.csrf},
     )
     assert bad.status_code == 422
+    # The 360 page again, not a bare form: the header, and the form open with the summary's error.
+    assert 'data-testid="customer-header"' in bad.text
+    assert '<details class="action-block" open>' in bad.text
+    assert 'name="summary" class="form-control is-invalid"' in bad.text
     tagged = client.post(
         f"/customers/{customer.id}/tags",
         data={"target": f"tag:{tag.id}", "operation": "add", "csrf_token": session.csrf},
@@ -191,12 +195,35 @@ def test_log_interaction_tag_and_reveal_from_the_360_page(
     assert "重点维护" in client.get(f"/customers/{customer.id}/sections/tags").text
     shown = client.post(
         f"/customers/{customer.id}/reveal",
-        data={"field": "mobile", "reason": "confirm the visit", "csrf_token": session.csrf},
+        # What the form posts: the masked value comes along so an error can redraw it.
+        data={
+            "field": "mobile",
+            "masked": "136****3333",
+            "reason": "confirm the visit",
+            "csrf_token": session.csrf,
+        },
     )
     assert "13600003333" in shown.text
     assert db.execute(
         select(AuditEvent).where(AuditEvent.action == "unmask", AuditEvent.entity_id == str(customer.id))
     ).scalar_one()
+
+
+def test_the_360_page_adds_the_customer_to_one_of_my_lists(
+    signed_in, client: TestClient, make_customer, db: Session, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    customer = make_customer(name="林黛玉")
+    mine = tags.create_group(db, as_user("rm.zhang"), data=GroupIn(name="春节回访"))
+    session = signed_in("rm.zhang")
+    assert (
+        f'<option value="group:{mine.id}">春节回访</option>' in client.get(f"/customers/{customer.id}").text
+    )
+    added = client.post(
+        f"/customers/{customer.id}/tags",
+        data={"target": f"group:{mine.id}", "operation": "add", "csrf_token": session.csrf},
+    )
+    assert added.status_code == 303
+    assert "春节回访" in client.get(f"/customers/{customer.id}/sections/tags").text
 
 
 def test_merge_through_the_pages_needs_a_second_user(signed_in, client: TestClient, make_customer) -> None:  # type: ignore[no-untyped-def]

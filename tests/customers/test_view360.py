@@ -16,8 +16,8 @@ from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers import lake_repository
-from bankcrm.customers.schemas import InteractionIn, TransactionFilter
-from bankcrm.customers.service import holdings, interactions, view360
+from bankcrm.customers.schemas import InteractionIn, RevealIn, TransactionFilter
+from bankcrm.customers.service import customers, holdings, interactions, view360
 from tests.customers.conftest import unit_id
 
 
@@ -149,6 +149,20 @@ def test_ten_thousand_transactions_page_newest_first_and_filter(db: Session, as_
     assert 0 < one_day.total <= 4
 
 
+def test_a_customer_whose_bucket_has_no_history_yet_has_no_transactions(  # type: ignore[no-untyped-def]
+    db: Session, as_user, make_customer, lake: Lake
+) -> None:
+    person = make_customer(name="袁新")
+    other = person.id + 1 if (person.id + 1) % lake_repository.BUCKETS else person.id + 2
+    lake_repository.write_transactions(
+        lake, transactions_for(other, 3, datetime(2026, 1, 5, tzinfo=UTC)), batch_key="other"
+    )
+    page = view360.transactions(
+        db, as_user("rm.zhang"), customer_id=person.id, filters=TransactionFilter(), page=PageRequest(1, 25)
+    )
+    assert (page.items, page.total) == ([], 0)
+
+
 def test_timeline_merges_interactions_and_changes(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]
     rm = as_user("rm.zhang")
     interactions.log_interaction(
@@ -160,6 +174,19 @@ def test_timeline_merges_interactions_and_changes(db: Session, as_user, rich_cus
     items = view360.timeline(db, rm, customer_id=rich_customer.id)
     kinds = {item.kind for item in items}
     assert kinds == {"interaction", "change"}
+    created = next(item for item in items if item.title == "create")
+    assert {"name", "mobile", "primary_rm_id"} <= set(created.fields)
+
+
+def test_a_reveal_on_the_timeline_names_the_field_shown(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]
+    rm = as_user("rm.zhang")
+    customers.reveal(
+        db, rm, customer_id=rich_customer.id, data=RevealIn(field="mobile", reason="核实来电身份")
+    )
+    shown = next(
+        item for item in view360.timeline(db, rm, customer_id=rich_customer.id) if item.title == "unmask"
+    )
+    assert shown.fields == ["mobile"]
 
 
 def test_scores_are_not_invented(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]

@@ -80,6 +80,8 @@ def transactions(
     where, params = _where(query)
     buckets = sorted({bucket_of(i) for i in query.customer_ids})
     partitions = f"month=*/bucket={buckets[0]}" if len(buckets) == 1 else None
+    if partitions and not lake.has_files(TRANSACTIONS, partitions=partitions):
+        return [], 0  # no history was ever loaded for this customer's bucket
     source = lake.scan_expression(TRANSACTIONS, partitions=partitions)
     columns = (
         "txn_id",

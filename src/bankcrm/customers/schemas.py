@@ -378,6 +378,7 @@ class TimelineItem(BaseModel):
     title: str
     detail: str | None
     actor: str | None
+    fields: list[str] = Field(default_factory=list, description="For a change: the fields it changed.")
 
 
 class ScoreOut(BaseModel):

@@ -17,6 +17,7 @@ from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.validation import parse_row_id
+from bankcrm.customers.pages.labels import LABELS
 from bankcrm.customers.schemas import (
     AssistantIn,
     ConsentIn,
@@ -68,6 +69,7 @@ SECTIONS = (
     "scores",
 )
 READ = Depends(require(Permission.CUSTOMER_READ))
+TXN_CATEGORIES = tuple(LABELS["txn_category"])
 TXN_FILTER_KEYS = ("date_from", "date_to", "min_amount", "max_amount", "direction", "category", "channel")
 
 
@@ -86,6 +88,7 @@ def _page_context(db: Session, principal: Principal, customer_id: int, **extra: 
         "assignments": portfolio.assignments(db, principal, customer_id=customer_id),
         "sections": SECTIONS,
         "tags": tags.list_tags(db, principal),
+        "my_groups": tags.my_groups(db, principal),
         "today": business_today(),
         "interaction_errors": {},
         "interaction_values": {},
@@ -151,7 +154,8 @@ def _transactions_context(
         filters=filters,
         page=PageRequest(parse_page(request.query_params.get("page")), 25),
     )
-    return {"txns": result, "txn_values": values, "txn_errors": errors}
+    # Categories are codes; people choose them by name (a source's own code still filters from a link).
+    return {"txns": result, "txn_values": values, "txn_errors": errors, "txn_categories": TXN_CATEGORIES}
 
 
 @router.get("/sections/{name}")
@@ -193,14 +197,15 @@ async def log_interaction(
             db, principal, customer_id=customer_id, data=parse_form(InteractionIn, fields)
         )
     except ValidationFailed as exc:
-        customer = customers.get_customer(db, principal, customer_id=customer_id)
-        return render(
-            request,
-            "customers/interaction_form.html",
-            {"customer": customer, "errors": field_errors(exc, translator(request)), "values": fields},
-            principal=principal,
-            status_code=422,
+        # The whole 360 page again (the form is posted without HTMX), its form open with the errors.
+        context = _page_context(
+            db,
+            principal,
+            customer_id,
+            interaction_errors=field_errors(exc, translator(request)),
+            interaction_values=fields,
         )
+        return render(request, "customers/view360.html", context, principal=principal, status_code=422)
     return redirect(request, f"/customers/{customer_id}", flash=("success", N_("Interaction logged.")))
 
 
@@ -235,6 +240,8 @@ async def reveal(
     principal: Principal = Depends(require(Permission.PII_UNMASK)),
 ) -> Response:
     fields = await form_fields(request)
+    # The form echoes the masked value so an error can redraw it; it is not part of the request.
+    masked = fields.pop("masked", "")
     try:
         result = customers.reveal(db, principal, customer_id=customer_id, data=parse_form(RevealIn, fields))
     except ValidationFailed as exc:
@@ -244,7 +251,7 @@ async def reveal(
             {
                 "url": f"/customers/{customer_id}/reveal",
                 "field": fields.get("field", ""),
-                "masked": fields.get("masked", ""),
+                "masked": masked,
                 "error": next(iter(field_errors(exc, translator(request)).values())),
             },
             principal=principal,

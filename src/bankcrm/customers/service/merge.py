@@ -21,6 +21,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.errors import PermissionDenied, ProblemCollector, ValidationFailed
 from bankcrm.core.i18n import N_
+from bankcrm.core.masking import MaskKind
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers import repository as repo
@@ -32,6 +33,8 @@ from bankcrm.customers.service.holdings import refresh_customer_figures
 from bankcrm.identity.service import users
 
 ENTITY = "merge_request"
+# Personal data among the fields a merge chooses, masked in the survivor's audit row.
+SURVIVOR_SENSITIVE = {"mobile": MaskKind.MOBILE}
 # Fields whose surviving value the maker chooses; the rest belong to the survivor.
 MERGEABLE_FIELDS = (
     "name",
@@ -267,6 +270,14 @@ def approve_merge(session: Session, principal: Principal, *, merge_id: int, vers
     if survivor.status != "active" or any(c.status != "active" for c in merged):
         raise MergeConflict(why=N_("a customer in it is no longer active"))
     snapshot = _apply_merge(session, survivor, merged, json.loads(row.chosen_values), principal.user_id)
+    _record_on_survivor(
+        session,
+        principal.actor,
+        survivor,
+        action="absorb",
+        before={**snapshot["survivor_before"], "absorbed": None},
+        absorbed=_ids(row.merged_ids),
+    )
     row.snapshot = json.dumps(snapshot, sort_keys=True)
     row.status = "approved"
     row.decided_by = principal.user_id
@@ -344,6 +355,32 @@ def _apply_merge(
         customer.status = "merged"
         customer.merged_into_id = survivor.id
     return snapshot
+
+
+def _record_on_survivor(
+    session: Session,
+    actor: Actor,
+    survivor: Customer,
+    *,
+    action: str,
+    before: dict[str, Any],
+    absorbed: list[int] | None,
+    reason: str | None = None,
+) -> None:
+    """The survivor's own audit row: the values a merge chose for it and the records it took in
+    (the merge request's row says who decided; this one is what the customer's history shows)."""
+    after = {field: _jsonable(getattr(survivor, field)) for field in MERGEABLE_FIELDS}
+    audit.record_change(
+        session,
+        actor,
+        entity_type="customer",
+        entity_id=survivor.id,
+        action=action,
+        before=before,
+        after={**after, "absorbed": absorbed},
+        sensitive=SURVIVOR_SENSITIVE,
+        reason=reason,
+    )
 
 
 def _consent_json(consent: Consent) -> dict[str, Any]:
@@ -425,8 +462,18 @@ def unmerge(session: Session, principal: Principal, *, merge_id: int, reason: st
     snapshot = json.loads(row.snapshot)
     survivor = repo.get_customer(session, row.survivor_id)
     assert survivor is not None
+    merged_before = {field: _jsonable(getattr(survivor, field)) for field in MERGEABLE_FIELDS}
     for field, value in snapshot["survivor_before"].items():
         setattr(survivor, field, _restore(field, value))
+    _record_on_survivor(
+        session,
+        principal.actor,
+        survivor,
+        action="unmerge",
+        before={**merged_before, "absorbed": _ids(row.merged_ids)},
+        absorbed=None,
+        reason=reason,
+    )
     for customer_id, moved in snapshot["moved"].items():
         repo.move_rows_back(session, moved, to_id=int(customer_id))
     for customer_id, tag_ids in snapshot["tags"].items():
@@ -536,6 +583,15 @@ def system_merge(
     repo.add(session, row)
     session.flush()
     snapshot = _apply_merge(session, survivor, [merged], {}, approved_by)
+    _record_on_survivor(
+        session,
+        actor,
+        survivor,
+        action="absorb",
+        before={**snapshot["survivor_before"], "absorbed": None},
+        absorbed=[merged.id],
+        reason=reason,
+    )
     row.snapshot = json.dumps(snapshot, sort_keys=True)
     row.status = "approved"
     row.decided_by = approved_by

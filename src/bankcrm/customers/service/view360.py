@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -228,6 +230,15 @@ def data_quality_flags(session: Session, principal: Principal, *, customer_id: i
     return flags
 
 
+def _changed_fields(changes: Mapping[str, Any]) -> list[str]:
+    """The fields an audit row touched: the keys of a before/after diff, or the one an event names
+    (a reveal records ``{"field": "mobile"}``); other events' details are not field names."""
+    if changes and all(isinstance(value, Mapping) and "after" in value for value in changes.values()):
+        return sorted(changes)
+    named = changes.get("field")
+    return [str(named)] if isinstance(named, str) else []
+
+
 def timeline(
     session: Session, principal: Principal, *, customer_id: int, limit: int = 50
 ) -> list[TimelineItem]:
@@ -250,10 +261,14 @@ def timeline(
     for event in audit.entity_history(session, entity_type="customer", entity_id=customer_id, limit=limit):
         if event.action in LOADER_ACTIONS:
             continue
-        fields = ", ".join(sorted(event.changes)) if event.changes else None
         items.append(
             TimelineItem(
-                at=event.occurred_at, kind="change", title=event.action, detail=fields, actor=event.actor_name
+                at=event.occurred_at,
+                kind="change",
+                title=event.action,
+                detail=", ".join(sorted(event.changes)) if event.changes else None,
+                actor=event.actor_name,
+                fields=_changed_fields(event.changes or {}),
             )
         )
     items.sort(key=lambda item: item.at, reverse=True)
