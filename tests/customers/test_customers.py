@@ -281,3 +281,9 @@ def test_risk_assessment_older_than_a_year_is_flagged(make_customer) -> None:  #
     fresh = make_customer(risk_level="C3", risk_assessed_on=date.today() - timedelta(days=10))  # noqa: DTZ011
     assert "risk_assessment_expired" in old.flags
     assert fresh.risk_assessment_valid
+
+
+def test_a_customer_never_assessed_is_flagged_as_missing_not_expired(make_customer) -> None:  # type: ignore[no-untyped-def]
+    never = make_customer()
+    assert "risk_assessment_missing" in never.flags
+    assert "risk_assessment_expired" not in never.flags

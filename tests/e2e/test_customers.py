@@ -160,7 +160,7 @@ def test_rm_logs_an_interaction_that_shows_on_the_timeline_and_as_a_follow_up_at
     entry = timeline.locator(".timeline-item", has_text=summary)
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text(t(ui, "Visit"))
-    expect(entry).to_contain_text(t(ui, "Branch"))
+    expect(entry).to_contain_text(t(ui, "Branch outlet"))
     # Changes to the record read as words, not as audit codes and column names.
     created = timeline.locator(".timeline-item", has=ui.page.locator("[data-action=create]"))
     expect(created.locator("[data-action=create]")).to_have_text(t(ui, "Created"))
@@ -234,6 +234,8 @@ def test_a_merge_filed_by_one_manager_is_approved_by_another_and_the_duplicate_p
     )
     # The second record survives, keeping the first one's mobile and its own occupation.
     compare.locator(f"input[name=survivor_id][value='{second_id}']").check()
+    # Values the maker has not picked follow the survivor, so changing it keeps no stale choice.
+    expect(compare.locator(f"input[name=choose_mobile][value='{second_id}']")).to_be_checked()
     compare.locator(f"input[name=choose_mobile][value='{first_id}']").check()
     compare.locator(f"input[name=choose_occupation][value='{second_id}']").check()
     compare.locator(f"input[name=choose_income_band][value='{second_id}']").check()

@@ -27,6 +27,7 @@ LABELS: dict[str, dict[str, str]] = {
     "flag": {
         "senior": N_("Aged 65+"),
         "risk_assessment_expired": N_("Risk assessment expired"),
+        "risk_assessment_missing": N_("No risk assessment"),
         "do_not_contact": N_("Do not contact"),
         "deactivated": N_("Deactivated"),
         "merged": N_("Merged"),
@@ -54,7 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
         "note": N_("Note"),
     },
     "channel": {
-        "branch": N_("Branch"),
+        "branch": N_("Branch outlet"),
         "phone": N_("Phone"),
         "video": N_("Video"),
         "wechat": N_("WeChat"),
@@ -125,6 +126,11 @@ LABELS: dict[str, dict[str, str]] = {
         "health": N_("Health"),
         "transfer": N_("Transfer"),
         "other": N_("Other"),
+    },
+    # Where a contact point or consent was recorded; source systems' own codes are shown as they are.
+    "record_source": {
+        "crm": N_("Entered in the CRM"),
+        "load": N_("Loaded from a source system"),
     },
     # Changes to a customer record, as the timeline names them (audit actions on the customer).
     "change": {

@@ -663,7 +663,10 @@ def flags_of(customer: Customer, *, age: int | None, assessment_valid: bool) -> 
     if age is not None and age >= SENIOR_AGE:
         flags.append("senior")
     if customer.kind == "individual" and not assessment_valid:
-        flags.append("risk_assessment_expired")
+        # Never assessed is not the same news as a lapsed questionnaire: the RM asks different things.
+        flags.append(
+            "risk_assessment_missing" if customer.risk_assessed_on is None else "risk_assessment_expired"
+        )
     if customer.do_not_contact:
         flags.append("do_not_contact")
     if customer.status != "active":

@@ -23,6 +23,18 @@
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
 
+  // Merge comparison: a field's value follows the chosen survivor until the user picks one for that
+  // field, so changing the survivor never silently keeps the other record's values.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.closest || !input.closest(".merge-compare")) return;
+    if (input.name.indexOf("choose_") === 0) { input.closest("tr").setAttribute("data-picked", "true"); return; }
+    if (input.name !== "survivor_id") return;
+    input.closest("form").querySelectorAll("tr:not([data-picked]) input[name^='choose_']").forEach(function (radio) {
+      radio.checked = radio.value === input.value;
+    });
+  });
+
   // HTMX: show server errors (4xx/5xx fragments) in place instead of silently ignoring them.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
