@@ -14,11 +14,16 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.config import Settings
 from bankcrm.core.context import Actor
+from bankcrm.core.masking import MaskKind, mask
+from bankcrm.customers.models import Customer
 from bankcrm.demo.extracts import write_extracts
+from bankcrm.integration.mapping import registry
 from bankcrm.integration.models import Batch, MatchCandidate, SourceRecord
 from bankcrm.integration.service.ingest import ingest_file
 from bankcrm.integration.service.matching import run_matching
 from tests.e2e.conftest import Browsing, LiveServer, running_server
+from tests.e2e.test_i18n import chinese_in_chrome
+from tests.e2e.tour import user_data
 
 JOB = Actor.system("e2e-integration")
 SOURCES = (
@@ -160,3 +165,38 @@ def test_the_golden_record_is_reached_from_the_customer_page(
     expect(fields.locator("[data-chosen='true']").first).to_be_visible()
     expect(ui.page.get_by_test_id("golden-history")).to_be_visible()
     ui.screenshot("golden")
+
+
+def _data_names(server: LiveServer) -> list[str]:
+    """Chinese a page may show as data: people's and units' names, customers' names (also masked),
+    and the sources' own names from their mapping files."""
+    with server.database.transaction(write=False) as session:
+        names = list(session.scalars(select(Customer.name)))
+    names += [mask(MaskKind.NAME, name) or "" for name in names]
+    names += [mapping.name for mapping in registry().values()]
+    return sorted({*names, *user_data(server)} - {""}, key=len, reverse=True)
+
+
+def test_english_integration_pages_have_no_chinese_outside_the_data(
+    open_browser: Callable[..., Browsing], delivered: LiveServer
+) -> None:
+    ui = open_browser("en", server=delivered)
+    ui.sign_in("admin")
+    names = _data_names(delivered)
+    pages = [
+        "/integration",
+        "/integration/batches",
+        f"/integration/batches/{_online_batch(delivered)}",
+        "/integration/quality",
+        "/integration/quality/online",
+        "/integration/quality/online/id_number",
+        "/integration/matches",
+        f"/integration/golden/{_linked_customer(delivered)}",
+    ]
+    problems = {}
+    for path in pages:
+        ui.goto(path)
+        found = chinese_in_chrome(ui, names)
+        if found:
+            problems[path] = found
+    assert not problems, f"Chinese text on English pages: {problems}"
