@@ -257,6 +257,9 @@ def test_the_golden_record_page_and_api_show_sources_rules_and_history(
     assert mobile["rule"] == "most_recent"
     assert [h["source"] for h in api["history"] if h["field"] == "mobile"] == ["online", "core"]
     assert client.get("/integration/golden/999999999").status_code == 404
+    sources_page = client.get("/integration").text
+    assert 'data-testid="survivorship-rules"' in sources_page
+    assert '<tr data-field="address">' in sources_page
     signed_in("rm.zhang")
     assert client.get(f"/integration/golden/{customer_id}").status_code == 403
     assert client.get(f"/api/v1/integration/golden/{customer_id}").status_code == 403

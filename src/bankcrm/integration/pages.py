@@ -147,7 +147,10 @@ def register_navigation(navigation: Navigation) -> None:
 @router.get("")
 def sources(request: Request, db: Session = Depends(db_session), principal: Principal = READ) -> Response:
     return render(
-        request, "integration/sources.html", {"sources": monitor.sources(db, principal)}, principal=principal
+        request,
+        "integration/sources.html",
+        {"sources": monitor.sources(db, principal), "survivorship": golden.rules(principal)},
+        principal=principal,
     )
 
 

@@ -255,6 +255,19 @@ def add_history(session: Session, rows: list[dict[str, Any]]) -> None:
     repo.add_golden_changes(session, rows)
 
 
+@dataclass(frozen=True)
+class RuleView:
+    field: str
+    rule: str
+
+
+def rules(principal: Principal) -> tuple[list[RuleView], int]:
+    """The survivorship rule of every decided field, and the trust of a value entered in the CRM."""
+    principal.require(Permission.INTEGRATION_READ)
+    config = survivorship()
+    return [RuleView(name, config.rule_for(name)) for name in FIELDS], config.crm_trust
+
+
 # ---------------------------------------------------------------- the golden-record page
 
 
