@@ -6,8 +6,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bankcrm.core.db import Base, likely
@@ -669,17 +683,31 @@ def reserve_customer_numbers(session: Session, count: int) -> int:
     return int(last) - count + 1
 
 
+def _table_of(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
 def insert_customers(session: Session, rows: list[dict[str, object]]) -> list[int]:
     """Insert many customers in one statement batch; ids come back in the order of ``rows``."""
     if not rows:
         return []
-    stmt = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
+    # A Core insert on the table, not the ORM's bulk insert: the ORM splits the rows into runs of
+    # rows with the same missing values and splices each run's RETURNING rows onto all the earlier
+    # ones, which re-reads them every time (quadratic: 45 of 90 s when generating 20,000 customers).
+    # Every row here has every key, so one executemany with RETURNING serves them all.
+    table = _table_of(Customer)
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [int(row_id) for row_id in session.execute(stmt, rows).scalars()]
 
 
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, object]]) -> None:
+    """Insert many rows of one table; every row must have the same keys (None where there is no value).
+
+    A Core executemany: the ORM's bulk insert would group the rows by which values are None and
+    send each group as its own statement, several times slower for the synthetic bank's millions.
+    """
     if rows:
-        session.execute(insert(model), rows)
+        session.execute(insert(_table_of(model)), rows)
 
 
 def existing_id_digests(session: Session, digests: list[str]) -> set[str]:
