@@ -116,6 +116,21 @@ def find_by_id_digest(session: Session, digest: str) -> list[Customer]:
     return list(session.execute(select(Customer).where(Customer.id_digest == digest)).scalars())
 
 
+def active_ids_by_digest(session: Session, digests: Iterable[str]) -> dict[str, int]:
+    """The active customer holding each of these ID digests (those held by nobody are left out)."""
+    wanted = sorted(set(digests))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        stmt = (
+            select(Customer.id_digest, Customer.id)
+            .where(Customer.id_digest.in_(wanted[start : start + 500]), Customer.status == "active")
+            .order_by(Customer.id)
+        )
+        for digest, customer_id in session.execute(stmt).all():
+            found.setdefault(str(digest), int(customer_id))
+    return found
+
+
 def next_customer_number(session: Session) -> int:
     latest = session.execute(select(func.max(Customer.id))).scalar_one_or_none()
     return int(latest or 0) + 1
@@ -408,6 +423,18 @@ def find_account_by_no(session: Session, account_no: str) -> Account | None:
 def xrefs(session: Session, customer_id: int) -> list[SourceXref]:
     stmt = select(SourceXref).where(SourceXref.customer_id == customer_id).order_by(SourceXref.source_system)
     return list(session.execute(stmt).scalars())
+
+
+def xref_owners(session: Session, system: str, numbers: Iterable[str]) -> dict[str, int]:
+    """Customer of each of these source numbers that already has a cross-reference."""
+    wanted = sorted(set(numbers))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        stmt = select(SourceXref.source_customer_no, SourceXref.customer_id).where(
+            SourceXref.source_system == system, SourceXref.source_customer_no.in_(wanted[start : start + 500])
+        )
+        found.update({str(number): int(owner) for number, owner in session.execute(stmt).all()})
+    return found
 
 
 def find_xref(session: Session, system: str, number: str) -> SourceXref | None:
