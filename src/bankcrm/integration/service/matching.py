@@ -197,12 +197,15 @@ def _consider(
 ) -> None:
     left, right = sorted((int(pair["unique_id_l"]), int(pair["unique_id_r"])))
     run.pairs += 1
+    a, b = by_id[left], by_id[right]
+    if a.customer_id is None or b.customer_id is None or a.customer_id == b.customer_id:
+        # Already one golden record (most pairs: deterministic matching joined them at loading),
+        # so there is nothing to decide; checked before the candidate query, which cost a query
+        # and an autoflush for every such pair.
+        return
     earlier = repo.find_candidate(session, left, right)
     if earlier is not None and earlier.status in ("accepted", "rejected", "auto_merged"):
         return  # a decision already stands; a later run never overturns it
-    a, b = by_id[left], by_id[right]
-    if a.customer_id is None or b.customer_id is None or a.customer_id == b.customer_id:
-        return
     probability = float(pair["match_probability"])
     candidate = earlier or MatchCandidate(
         run_id=run.id,
