@@ -58,10 +58,13 @@ class Row:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A budget's rule and what was measured; ``met`` is None when the run did not prove it either way
+    (a budget stated for a size the run did not reach, whose projection is within it)."""
+
     budget: str
     rule: str
     measured: str
-    met: bool
+    met: bool | None
 
 
 def login_form_csrf(client: httpx.Client) -> str:

@@ -82,21 +82,37 @@ def _cells(summary: Summary | None, *percentiles: int) -> list[str]:
     return [_ms(summary.percentile(p)) for p in percentiles]
 
 
-def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+def table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
 
 
+def met_cell(met: bool | None) -> str:
+    return "not proven" if met is None else "yes" if met else "**NO**"
+
+
+def machine_line() -> str:
+    return (
+        f"- **Machine:** {_cpu_model()}, {os.cpu_count()} logical cores, {_memory_gib()} GiB memory; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"SQLite {sqlite3.sqlite_version}."
+    )
+
+
+def header_line(started: datetime, seconds: float) -> str:
+    return (
+        f"Measured {started:%Y-%m-%d %H:%M} UTC by `make bench` at commit {_commit()}; "
+        f"the run took {seconds:.0f} s."
+    )
+
+
 def render(facts: RunFacts, rows: list[Row], verdicts: list[Verdict]) -> str:
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
     lines = [
-        f"Measured {facts.started:%Y-%m-%d %H:%M} UTC by `make bench` at commit {_commit()}; "
-        f"the run took {facts.seconds:.0f} s.",
+        header_line(facts.started, facts.seconds),
         "",
-        f"- **Machine:** {_cpu_model()}, {os.cpu_count()} logical cores, {_memory_gib()} GiB memory; "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"SQLite {sqlite3.sqlite_version}.",
+        machine_line(),
         f"- **Software:** {versions}.",
         f"- **Data:** SQLite file (WAL) of {facts.database_bytes / 1024**2:.1f} MiB with "
         f"{facts.users:,} users in {facts.org_units} org units (demo bank plus generated staff) and "
@@ -108,9 +124,9 @@ def render(facts: RunFacts, rows: list[Row], verdicts: list[Verdict]) -> str:
         f"- **Samples:** (a) and (b) {facts.warmup} warm-up rounds, then {facts.rounds} measured rounds, "
         f"endpoints taking turns; (c) {facts.login_samples} sign-ins after 3 warm-up ones.",
         "",
-        *_table(
+        *table(
             ["budget", "rule", "measured", "met"],
-            ([v.budget, v.rule, v.measured, "yes" if v.met else "**NO**"] for v in verdicts),
+            ([v.budget, v.rule, v.measured, met_cell(v.met)] for v in verdicts),
         ),
         "",
         "Milliseconds. *Server* is wall time from Uvicorn handing the request to the app until the app "
@@ -118,7 +134,7 @@ def render(facts: RunFacts, rows: list[Row], verdicts: list[Verdict]) -> str:
         "*CPU* is the server process's CPU time meanwhile; *client* is the round trip seen by httpx; "
         "*overlapped* counts requests that arrived before the previous one had finished.",
         "",
-        *_table(
+        *table(
             COLUMNS,
             (
                 [
@@ -138,13 +154,13 @@ def render(facts: RunFacts, rows: list[Row], verdicts: list[Verdict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(section: str, doc: Path = DOC) -> None:
+def write(section: str, doc: Path = DOC, *, begin: str = BEGIN, end: str = END) -> None:
     """Replace the text between the markers, keeping the rest of the page as it was written."""
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance budgets\n"
-    block = f"{BEGIN}\n{section}{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    block = f"{begin}\n{section}{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + block + tail
     else:
         text = text.rstrip("\n") + "\n\n## Latest results\n\n" + block + "\n"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.context import Actor
 from bankcrm.core.pagination import PageRequest
-from bankcrm.customers.models import Customer
+from bankcrm.customers.models import ContactPoint, Customer
 from bankcrm.customers.schemas import CustomerFilter
 from bankcrm.customers.service import bulk, customers
 from tests.customers.conftest import resident_id, unit_id, user_id
@@ -77,3 +77,32 @@ def test_numbers_from_bulk_and_single_creation_never_collide(db: Session, demo, 
     another = make_customer(name="又一个")
     numbers = {single.customer_no, another.customer_no, db.get(Customer, loaded.loaded_ids[0]).customer_no}  # type: ignore[union-attr]
     assert len(numbers) == 3
+
+
+def test_ids_and_child_rows_follow_the_records_whatever_values_are_missing(db: Session, demo) -> None:  # type: ignore[no-untyped-def]
+    """Records with different missing values (no mobile, no e-mail, no address) are inserted in
+    one statement batch; every id must still belong to its record, and every contact to its owner."""
+    records = []
+    for i in range(40):
+        fields: dict[str, object] = {
+            "name": f"客户{i:02d}",
+            "id_number": resident_id(date(1975, 1 + i % 12, 1 + i % 28)),
+        }
+        if i % 3 == 0:
+            fields["mobile"] = None
+        if i % 4 == 0:
+            fields["email"] = f"c{i}@example.com"
+        if i % 5 == 0:
+            fields["address"] = f"北京市海淀区学院路{i}号"
+        records.append(record(db, **fields))
+    result = bulk.load_customers(db, LOADER, records, batch_label="mixed")
+    assert result.rejected == []
+    rows = {c.id: c for c in db.execute(select(Customer).where(Customer.id.in_(result.loaded_ids))).scalars()}
+    assert [rows[i].name for i in result.loaded_ids] == [f"客户{i:02d}" for i in range(40)]
+    assert [rows[i].mobile is None for i in result.loaded_ids] == [i % 3 == 0 for i in range(40)]
+    contacts = db.execute(select(ContactPoint.customer_id, ContactPoint.kind, ContactPoint.value)).all()
+    emails = {owner: value for owner, kind, value in contacts if kind == "email"}
+    assert emails == {result.loaded_ids[i]: f"c{i}@example.com" for i in range(0, 40, 4)}
+    assert {owner for owner, kind, _value in contacts if kind == "mobile"} == {
+        result.loaded_ids[i] for i in range(40) if i % 3
+    }

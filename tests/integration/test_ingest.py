@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
-from bankcrm.customers.models import Customer, SourceXref
+from bankcrm.customers.models import Customer, CustomerSearchKey, SourceXref
+from bankcrm.customers.service.common import refresh_search_keys
 from bankcrm.integration.models import SourceRecord
 from bankcrm.integration.service.ingest import ingest_file
 from tests.integration.files import (
@@ -329,3 +330,42 @@ def test_batch_pages_and_the_reject_report(
     signed_in("rm.zhang")
     assert client.get("/integration").status_code == 403
     assert client.get(f"/api/v1/integration/batches/{result.batch_id}").status_code == 403
+
+
+@pytest.mark.usefixtures("demo")
+def test_new_customers_get_the_cross_references_and_search_keys_of_a_single_link(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    """A delivery's new customers are linked in bulk; the rows must be those the one-at-a-time link
+    (link_source_record, then refresh_search_keys) leaves."""
+    rows = [
+        core_row(f"K1{i:02d}", name, resident_id(date(1970 + i, 3, 3), 40 + i), mobile=f"1390000{i:04d}")
+        for i, name in enumerate(("王强", "李芳", "Zhang Wei", "欧阳娜"))
+    ]
+    rows[1]["BRANCH"] = "SH-PD"
+    rows[2]["MOBILE"] = ""
+    result = ingest_file(
+        db, JOB, source="core", path=write_core(tmp_path, "core_customers_20261130.csv", rows)
+    )
+    assert (result.created, result.rejected) == (4, 0)
+    records = {r.source_customer_no: r for r in db.execute(select(SourceRecord)).scalars()}
+    xrefs = {x.source_customer_no: x for x in db.execute(select(SourceXref)).scalars()}
+    assert set(xrefs) == {"K100", "K101", "K102", "K103"}
+    for number, xref in xrefs.items():
+        assert (xref.source_system, xref.customer_id) == ("core", records[number].customer_id)
+        assert xref.match_rule == records[number].match_rule == "new customer from this source"
+    for customer in db.execute(select(Customer)).scalars():
+        loaded = set(
+            db.execute(
+                select(CustomerSearchKey.key).where(CustomerSearchKey.customer_id == customer.id)
+            ).scalars()
+        )
+        refresh_search_keys(db, customer)
+        db.flush()
+        rebuilt = set(
+            db.execute(
+                select(CustomerSearchKey.key).where(CustomerSearchKey.customer_id == customer.id)
+            ).scalars()
+        )
+        assert loaded == rebuilt
+        assert any(key.startswith("x:k1") for key in loaded)

@@ -99,3 +99,15 @@ def test_fixed_width_positions_are_bytes_unless_the_mapping_says_characters(tmp_
                 fixed.replace('format = "fixed"', 'format = "fixed"\nfixed_unit = "columns"') + placed,
             )
         )
+
+
+def test_the_registry_sees_files_added_changed_and_removed(tmp_path: Path) -> None:
+    first = write(tmp_path, GOOD)
+    assert registry(tmp_path)["branch_list"].trust == 50
+    assert registry(tmp_path) is not registry(tmp_path)  # callers get their own dict
+    (tmp_path / "other.toml").write_text(GOOD.replace("branch_list", "other_list"), encoding="utf-8")
+    assert set(registry(tmp_path)) == {"branch_list", "other_list"}
+    first.write_text(GOOD.replace('default_unit = "BJ"', 'default_unit = "BJ"\ntrust = 70'), encoding="utf-8")
+    assert registry(tmp_path)["branch_list"].trust == 70
+    first.unlink()
+    assert set(registry(tmp_path)) == {"other_list"}

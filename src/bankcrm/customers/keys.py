@@ -99,6 +99,11 @@ def name_keys(name: str) -> set[str]:
     return keys
 
 
+def source_number_key(number: str) -> str:
+    """The key a customer is found by under one of its source systems' customer numbers."""
+    return f"x:{number.lower()}"[:120]
+
+
 def customer_keys(
     *,
     name: str,
@@ -116,7 +121,7 @@ def customer_keys(
         keys |= {f"m:{mobile}", f"l:{mobile[-4:]}"}
     keys.add(f"d:{id_digest}")
     keys.add(f"c:{customer_no.lower()}")
-    keys |= {f"x:{number.lower()}" for number in source_numbers}
+    keys |= {source_number_key(number) for number in source_numbers}
     keys |= {f"a:{number}" for number in account_numbers}
     return {key[:120] for key in keys}
 

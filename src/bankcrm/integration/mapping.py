@@ -12,6 +12,7 @@ import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -297,9 +298,20 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Mapping:
 
 
 def registry(directory: Path = MAPPING_DIR) -> dict[str, Mapping]:
-    """Every mapping in the sources folder, by source code. Adding a source = adding a file."""
-    mappings = {}
-    for path in sorted(directory.glob("*.toml")):
+    """Every mapping in the sources folder, by source code. Adding a source = adding a file.
+
+    Parsed again only when a file was added, removed or changed: golden records ask for the mappings
+    once per customer, and re-reading every file each time cost a sixth of loading a delivery.
+    """
+    files = sorted(directory.glob("*.toml"))
+    stamp = tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in files)
+    return dict(_parsed(directory, stamp))
+
+
+@lru_cache(maxsize=4)
+def _parsed(directory: Path, stamp: tuple[tuple[Path, int, int], ...]) -> dict[str, Mapping]:
+    mappings: dict[str, Mapping] = {}
+    for path, _modified, _size in stamp:
         mapping = load_mapping(path)
         if mapping.code in mappings:
             raise MappingError(

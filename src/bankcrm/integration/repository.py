@@ -89,6 +89,21 @@ def find_source_record(session: Session, source: str, number: str) -> SourceReco
     return session.execute(stmt).scalar_one_or_none()
 
 
+def source_records_by_number(
+    session: Session, source: str, numbers: Iterable[str]
+) -> dict[str, SourceRecord]:
+    """``find_source_record`` for a whole delivery in a few queries: number -> stored record."""
+    wanted = sorted(set(numbers))
+    found: dict[str, SourceRecord] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        stmt = select(SourceRecord).where(
+            SourceRecord.source_code == source,
+            SourceRecord.source_customer_no.in_(wanted[start : start + 500]),
+        )
+        found.update({record.source_customer_no: record for record in session.execute(stmt).scalars()})
+    return found
+
+
 def customer_ids_for(session: Session, source: str, numbers: Iterable[str]) -> dict[str, int]:
     wanted = list(set(numbers))
     found: dict[str, int] = {}

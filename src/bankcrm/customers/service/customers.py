@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -952,6 +952,11 @@ def find_customer_by_identity(session: Session, digest: str) -> int | None:
         if customer.status == "active":
             return customer.id
     return None
+
+
+def find_customers_by_identity(session: Session, digests: Iterable[str]) -> dict[str, int]:
+    """``find_customer_by_identity`` for a whole batch in a few queries: digest -> active customer."""
+    return repo.active_ids_by_digest(session, digests)
 
 
 # Fields a loading job may set from its sources (survivorship decides which source wins).

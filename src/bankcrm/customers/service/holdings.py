@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
 from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.validation import luhn_check_digit
 from bankcrm.customers import repository as repo
+from bankcrm.customers.keys import source_number_key
 from bankcrm.customers.models import Account, Customer, CustomerSearchKey, Holding, Product, SourceXref
 from bankcrm.customers.service.common import refresh_search_keys
 from bankcrm.customers.service.errors import CustomerNotFound
@@ -199,6 +201,65 @@ def link_source_record(
     )
     refresh_search_keys(session, customer)
     return xref
+
+
+def link_new_customers(
+    session: Session,
+    actor: Actor,
+    *,
+    source_system: str,
+    links: list[tuple[int, str]],
+    match_rule: str,
+    batch_label: str,
+) -> None:
+    """Cross-references for customers a loading job has just created from one source's records.
+
+    The same rows as ``link_source_record`` for each (customer id, source number) — the xref and the
+    customer's ``x:`` search key, the only key a new customer lacks — in one statement per table and
+    one audit row for the batch, as the bulk loader records the customers themselves.
+    """
+    if not links:
+        return
+    taken = repo.xref_owners(session, source_system, [number for _customer, number in links])
+    for customer_id, number in links:
+        if taken.get(number, customer_id) != customer_id:
+            raise ValidationFailed.single(
+                "source_customer_no",
+                "xref.unique",
+                N_("%(system)s customer %(number)s already belongs to another customer."),
+                number,
+                system=source_system,
+                number=number,
+            )
+    fresh = [(customer_id, number) for customer_id, number in links if number not in taken]
+    now = utcnow()
+    repo.insert_rows(
+        session,
+        SourceXref,
+        [
+            {
+                "customer_id": customer_id,
+                "source_system": source_system,
+                "source_customer_no": number,
+                "linked_at": now,
+                "match_rule": match_rule,
+            }
+            for customer_id, number in fresh
+        ],
+    )
+    keys = {(source_number_key(number), customer_id) for customer_id, number in fresh}
+    repo.insert_rows(
+        session,
+        CustomerSearchKey,
+        [{"key": key, "customer_id": customer_id} for key, customer_id in sorted(keys)],
+    )
+    audit.record_event(
+        session,
+        actor,
+        action="xref_linked",
+        entity_type="customer",
+        details={"system": source_system, "batch": batch_label, "linked": len(fresh), "rule": match_rule},
+    )
 
 
 def refresh_customer_figures(session: Session, customer: Customer) -> None:

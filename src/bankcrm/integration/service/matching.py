@@ -195,14 +195,19 @@ def _consider(
 ) -> None:
     left, right = sorted((int(pair["unique_id_l"]), int(pair["unique_id_r"])))
     run.pairs += 1
-    earlier = repo.find_candidate(session, left, right)
-    if earlier is not None and earlier.status in ("accepted", "rejected", "auto_merged"):
-        return  # a decision already stands; a later run never overturns it
     a, b = by_id[left], by_id[right]
+    if a.customer_id is None or b.customer_id is None or a.customer_id == b.customer_id:
+        # Already one golden record (most pairs: deterministic matching joined them at loading),
+        # so there is nothing to decide; checked before the candidate query, which cost a query
+        # and an autoflush for every such pair.
+        return
     # Records keep the customer they first linked to: compare the customers those now stand for.
     owners = _owners(session, a, b)
     if owners is None or owners[0] == owners[1]:
         return
+    earlier = repo.find_candidate(session, left, right)
+    if earlier is not None and earlier.status in ("accepted", "rejected", "auto_merged"):
+        return  # a decision already stands; a later run never overturns it
     probability = float(pair["match_probability"])
     candidate = earlier or MatchCandidate(
         run_id=run.id,
