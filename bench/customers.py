@@ -126,9 +126,8 @@ class RawQueries:
         parts = list(parsed.alternatives)
         if parsed.id_number:
             parts += [QueryPart(f"d:{id_digest(t, parsed.id_number)}", exact=True) for t in ID_TYPES]
-        found = repo.resolve_ids(session, repo.ids_matching(parts))
-        if parsed.last4:
-            found &= repo.resolve_ids(session, repo.ids_with_key(f"l:{parsed.last4}"))
+        also_key = f"l:{parsed.last4}" if parsed.last4 else None
+        found = repo.resolve_ids(session, repo.ids_matching(parts, also_key=also_key))
         self._page(session, scope, search_ids=sorted(found), offset=0)
 
     def listing(self, session: Session, scope: repo.Scope, page: int) -> None:

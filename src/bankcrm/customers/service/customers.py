@@ -729,10 +729,8 @@ def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> List
                 parts.append(QueryPart(f"d:{id_digest(id_type, parsed.id_number)}", exact=True))
         if not parts:
             return None
-        found = repo.resolve_ids(session, repo.ids_matching(parts))
-        if parsed.last4:
-            found &= repo.resolve_ids(session, repo.ids_with_key(f"l:{parsed.last4}"))
-        search_ids = sorted(found)
+        also_key = f"l:{parsed.last4}" if parsed.last4 else None
+        search_ids = sorted(repo.resolve_ids(session, repo.ids_matching(parts, also_key=also_key)))
     rm_id = scope.principal.user_id if filters.mine else filters.rm_id
     return ListQuery(
         search_ids=search_ids,
