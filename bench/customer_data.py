@@ -85,11 +85,16 @@ def _pick(settings: Settings, customers: int) -> tuple[list[Sample], dict[str, l
     lake = Lake(settings.lake_root)
     with database.engine.connect() as db:
         sql = db.exec_driver_sql
-        individuals = sql(
-            "SELECT id, name, mobile, id_number, customer_no FROM customer "
-            "WHERE kind = 'individual' AND mobile IS NOT NULL AND id % ? = 7 ORDER BY id LIMIT ?",
-            (SPREAD, PER_KIND),
-        ).all()
+        # Two-character names too (张三, initials "zs"): the shortest queries match the most keys.
+        individuals = [
+            row
+            for length, remainder, count in ((3, 7, PER_KIND - 2), (2, 11, 2))
+            for row in sql(
+                "SELECT id, name, mobile, id_number, customer_no FROM customer WHERE kind = 'individual' "
+                "AND mobile IS NOT NULL AND length(name) = ? AND id % ? = ? ORDER BY id LIMIT ?",
+                (length, SPREAD, remainder, count),
+            ).all()
+        ]
         corporate = sql(
             "SELECT id FROM customer WHERE kind = 'corporate' AND id > ? ORDER BY id LIMIT 1",
             (customers // 2,),
