@@ -195,7 +195,9 @@ def _issue_api_token(settings: Settings) -> str:
             session,
             admin,
             data=ApiTokenCreate(
-                name="bench-customers", user_id=client.id, scopes=sorted(api_role.permissions)
+                name=f"bench-customers-{time.time_ns()}",  # one per run: a reused dir has the others
+                user_id=client.id,
+                scopes=sorted(api_role.permissions),
             ),
         )
         auth.logout(session, token=login.token, origin=origin)
