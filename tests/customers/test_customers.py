@@ -239,6 +239,16 @@ def test_analysts_see_names_and_identifiers_masked(make_customer, db: Session, a
     assert not seen.can_reveal
 
 
+def test_a_section_header_is_scoped_and_masked_like_the_full_record(
+    make_customer, db: Session, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    created = make_customer("rm.zhang", name="欧阳娜娜")
+    assert customers.get_customer_header(db, as_user("rm.zhang"), customer_id=created.id).name == "欧阳娜娜"
+    assert customers.get_customer_header(db, as_user("analyst"), customer_id=created.id).name == "欧阳**"
+    with pytest.raises(CustomerNotFound):
+        customers.get_customer_header(db, as_user("rm.chen"), customer_id=created.id)
+
+
 def test_reveal_is_audited_and_only_for_one_field(make_customer, db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
     created = make_customer("rm.zhang", mobile="13966667777")
     revealed = customers.reveal(

@@ -42,6 +42,7 @@ from bankcrm.customers.schemas import (
     CustomerDetail,
     CustomerFields,
     CustomerFilter,
+    CustomerHeader,
     CustomerSummary,
     CustomerUpdate,
     DuplicateCandidate,
@@ -713,6 +714,20 @@ def get_customer(session: Session, principal: Principal, *, customer_id: int) ->
     """A customer as the viewer may see it. Merged aliases still resolve (with ``merged_into_id``)."""
     principal.require(Permission.CUSTOMER_READ)
     return detail(session, principal, readable_customer(session, scope_of(session, principal), customer_id))
+
+
+def get_customer_header(session: Session, principal: Principal, *, customer_id: int) -> CustomerHeader:
+    """The little a 360° section needs of the customer, with the same access check as the full record
+    (one query; the full record also reads the unit, the RM, the e-mail and the address)."""
+    principal.require(Permission.CUSTOMER_READ)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    return CustomerHeader(
+        id=customer.id,
+        kind=customer.kind,
+        status=customer.status,
+        name=shown_name(principal, customer.name),
+        do_not_contact=customer.do_not_contact,
+    )
 
 
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
