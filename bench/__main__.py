@@ -18,13 +18,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bankcrm.core.config import Settings, get_settings
-from bench import api, dataset, integration, login, pages, report
+from bench import api, customer_data, customers, dataset, integration, login, pages, report
 from bench.harness import Row, Verdict
 from bench.server import Server
 
 WEB_BUDGETS = {"a": "HTML pages", "b": "JSON API against a bare endpoint", "c": "sign-in at production cost"}
-BUDGETS = {**WEB_BUDGETS, **integration.BUDGETS}
-GROUPS = {"web": "".join(WEB_BUDGETS), "integration": "".join(integration.BUDGETS)}
+CUSTOMER_BUDGETS = {
+    "h": "the customer 360° page, page and sections",
+    "i": "the JSON 360 document",
+    "j": "customer search, each kind of query",
+    "k": "the filtered customer list, page 1 and page 1000",
+}
+BUDGETS = {**WEB_BUDGETS, **integration.BUDGETS, **CUSTOMER_BUDGETS}
+GROUPS = {
+    "web": "".join(WEB_BUDGETS),
+    "integration": "".join(integration.BUDGETS),
+    "customers": "".join(CUSTOMER_BUDGETS),
+}
+# The customer budgets need minutes of generation: measured when asked for (--only customers).
+DEFAULT = "".join(WEB_BUDGETS) + "".join(integration.BUDGETS)
 QUIET_LOAD_PER_CORE = 0.5
 ARGON2_SETTINGS = ("argon2_time_cost", "argon2_memory_kib", "argon2_parallelism")
 
@@ -38,14 +50,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--logins", type=int, default=40, help="measured sign-ins for budget c")
     parser.add_argument(
         "--only",
-        default="".join(BUDGETS),
+        default=DEFAULT,
         help="budgets to measure: letters (--only b, --only de) or a group (--only web, --only integration)",
     )
     parser.add_argument(
         "--customers",
         type=int,
         default=100_000,
-        help="customers generated for budget d (1000000 to prove it)",
+        help="customers generated for budgets d and h-k (1000000 to prove them)",
     )
     parser.add_argument(
         "--people",
@@ -53,6 +65,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=20_000,
         help="people behind the source extracts for budgets e-g (the card and online deliveries load "
         "at well under 100 records/s today, so 100000 takes hours)",
+    )
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        help="for budgets h-k: a var dir with a generated bank (kept by --keep) instead of a new one",
     )
     parser.add_argument(
         "--settle", type=float, default=180, help="seconds to wait at most for a quiet machine first"
@@ -163,6 +181,65 @@ def _integration(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verd
     return section, outcome.verdicts
 
 
+def _customers(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdict]]:
+    """Budgets h-k on a generated bank, in a new var dir or the one given by --reuse."""
+    started, clock, measured_commit = datetime.now(UTC), time.monotonic(), report.commit()
+    reuse = args.reuse is not None
+    var_dir = args.reuse.resolve() if reuse else Path(tempfile.mkdtemp(prefix="bankcrm-bench-customers-"))
+    if reuse and not (var_dir / "bankcrm.sqlite3").exists():
+        raise SystemExit(f"{var_dir} has no bankcrm.sqlite3: generate a bank first (run once with --keep)")
+    _isolate(var_dir)
+    try:
+        settings = get_settings()
+        print(
+            f"{'Reusing' if reuse else 'Generating'} the bank in {var_dir}"
+            + ("" if reuse else f" ({args.customers:,} customers; minutes)"),
+            flush=True,
+        )
+        data = customer_data.prepare(settings, customers=args.customers, reuse=reuse)
+        print(f"{data.customers:,} customers, {data.transactions:,} transactions", flush=True)
+        _wait_for_quiet(args.settle)
+        load_before = os.getloadavg()[0]
+        with Server(dict(os.environ), var_dir) as server:
+            print(f"Server pid {server.pid} on {server.base_url}", flush=True)
+            for budget in budgets:
+                print(f"({budget}) {CUSTOMER_BUDGETS[budget]} ...", flush=True)
+            rows, verdicts = customers.run(
+                server,
+                settings,
+                data,
+                budgets=budgets,
+                rounds=args.rounds,
+                warmup=args.warmup,
+                gap_ms=args.gap_ms,
+            )
+        facts = report.CustomerRunFacts(
+            commit=measured_commit,
+            started=started,
+            seconds=time.monotonic() - clock,
+            customers=data.customers,
+            accounts=data.accounts,
+            transactions=data.transactions,
+            search_keys=data.search_keys,
+            generated_s=data.generated_s,
+            database_bytes=data.database_bytes,
+            lake_bytes=data.lake_bytes,
+            samples=[f"{s.shape} (id {s.customer_id})" for s in data.samples],
+            rounds=args.rounds,
+            warmup=args.warmup,
+            load_before=load_before,
+            load_after=os.getloadavg()[0],
+        )
+        section = report.render_customers(facts, rows, verdicts)
+    finally:
+        os.chdir(report.ROOT)
+        if args.keep or reuse:
+            print(f"Kept {var_dir}" + ("" if reuse else f"; next time: --reuse {var_dir}"))
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
+    return section, verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     budgets = _selected(args.only)
@@ -170,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = (
         (_web, WEB_BUDGETS, report.BEGIN, report.END),
         (_integration, integration.BUDGETS, integration.BEGIN, integration.END),
+        (_customers, CUSTOMER_BUDGETS, report.CUSTOMERS_BEGIN, report.CUSTOMERS_END),
     )
     for measure, group, begin, end in parts:
         chosen = "".join(budget for budget in budgets if budget in group)

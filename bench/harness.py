@@ -20,6 +20,10 @@ class Probe:
     label: str
     client: httpx.Client
     path: str
+    variants: tuple[str, ...] = ()  # when given, round n requests variants[n % len(variants)]
+
+    def path_for(self, round_no: int) -> str:
+        return self.variants[round_no % len(self.variants)] if self.variants else self.path
 
 
 @dataclass
@@ -100,26 +104,27 @@ def sample(
     """
     server.take_timings()  # forget the requests made before this run
     timings = {probe.label: Timings() for probe in probes}
-    sent: list[tuple[Probe, bool]] = []
+    sent: list[tuple[Probe, str, bool]] = []
     for round_no in range(warmup + rounds):
         kept = round_no >= warmup
         for probe in probes:
+            path = probe.path_for(round_no)
             start = time.perf_counter()
-            response = probe.client.get(probe.path)
+            response = probe.client.get(path)
             elapsed = (time.perf_counter() - start) * 1e3
             if response.status_code != 200:
                 raise RuntimeError(f"{probe.label}: HTTP {response.status_code} {response.text[:200]}")
             if kept:
                 timings[probe.label].client.append(elapsed)
-            sent.append((probe, kept))
+            sent.append((probe, path, kept))
             if gap_ms:
                 time.sleep(gap_ms / 1e3)
     recorded = server.take_timings()
     if len(recorded) != len(sent):
         raise RuntimeError(f"server recorded {len(recorded)} requests, client sent {len(sent)}")
     previous_end = 0.0
-    for (probe, kept), record in zip(sent, recorded, strict=True):
-        if record.path != urlsplit(probe.path).path:
+    for (probe, path, kept), record in zip(sent, recorded, strict=True):
+        if record.path != urlsplit(path).path:
             raise RuntimeError(f"server and client records are out of step at {record.path}")
         if kept:
             timings[probe.label].server.append(record.total_ms)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
-from bankcrm.core.db import UTCDateTime
+from bankcrm.core.db import UTCDateTime, read_memo
 from tests.conftest import BACKEND
 
 
@@ -53,3 +53,14 @@ def test_aware_values_are_converted_to_utc_on_the_way_in() -> None:
 
     value = datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))
     assert UTCDateTime().process_bind_param(value, Dialect()) == datetime(2026, 1, 1, 0, tzinfo=UTC)  # type: ignore[arg-type]
+
+
+def test_a_read_memo_lasts_until_the_transaction_writes(db: Session) -> None:
+    read_memo(db, "test")["answer"] = 42
+    db.execute(select(AuditEvent.id).limit(1))
+    assert read_memo(db, "test") == {"answer": 42}
+    db.execute(text("UPDATE app_user SET display_name = display_name WHERE id = -1"))
+    assert read_memo(db, "test") == {}, "text() may write: it is never taken for a read"
+    read_memo(db, "test")["answer"] = 42
+    db.rollback()
+    assert read_memo(db, "test") == {}

@@ -6,9 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from bankcrm.core.lake import Lake, LakeError
+from bankcrm.core.lake import ROW_GROUP_ROWS, Lake, LakeError
 
 
 def transactions(rows: list[tuple[int, str, int]]) -> pa.Table:
@@ -78,3 +79,13 @@ def test_unsafe_names_are_refused(tmp_path: Path, name: str) -> None:
 def test_connect_without_datasets_gives_an_empty_engine(tmp_path: Path) -> None:
     with Lake(tmp_path / "missing").connect() as duck:
         assert duck.execute("SELECT 42").fetchone() == (42,)
+
+
+def test_large_files_are_split_into_row_groups_a_customer_query_can_skip(tmp_path: Path) -> None:
+    rows = ROW_GROUP_ROWS * 3
+    table = pa.table({"customer_id": list(range(rows)), "amount_fen": [1] * rows})
+    path = Lake(tmp_path).write_file("balances", table, file_key="b", partition={"month": "2026-11"})
+    metadata = pq.ParquetFile(path).metadata
+    assert metadata.num_row_groups == 3
+    first = metadata.row_group(0).column(0).statistics
+    assert (first.min, first.max) == (0, ROW_GROUP_ROWS - 1)

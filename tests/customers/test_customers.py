@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
+from bankcrm.core.formatting import business_today
 from bankcrm.core.pagination import PageRequest
+from bankcrm.customers import repository
 from bankcrm.customers.schemas import CustomerCreate, CustomerFilter, CustomerUpdate, RevealIn
-from bankcrm.customers.service import customers
+from bankcrm.customers.service import customers, portfolio
 from bankcrm.customers.service.errors import CustomerNotFound, LikelyDuplicates, StaleCustomerEdit
 from tests.customers.conftest import resident_id, unit_id, uscc, user_id
 
@@ -237,6 +239,29 @@ def test_analysts_see_names_and_identifiers_masked(make_customer, db: Session, a
     assert seen.mobile
     assert "****" in seen.mobile
     assert not seen.can_reveal
+
+
+def test_a_section_header_is_scoped_and_masked_like_the_full_record(
+    make_customer, db: Session, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    created = make_customer("rm.zhang", name="欧阳娜娜")
+    assert customers.get_customer_header(db, as_user("rm.zhang"), customer_id=created.id).name == "欧阳娜娜"
+    assert customers.get_customer_header(db, as_user("analyst"), customer_id=created.id).name == "欧阳**"
+    with pytest.raises(CustomerNotFound):
+        customers.get_customer_header(db, as_user("rm.chen"), customer_id=created.id)
+
+
+def test_access_checks_reused_in_a_transaction_follow_its_writes(make_customer, db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+    created = make_customer("rm.zhang")
+    zhang, chen = as_user("rm.zhang"), as_user("rm.chen")
+    with pytest.raises(CustomerNotFound):
+        customers.get_customer_header(db, chen, customer_id=created.id)
+    portfolio.add_assistant(db, zhang, customer_id=created.id, user_id=chen.user_id)
+    assert customers.get_customer_header(db, chen, customer_id=created.id).id == created.id
+    assert customers.get_customer_header(db, zhang, customer_id=created.id).id == created.id
+    repository.end_primary_assignment(db, created.id, business_today())  # a bulk UPDATE, no flush
+    with pytest.raises(CustomerNotFound):
+        customers.get_customer_header(db, zhang, customer_id=created.id)
 
 
 def test_reveal_is_audited_and_only_for_one_field(make_customer, db: Session, as_user) -> None:  # type: ignore[no-untyped-def]

@@ -51,6 +51,16 @@ def test_search_by_every_kind_of_key(db: Session, as_user, people, query: str, e
     assert found(db, as_user("rm.zhang"), query) == {people[name].id for name in expected}
 
 
+def test_last_four_digits_narrow_a_name_before_the_result_limit(  # type: ignore[no-untyped-def]
+    db: Session, as_user, people, make_customer, monkeypatch
+) -> None:
+    # A common name can have more matches than the limit: the digits must narrow it first.
+    another = make_customer(name="张三", mobile="13744444321")
+    monkeypatch.setattr("bankcrm.customers.repository.SEARCH_LIMIT", 1)
+    assert found(db, as_user("rm.zhang"), "张三 4321") == {another.id}
+    assert found(db, as_user("rm.zhang"), "zs 4321") == {another.id}
+
+
 def test_search_by_id_number_is_exact(db: Session, as_user, people) -> None:  # type: ignore[no-untyped-def]
     rm = as_user("rm.zhang")
     number = customers.readable_customer(db, customers.scope_of(db, rm), people["zhangsan"].id).id_number

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -200,3 +200,34 @@ def likely(condition: ColumnElement[bool], probability: float = 0.95) -> ColumnE
     no hint, so the condition is left as it is there.
     """
     return _Likely(condition, probability)
+
+
+# ---------------------------------------------------------------- read memo
+
+_READ_MEMO = "bankcrm.read_memo"
+
+
+def read_memo(session: Session, name: str) -> dict[Any, Any]:
+    """A dict for remembering what a read found, for the rest of the transaction until it writes.
+
+    Several services of one request often ask the same question (may this principal read this
+    customer?). While the transaction has not written, the answer cannot have changed in it, so the
+    first answer may be reused. Every flush, every INSERT/UPDATE/DELETE statement, commit and
+    rollback empties all memos of the session.
+    """
+    memos: dict[str, dict[Any, Any]] = session.info.setdefault(_READ_MEMO, {})
+    return memos.setdefault(name, {})
+
+
+def _forget_reads(session: Session, *_args: Any) -> None:
+    session.info.pop(_READ_MEMO, None)
+
+
+def _forget_reads_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget_reads(state.session)
+
+
+for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_reads)
+event.listen(Session, "do_orm_execute", _forget_reads_on_write)

@@ -29,6 +29,12 @@ import pyarrow.parquet as pq
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _PARTITION_GLOB = re.compile(r"[A-Za-z0-9_]+=(\*|[A-Za-z0-9_.-]+)(/[A-Za-z0-9_]+=(\*|[A-Za-z0-9_.-]+))*")
+# Rows per Parquet row group. Files are sorted by customer, so each row group covers a narrow range of
+# customer ids and a one-customer query skips the others by their statistics; pyarrow's default (a
+# million rows) made every month of balances one group, read whole for each customer. A customer's
+# transactions are one group in each of 24 monthly files, so the group's size is what such a query
+# decodes: 2,048 rows took half the time of 8,192 on the 100,000-customer bank; 1,024 gained nothing.
+ROW_GROUP_ROWS = 2048
 _connection_lock = threading.Lock()
 _connection: duckdb.DuckDBPyConnection | None = None
 
@@ -38,6 +44,10 @@ def _shared_connection() -> duckdb.DuckDBPyConnection:
     with _connection_lock:
         if _connection is None:
             _connection = duckdb.connect(database=":memory:")
+            # Keep each file's footer (schema, row-group statistics) in memory: a customer's history
+            # touches one small file per month, and reading 24 footers again on every request cost
+            # more than the rows themselves. DuckDB re-reads a footer when the file has changed.
+            _connection.execute("SET parquet_metadata_cache = true")
         return _connection
 
 
@@ -102,7 +112,7 @@ class Lake:
         target = directory / f"{_check_name('file key', file_key)}.parquet"
         temporary = directory / f".{file_key}.{uuid.uuid4().hex}.tmp"
         try:
-            pq.write_table(table, temporary, compression="zstd")
+            pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             with temporary.open("rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(temporary, target)

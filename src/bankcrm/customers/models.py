@@ -64,8 +64,9 @@ class Customer(Base):
         Index("ix_customer_unit_list", "org_unit_id", "status", "id"),
         Index("ix_customer_rm_list", "primary_rm_id", "status", "id"),
         Index("ix_customer_name", "name"),
-        # Whole-bank lists sorted by AUM (the default): page 1 and page 1000 walk this index.
-        Index("ix_customer_status_aum", "status", "aum", "id"),
+        # Whole-bank lists sorted by AUM (the default): page 1 and page 1000 walk this index, and
+        # test the kind, tier and risk-level filters (and count) without reading the rows.
+        Index("ix_customer_list_aum", "status", "aum", "id", "kind", "tier", "risk_level"),
     )
 
 

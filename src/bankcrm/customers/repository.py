@@ -151,9 +151,14 @@ def _key_condition(part: QueryPart) -> ColumnElement[bool]:
     return and_(CustomerSearchKey.key >= part.key, CustomerSearchKey.key < part.key + "\U0010ffff")
 
 
-def ids_matching(parts: Sequence[QueryPart]) -> Select[int]:
+def ids_matching(parts: Sequence[QueryPart], *, also_key: str | None = None) -> Select[int]:
+    """Ids with a key matching any of ``parts``; with ``also_key``, only those that also have that key
+    (a name narrowed by the mobile's last four digits), so the limit applies after narrowing."""
     # false() first: an empty query (no parts) then matches nothing instead of warning.
-    return select(CustomerSearchKey.customer_id).where(or_(false(), *(_key_condition(p) for p in parts)))
+    stmt = select(CustomerSearchKey.customer_id).where(or_(false(), *(_key_condition(p) for p in parts)))
+    if also_key is not None:
+        stmt = stmt.where(CustomerSearchKey.customer_id.in_(ids_with_key(also_key)))
+    return stmt
 
 
 def ids_with_key(key: str) -> Select[int]:

@@ -127,6 +127,16 @@ class CustomerSummary(BaseModel):
     primary_rm_name: str | None
 
 
+class CustomerHeader(BaseModel):
+    """What a 360° section shows of the customer itself; the name already masked for the viewer."""
+
+    id: int
+    kind: str
+    status: str
+    name: str
+    do_not_contact: bool
+
+
 class CustomerDetail(CustomerSummary):
     name_en: str | None
     birth_date: date | None

@@ -175,7 +175,7 @@ def section(
             principal=principal,
             status_code=404,
         )
-    customer = customers.get_customer(db, principal, customer_id=customer_id)
+    customer = customers.get_customer_header(db, principal, customer_id=customer_id)
     context = {
         "customer": customer,
         "section": name,

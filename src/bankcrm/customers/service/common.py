@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from bankcrm.core.config import get_settings
+from bankcrm.core.db import read_memo
 from bankcrm.core.formatting import business_today
 from bankcrm.core.masking import mask_address, mask_email, mask_id_number, mask_mobile, mask_name
 from bankcrm.core.permissions import Permission
@@ -31,10 +32,19 @@ def scope_of(session: Session, principal: Principal) -> Scope:
 
 
 def readable_customer(session: Session, scope: Scope, customer_id: int) -> Customer:
-    """The customer if the principal may see it; otherwise exactly as if it did not exist."""
-    customer = repo.find_readable(session, scope, customer_id)
+    """The customer if the principal may see it; otherwise exactly as if it did not exist.
+
+    The 360° document asks this once per part (sixteen times); the answer is kept until the
+    transaction writes (``read_memo``), so only the first asks the database.
+    """
+    memo = read_memo(session, "customers.readable")
+    key = (scope.principal.user_id, scope.principal.scope, scope.unit_ids, scope.today, customer_id)
+    customer: Customer | None = memo.get(key)
     if customer is None:
-        raise CustomerNotFound(id=customer_id)
+        customer = repo.find_readable(session, scope, customer_id)
+        if customer is None:
+            raise CustomerNotFound(id=customer_id)
+        memo[key] = customer
     return customer
 
 

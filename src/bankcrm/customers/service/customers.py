@@ -42,6 +42,7 @@ from bankcrm.customers.schemas import (
     CustomerDetail,
     CustomerFields,
     CustomerFilter,
+    CustomerHeader,
     CustomerSummary,
     CustomerUpdate,
     DuplicateCandidate,
@@ -715,6 +716,20 @@ def get_customer(session: Session, principal: Principal, *, customer_id: int) ->
     return detail(session, principal, readable_customer(session, scope_of(session, principal), customer_id))
 
 
+def get_customer_header(session: Session, principal: Principal, *, customer_id: int) -> CustomerHeader:
+    """The little a 360° section needs of the customer, with the same access check as the full record
+    (one query; the full record also reads the unit, the RM, the e-mail and the address)."""
+    principal.require(Permission.CUSTOMER_READ)
+    customer = readable_customer(session, scope_of(session, principal), customer_id)
+    return CustomerHeader(
+        id=customer.id,
+        kind=customer.kind,
+        status=customer.status,
+        name=shown_name(principal, customer.name),
+        do_not_contact=customer.do_not_contact,
+    )
+
+
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
     if filters.group_id is not None:
         group = repo.find_group(session, filters.group_id)
@@ -729,10 +744,8 @@ def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> List
                 parts.append(QueryPart(f"d:{id_digest(id_type, parsed.id_number)}", exact=True))
         if not parts:
             return None
-        found = repo.resolve_ids(session, repo.ids_matching(parts))
-        if parsed.last4:
-            found &= repo.resolve_ids(session, repo.ids_with_key(f"l:{parsed.last4}"))
-        search_ids = sorted(found)
+        also_key = f"l:{parsed.last4}" if parsed.last4 else None
+        search_ids = sorted(repo.resolve_ids(session, repo.ids_matching(parts, also_key=also_key)))
     rm_id = scope.principal.user_id if filters.mine else filters.rm_id
     return ListQuery(
         search_ids=search_ids,
