@@ -44,6 +44,12 @@ def test_most_recent_takes_the_value_updated_last() -> None:
     assert chosen.source == "online"
 
 
+def test_a_value_whose_source_says_when_it_changed_outranks_one_that_only_arrived_later() -> None:
+    dated = candidate("core", "13800001111", 90, 1)
+    snapshot = Candidate("cards", "N2", "13900002222", 60, datetime(2026, 11, 28, tzinfo=UTC), dated=False)
+    assert winner("most_recent", [dated, snapshot]) == dated
+
+
 def test_most_complete_takes_the_longest_value_and_ties_go_to_trust() -> None:
     long = candidate("cards", "北京市海淀区中关村大街1号", 60, 1)
     short = candidate("core", "北京市", 90, 28)

@@ -131,6 +131,7 @@ class SourceValueOut(BaseModel):
     value: str | None = Field(description="Masked")
     trust: int
     as_of: datetime
+    dated: bool = Field(description="as_of is the source's own update time, not only when the record arrived")
     chosen: bool
 
 

@@ -53,12 +53,16 @@ class Candidate:
     value: str
     trust: int
     as_of: datetime
+    # Whether as_of is when the value changed (the source's update time, a questionnaire date, an
+    # edit in the CRM) or only when the record reached us. A dated value outranks an undated one for
+    # "most recent": a nightly snapshot of an old phone number is not news.
+    dated: bool = True
 
 
 def _ranking(rule: str, candidate: Candidate) -> tuple[Any, ...]:
     # The source name last keeps the choice deterministic when everything else ties.
     if rule == "most_recent":
-        return (candidate.as_of, candidate.trust, candidate.source)
+        return (candidate.dated, candidate.as_of, candidate.trust, candidate.source)
     if rule == "most_complete":
         return (len(candidate.value), candidate.trust, candidate.as_of, candidate.source)
     return (candidate.trust, candidate.as_of, candidate.source)

@@ -57,15 +57,16 @@ def _day_start(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), time.min, tzinfo=UTC)
 
 
-def _record_time(fields: dict[str, Any], record: SourceRecord) -> datetime:
-    """When the source last changed the record: its own update time, else when it reached us."""
+def _record_time(fields: dict[str, Any], record: SourceRecord) -> tuple[datetime, bool]:
+    """When the source last changed the record and whether it said so: its own update time, else
+    (undated) when this version of the record reached us."""
     updated = fields.get("updated_at")
     if updated:
         try:
-            return _as_utc(datetime.fromisoformat(str(updated)))
+            return _as_utc(datetime.fromisoformat(str(updated))), True
         except ValueError:
             pass
-    return _as_utc(record.received_at)
+    return _as_utc(record.received_at), False
 
 
 def _source_candidate(
@@ -74,19 +75,20 @@ def _source_candidate(
     value = fields.get(name)
     if value in (None, ""):
         return None
-    as_of = _record_time(fields, record)
+    as_of, dated = _record_time(fields, record)
     if name == "risk_level":
         # A risk level means nothing without its questionnaire's date, and its age is that date's.
         assessed = fields.get("risk_assessed_on")
         if not assessed:
             return None
-        value, as_of = f"{value}@{assessed}", _day_start(str(assessed)[:10])
+        value, as_of, dated = f"{value}@{assessed}", _day_start(str(assessed)[:10]), True
     return Candidate(
         source=record.source_code,
         source_customer_no=record.source_customer_no,
         value=str(value),
         trust=mapping.trust if mapping else 0,
         as_of=as_of,
+        dated=dated,
     )
 
 
@@ -278,6 +280,7 @@ class SourceValue:
     value: str | None  # masked
     trust: int
     as_of: datetime
+    dated: bool  # as_of is the source's own update time; otherwise when the record arrived
     chosen: bool
 
 
@@ -326,6 +329,7 @@ def _field_view(decision: Decision) -> FieldView:
                 value=_masked(decision.field, c.value),
                 trust=c.trust,
                 as_of=c.as_of,
+                dated=c.dated,
                 chosen=c is chosen,
             )
             for c in sorted(decision.candidates, key=lambda c: (-c.trust, c.source))
