@@ -22,7 +22,13 @@ from bankcrm.customers.models import Customer
 from bankcrm.demo.extracts import write_extracts
 from bankcrm.integration.models import MatchCandidate, SourceRecord
 from bankcrm.integration.service.ingest import ingest_file
-from bankcrm.integration.service.matching import decide, review_queue, run_matching
+from bankcrm.integration.service.matching import (
+    _documents,
+    _documents_conflict,
+    decide,
+    review_queue,
+    run_matching,
+)
 
 JOB = Actor.system("test-matching")
 pytestmark = pytest.mark.slow
@@ -156,3 +162,29 @@ def test_the_review_page_shows_pairs_masked_and_records_a_decision(
         client.post(f"/integration/matches/{candidate.id}/decision", data={"decision": "accept"}).status_code
         == 403
     )
+
+
+def test_golden_records_with_two_resident_id_numbers_are_never_merged_automatically() -> None:
+    """A passport registration agrees with every 王宁 on name and reading; once it joined one of
+    them, the others must not follow it into the same golden record."""
+
+    def source(record_id: int, customer_id: int, id_type: str, id_number: str) -> SourceRecord:
+        return SourceRecord(
+            id=record_id,
+            customer_id=customer_id,
+            fields=json.dumps({"name": "王宁", "id_type": id_type, "id_number": id_number}),
+        )
+
+    documents = _documents(
+        [
+            source(1, 10, "resident_id", "330106198404100072"),
+            source(2, 20, "resident_id", "310104195803118835"),
+            source(3, 20, "passport", "E57948433"),
+            source(4, 30, "passport", "E12345678"),
+            source(5, 40, "resident_id", "330106198404100072"),
+        ]
+    )
+    assert _documents_conflict(documents, 10, 20)
+    assert not _documents_conflict(documents, 10, 30)  # a passport alone says nothing either way
+    assert not _documents_conflict(documents, 10, 40)  # the same number
+    assert not _documents_conflict(documents, 20, 30)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,10 @@ log = get_logger(__name__)
 logging.getLogger("splink").setLevel(logging.ERROR)
 COMPARED = ("name", "pinyin", "birth_date", "mobile", "email", "id_number", "address")
 MIN_RECORDS = 10  # below this there is nothing to learn from
+# A person has one resident ID number and a company one USCC: two golden records holding different
+# numbers of one of these types are two parties, however alike their other fields.
+SINGLE_DOCUMENT_TYPES = ("resident_id", "uscc")
+Documents = dict[int, dict[str, set[str]]]
 
 
 class CandidateNotFound(NotFound):
@@ -168,8 +173,11 @@ def run_matching(session: Session, actor: Actor) -> MatchSummary:
     if len(records) >= MIN_RECORDS:
         pairs = predict_pairs(records, review_threshold=settings.match_review_threshold)
         by_id = {record.id: record for record in records}
+        documents = _documents(
+            records, lambda customer_id: customers.current_customer_id(session, customer_id)
+        )
         for pair in sorted(pairs, key=lambda p: -float(p["match_probability"])):
-            _consider(session, actor, run, pair, by_id)
+            _consider(session, actor, run, pair, by_id, documents)
     run.finished_at = utcnow()
     session.flush()
     audit.record_event(
@@ -190,8 +198,37 @@ def run_matching(session: Session, actor: Actor) -> MatchSummary:
     )
 
 
+def _same_customer(customer_id: int) -> int:
+    return customer_id
+
+
+def _documents(records: list[SourceRecord], owner_of: Callable[[int], int] = _same_customer) -> Documents:
+    """Per golden record (``owner_of`` a record's customer: the one it now stands for, through
+    merges), the numbers of each single-document type its source records carry."""
+    documents: Documents = {}
+    for record in records:
+        if record.customer_id is None:
+            continue
+        fields = json.loads(record.fields)
+        if fields.get("id_type") in SINGLE_DOCUMENT_TYPES and fields.get("id_number"):
+            owner = owner_of(record.customer_id)
+            held = documents.setdefault(owner, {})
+            held.setdefault(str(fields["id_type"]), set()).add(str(fields["id_number"]))
+    return documents
+
+
+def _documents_conflict(documents: Documents, left: int, right: int) -> bool:
+    a, b = documents.get(left, {}), documents.get(right, {})
+    return any(kind in b and not numbers & b[kind] for kind, numbers in a.items())
+
+
 def _consider(
-    session: Session, actor: Actor, run: MatchRun, pair: dict[str, Any], by_id: dict[int, SourceRecord]
+    session: Session,
+    actor: Actor,
+    run: MatchRun,
+    pair: dict[str, Any],
+    by_id: dict[int, SourceRecord],
+    documents: Documents,
 ) -> None:
     left, right = sorted((int(pair["unique_id_l"]), int(pair["unique_id_r"])))
     run.pairs += 1
@@ -225,11 +262,18 @@ def _consider(
     if earlier is None:
         repo.add(session, candidate)
     session.flush()
-    if probability >= run.auto_threshold:
+    # A pair can agree on everything it compares (a passport registration: name and its reading)
+    # while its golden records already hold two different resident ID numbers through their other
+    # sources; merging those would join two people, and through them everyone they were joined to.
+    # A person decides such a pair.
+    if probability >= run.auto_threshold and not _documents_conflict(documents, *owners):
+        survivor, gone = sorted(owners)
         merged = _merge_golden(session, actor, owners, candidate, approved_by=None)
         if merged:
             candidate.status = "auto_merged"
             run.auto_merged += 1
+            for kind, numbers in documents.pop(gone, {}).items():
+                documents.setdefault(survivor, {}).setdefault(kind, set()).update(numbers)
     else:
         run.queued += 1
 
