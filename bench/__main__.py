@@ -169,7 +169,7 @@ def _web(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdict]]:
 
 
 def _integration(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdict]]:
-    started, clock = datetime.now(UTC), time.monotonic()
+    started, clock, measured = datetime.now(UTC), time.monotonic(), report.commit()
     _wait_for_quiet(args.settle)
     outcome = integration.run(
         budgets=budgets,
@@ -177,7 +177,7 @@ def _integration(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verd
         people=args.people,
         keep=args.keep,
     )
-    section = integration.render(outcome, started=started, seconds=time.monotonic() - clock)
+    section = integration.render(outcome, started=started, seconds=time.monotonic() - clock, commit=measured)
     return section, outcome.verdicts
 
 

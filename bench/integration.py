@@ -99,10 +99,21 @@ def _rate(count: float, seconds: float) -> float:
 
 
 def _at_size(
-    budget: str, rule: str, measured: float, size: int, limit: float, unit: str, what: str
+    budget: str,
+    rule: str,
+    measured: float,
+    size: int,
+    limit: float,
+    unit: str,
+    what: str,
+    *,
+    requested: int = 0,
 ) -> Verdict:
-    """A time budget stated for FULL_SIZE: met only when measured there; otherwise projected."""
-    if size >= FULL_SIZE:
+    """A time budget stated for FULL_SIZE: met only when measured there; otherwise projected.
+
+    ``requested`` counts as the size when the run asked for FULL_SIZE and validation turned a few
+    records away (the generator's customers: about 0.07% fail the customer form's rules)."""
+    if max(size, requested) >= FULL_SIZE:
         return Verdict(budget, rule, f"{measured:.0f} s for {size:,} {what}", measured <= limit)
     projected = measured * FULL_SIZE / size
     text = (
@@ -138,6 +149,7 @@ def _generation(outcome: Outcome, root: Path) -> None:
             GENERATE_SECONDS,
             "s",
             "customers",
+            requested=outcome.customers,
         )
     )
     rss = facts["peak_rss_bytes"]
@@ -277,7 +289,14 @@ END = "<!-- bench:integration:end -->"
 PACKAGES = ("SQLAlchemy", "pyarrow", "numpy", "duckdb", "splink", "pypinyin", "opencc")
 
 
-def render(outcome: Outcome, *, started: datetime, seconds: float) -> str:
+def _sizes(outcome: Outcome) -> str:
+    names = {step.name for step in outcome.steps}
+    sizes = [f"generation {outcome.customers:,} customers"] if "generate" in names else []
+    sizes += [f"extracts {outcome.people:,} people"] if "extracts" in names else []
+    return "; ".join(sizes) or "none"
+
+
+def render(outcome: Outcome, *, started: datetime, seconds: float, commit: str) -> str:
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
     steps = [
         [
@@ -292,11 +311,11 @@ def render(outcome: Outcome, *, started: datetime, seconds: float) -> str:
         for step in outcome.steps
     ]
     lines = [
-        report.header_line(started, seconds),
+        report.header_line(started, seconds, commit),
         "",
         report.machine_line(),
         f"- **Software:** {versions}; the operational store is the embedded default (SQLite file, WAL).",
-        f"- **Sizes:** generation {outcome.customers:,} customers; extracts {outcome.people:,} people.",
+        f"- **Sizes:** {_sizes(outcome)}.",
         f"- **Load:** 1-minute load average before → after each step below (other work shares the "
         f"machine's cores); the bench ran at niceness {os.nice(0)}.",
         "",

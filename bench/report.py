@@ -104,9 +104,9 @@ def machine_line() -> str:
     )
 
 
-def header_line(started: datetime, seconds: float) -> str:
+def header_line(started: datetime, seconds: float, measured_commit: str | None = None) -> str:
     return (
-        f"Measured {started:%Y-%m-%d %H:%M} UTC by `make bench` at commit {commit()}; "
+        f"Measured {started:%Y-%m-%d %H:%M} UTC by `make bench` at commit {measured_commit or commit()}; "
         f"the run took {seconds:.0f} s."
     )
 
