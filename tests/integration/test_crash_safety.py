@@ -77,7 +77,8 @@ def state(database: ScratchDatabase, var: Path) -> dict[str, object]:
         counts["batches"] = connection.execute(
             text(
                 "SELECT source_code, status, loaded_count, rejected_count FROM ingest_batch "
-                "ORDER BY source_code"
+                # By file too: a source's batches otherwise come in whatever order the engine likes.
+                "ORDER BY source_code, file_name"
             )
         ).all()
     engine.dispose()
