@@ -463,6 +463,33 @@ def _insert(
     return customer
 
 
+def _replace_contact(
+    session: Session, customer_id: int, kind: str, value: str | None, on: date, *, source: str = "crm"
+) -> None:
+    """Close the customer's current contact point of this kind and open ``value`` as the primary one
+    (none when ``value`` is empty): the old one keeps its history."""
+    repo.close_contacts(session, customer_id, kind, on)
+    if value:
+        repo.add(
+            session,
+            ContactPoint(
+                customer_id=customer_id, kind=kind, value=value, is_primary=True, valid_from=on, source=source
+            ),
+        )
+
+
+def _replace_address(
+    session: Session, customer_id: int, line: str | None, old: Address | None, on: date
+) -> None:
+    """Close the current address and open ``line`` in its place, of the same kind (home if none)."""
+    repo.close_addresses(session, customer_id, on)
+    if line:
+        repo.add(
+            session,
+            Address(customer_id=customer_id, kind=old.kind if old else "home", line=line, valid_from=on),
+        )
+
+
 def update_customer(
     session: Session, principal: Principal, *, customer_id: int, data: CustomerUpdate
 ) -> CustomerDetail:
@@ -505,44 +532,12 @@ def update_customer(
     )
     today = business_today()
     if "mobile" in data.model_fields_set and clean["mobile"] != customer.mobile:
-        repo.close_contacts(session, customer.id, "mobile", today)
-        if clean["mobile"]:
-            repo.add(
-                session,
-                ContactPoint(
-                    customer_id=customer.id,
-                    kind="mobile",
-                    value=clean["mobile"],
-                    is_primary=True,
-                    valid_from=today,
-                ),
-            )
+        _replace_contact(session, customer.id, "mobile", clean["mobile"], today)
         customer.mobile = clean["mobile"]
     if "email" in data.model_fields_set and clean["email"] != (old_email.value if old_email else None):
-        repo.close_contacts(session, customer.id, "email", today)
-        if clean["email"]:
-            repo.add(
-                session,
-                ContactPoint(
-                    customer_id=customer.id,
-                    kind="email",
-                    value=clean["email"],
-                    is_primary=True,
-                    valid_from=today,
-                ),
-            )
+        _replace_contact(session, customer.id, "email", clean["email"], today)
     if "address" in data.model_fields_set and data.address != (old_address.line if old_address else None):
-        repo.close_addresses(session, customer.id, today)
-        if data.address:
-            repo.add(
-                session,
-                Address(
-                    customer_id=customer.id,
-                    kind=old_address.kind if old_address else "home",
-                    line=data.address,
-                    valid_from=today,
-                ),
-            )
+        _replace_address(session, customer.id, data.address, old_address, today)
     for field in (
         "name",
         "name_en",
@@ -1038,29 +1033,10 @@ def apply_source_values(
     today = business_today()
     for kind in ("mobile", "email"):
         if kind in changed:
-            repo.close_contacts(session, customer.id, kind, today)
-            repo.add(
-                session,
-                ContactPoint(
-                    customer_id=customer.id,
-                    kind=kind,
-                    value=changed[kind],
-                    is_primary=True,
-                    valid_from=today,
-                    source="load",
-                ),
-            )
+            _replace_contact(session, customer.id, kind, changed[kind], today, source="load")
     if "address" in changed:
-        old = repo.current_address(session, customer.id)
-        repo.close_addresses(session, customer.id, today)
-        repo.add(
-            session,
-            Address(
-                customer_id=customer.id,
-                kind=old.kind if old else "home",
-                line=changed["address"],
-                valid_from=today,
-            ),
+        _replace_address(
+            session, customer.id, changed["address"], repo.current_address(session, customer.id), today
         )
     for name, value in changed.items():
         if name == "risk_assessed_on":
