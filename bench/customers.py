@@ -1,6 +1,7 @@
 """Budgets (h)-(k): the customer module on a generated bank (see bench/customer_data.py).
 
-(h) the 360° page as a browser loads it, the page and each of its HTMX sections, summed per round;
+(h) the 360° page as a browser loads it, the page and its HTMX requests (the operational-store
+sections together, each lake section on its own), summed per round;
 (i) the JSON 360 document; (j) search, each kind of query typed into the search box; (k) the
 filtered customer list at page 1 and page 1000. The HTML requests are made as the head-office
 service agent (whole-bank scope), the JSON one with the call-centre system's token.
@@ -30,6 +31,7 @@ from bankcrm.core.principal import Principal
 from bankcrm.customers import lake_repository as history
 from bankcrm.customers import repository as repo
 from bankcrm.customers.keys import QueryPart, parse_query
+from bankcrm.customers.pages.detail import LAKE_SECTIONS
 from bankcrm.customers.service.common import id_digest, scope_of
 from bankcrm.demo.seed import DEMO_PASSWORD
 from bankcrm.identity.service import auth
@@ -39,17 +41,10 @@ from bench.server import Server
 from bench.stats import Summary
 
 VIEWER = "agent"  # service agent at the customer service centre: sees the whole bank
-SECTIONS = (
-    "assets",
-    "holdings",
-    "accounts",
-    "transactions",
-    "timeline",
-    "tags",
-    "relationships",
-    "contacts",
-    "sources",
-    "scores",
+# The requests the 360° page makes after it arrives, as the page asks for them.
+SECTION_REQUESTS = (
+    ("sections (operational store, together)", "sections"),
+    *((f"sections/{name}", f"sections/{name}") for name in LAKE_SECTIONS),
 )
 BUDGET_MS = {"h": 150.0, "i": 100.0, "j": 100.0, "k": 150.0}
 LIST_FILTER = {"kind": "individual", "risk_level": "C3"}
@@ -218,16 +213,12 @@ def run(
                     Probe("GET /customers/{id} (page)", browser, "", tuple(f"/customers/{i}" for i in ids))
                 ]
                 probes += [
-                    Probe(
-                        f"GET …/sections/{name}",
-                        htmx,
-                        "",
-                        tuple(f"/customers/{i}/sections/{name}" for i in ids),
-                    )
-                    for name in SECTIONS
+                    Probe(f"GET …/{label}", htmx, "", tuple(f"/customers/{i}/{path}" for i in ids))
+                    for label, path in SECTION_REQUESTS
                 ]
                 timings = sample(server, probes, rounds=rounds, warmup=warmup, gap_ms=gap_ms)
-                total = _page_total("360° page: page + 10 sections, summed per round", list(timings.values()))
+                label = f"360° page: page + {len(SECTION_REQUESTS)} section requests, summed per round"
+                total = _page_total(label, list(timings.values()))
                 raw_360 = _raw_360(raw, ids)
                 rows.append(total)
                 rows += [Row.of("h", label, t) for label, t in timings.items()]

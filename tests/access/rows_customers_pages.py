@@ -132,6 +132,18 @@ ROUTES = [
         customer:missing lgn  404 404 404 404 404 404 404 404 404 404 404 lgn lgn lgn 404 404
         """,
     ),
+    # The operational-store sections in one response, as the page asks for them.
+    route(
+        "GET /customers/{customer_id}/sections",
+        """
+        target           anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        customer:zh      lgn  200 200 200 200 200 404 404 404 200 404 200 lgn lgn lgn 200 404
+        customer:zhco    lgn  200 200 200 200 200 404 404 404 200 404 200 lgn lgn lgn 200 404
+        customer:ch      lgn  200 200 200 404 404 200 404 404 200 404 200 lgn lgn lgn 200 404
+        customer:liu     lgn  200 200 404 404 404 404 200 404 200 404 200 lgn lgn lgn 404 404
+        customer:missing lgn  404 404 404 404 404 404 404 404 404 404 404 lgn lgn lgn 404 404
+        """,
+    ),
     # Every section for the own customer; one for the others; an unknown section is 404 for all.
     route(
         "GET /customers/{customer_id}/sections/{name}",

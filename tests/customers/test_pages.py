@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
 from bankcrm.customers.schemas import GroupIn, TagIn
-from bankcrm.customers.service import tags
+from bankcrm.customers.service import tags, view360
 from tests.customers.conftest import resident_id
 
 SECTIONS = (
@@ -28,6 +29,9 @@ SECTIONS = (
     "sources",
     "scores",
 )
+# Sections that read the lake load one request each; the others come in one request together.
+LAKE_SECTIONS = ("assets", "transactions")
+STORE_SECTIONS = tuple(name for name in SECTIONS if name not in LAKE_SECTIONS)
 
 
 def test_search_page_finds_by_pinyin_initials_and_masks(signed_in, client: TestClient, make_customer) -> None:  # type: ignore[no-untyped-def]
@@ -94,6 +98,47 @@ def test_every_360_section_renders_and_another_rm_gets_404(
     signed_in("rm.chen")
     assert client.get(f"/customers/{customer.id}").status_code == 404
     assert client.get(f"/customers/{customer.id}/sections/accounts").status_code == 404
+
+
+def test_the_page_asks_for_store_sections_together_and_lake_sections_each_on_their_own(
+    signed_in, client: TestClient, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    customer = make_customer(name="沙悟净")
+    signed_in("rm.zhang")
+    page = client.get(f"/customers/{customer.id}").text
+    assert f'hx-get="/customers/{customer.id}/sections"' in page
+    for name in LAKE_SECTIONS:
+        assert f'hx-get="/customers/{customer.id}/sections/{name}"' in page
+    for name in STORE_SECTIONS:
+        assert f'hx-get="/customers/{customer.id}/sections/{name}"' not in page
+        assert f'id="section-{name}"' in page
+
+    group = client.get(f"/customers/{customer.id}/sections", headers={"HX-Request": "true"})
+    assert group.status_code == 200
+    assert "<html" not in group.text
+    swaps = re.findall(r'<div id="section-(\w+)" hx-swap-oob="innerHTML">', group.text)
+    assert swaps == list(STORE_SECTIONS)
+    assert 'data-testid="section-scores"' in group.text
+
+
+def test_a_failing_store_section_shows_its_error_and_the_others_still_arrive(
+    signed_in, client: TestClient, make_customer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    customer = make_customer(name="白骨精")
+    signed_in("rm.zhang")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the timeline store is down")
+
+    monkeypatch.setattr(view360, "timeline", broken)
+    group = client.get(f"/customers/{customer.id}/sections", headers={"HX-Request": "true"})
+    assert group.status_code == 200
+    pieces = re.split(r'<div id="section-(\w+)" hx-swap-oob="innerHTML">', group.text)
+    parts = dict(zip(pieces[1::2], pieces[2::2], strict=True))
+    assert "alert-danger" in parts["timeline"]
+    assert "the timeline store is down" not in group.text
+    assert 'data-testid="section-scores"' in group.text
+    assert "alert-danger" not in parts["scores"]
 
 
 def test_create_through_the_form_with_a_duplicate_warning(

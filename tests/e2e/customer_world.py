@@ -31,8 +31,8 @@ from bankcrm.core.lake import Lake
 from bankcrm.core.validation import resident_id_check_char, uscc_check_char
 from bankcrm.customers import lake_repository
 from bankcrm.customers.models import Customer, CustomerGroup, Tag
-from bankcrm.customers.schemas import CustomerCreate, GroupIn, TagIn
-from bankcrm.customers.service import customers, holdings, tags
+from bankcrm.customers.schemas import CustomerCreate, GroupIn, RelationshipIn, TagIn
+from bankcrm.customers.service import customers, holdings, relationships, tags
 from bankcrm.identity.service import users
 from tests.conftest import principal_for
 from tests.e2e.conftest import Browsing, LiveServer, running_server
@@ -226,6 +226,11 @@ def build_world(session: Session, settings: Settings) -> None:
         tags.create_group(session, rm, data=GroupIn(name=name))
 
     busy = _create(session, settings, BUSY)
+    # A spouse, so the 360° page draws a relationship graph for the busy customer.
+    spouse = customer_id_by_name(session, SAME_LAST4.name)
+    relationships.add_relationship(
+        session, rm, customer_id=busy, data=RelationshipIn(to_customer_id=spouse, kind="spouse")
+    )
     system = Actor.system("e2e")
     holdings.ensure_product(session, code="E2E-SAVINGS", name="活期储蓄", category="deposit")
     holdings.record_account(
@@ -243,6 +248,11 @@ def build_world(session: Session, settings: Settings) -> None:
     lake_repository.write_transactions(
         Lake(settings.lake_root), _transactions(busy), batch_key=f"e2e-busy-{busy}"
     )
+
+
+def customer_id_by_name(session: Session, name: str) -> int:
+    found = session.scalars(select(Customer.id).where(Customer.name == name)).one()
+    return int(found)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from tests.e2e.customer_world import (
     FIRST_BOOKED,
     IN_EVERY,
     PER_DAY,
+    SAME_LAST4,
     STEP,
     TRANSACTIONS,
     customer_server,
@@ -157,3 +158,14 @@ def test_ten_thousand_transactions_page_newest_first_filter_by_date_and_directio
     # The same page on a wide screen.
     ui.page.set_viewport_size({"width": 1920, "height": 1080})
     assert_usable(ui, section, "1920")
+
+
+def test_the_relationship_graph_is_drawn_when_its_section_arrives_with_the_others(ui: Browsing) -> None:
+    # The relationships come with the other operational-store sections in one response, swapped
+    # out of band: the graph must be drawn after that swap too, not only after a section's own.
+    ui.sign_in("rm.zhang")
+    open_360(ui, BUSY.name)
+    graph = ui.page.locator("#section-relationships [data-chart]")
+    expect(graph.locator("svg")).to_have_count(1)
+    expect(graph).to_have_attribute("data-drawn", "1")
+    expect(ui.page.locator("#section-relationships")).to_contain_text(SAME_LAST4.name)

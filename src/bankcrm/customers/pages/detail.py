@@ -1,4 +1,10 @@
-"""The 360° page: a header, then sections that each load on their own (HTMX), and quick actions."""
+"""The 360° page: a header, then sections that load after it (HTMX), and quick actions.
+
+The sections that read only the operational store are quick; they come together in one request,
+each swapped into its own card. The sections that read the lake (a customer's whole history) come
+one request each, so a slow one never holds the others back. Every section's own URL answers on
+its own too (filters, paging, a refresh).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from bankcrm.core.errors import ValidationFailed, problems_from_pydantic
+from bankcrm.core.errors import DomainError, ValidationFailed, problems_from_pydantic
 from bankcrm.core.formatting import business_today
 from bankcrm.core.i18n import N_
+from bankcrm.core.logging import get_logger
 from bankcrm.core.pagination import PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
@@ -22,6 +30,7 @@ from bankcrm.customers.schemas import (
     AssistantIn,
     ConsentIn,
     CorporateContactIn,
+    CustomerHeader,
     DoNotContactIn,
     InteractionIn,
     ReasonIn,
@@ -50,8 +59,8 @@ from bankcrm.web.forms import (
     parse_page,
 )
 from bankcrm.web.params import PathId
+from bankcrm.web.render import Renderer, redirect, translator
 from bankcrm.web.render import page as render
-from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
 router = APIRouter(prefix="/customers/{customer_id}")
@@ -68,7 +77,10 @@ SECTIONS = (
     "sources",
     "scores",
 )
+LAKE_SECTIONS = ("assets", "transactions")
+STORE_SECTIONS = tuple(name for name in SECTIONS if name not in LAKE_SECTIONS)
 READ = Depends(require(Permission.CUSTOMER_READ))
+log = get_logger(__name__)
 TXN_CATEGORIES = tuple(LABELS["txn_category"])
 TXN_FILTER_KEYS = ("date_from", "date_to", "min_amount", "max_amount", "direction", "category", "channel")
 
@@ -87,6 +99,7 @@ def _page_context(db: Session, principal: Principal, customer_id: int, **extra: 
         "customer": customers.get_customer(db, principal, customer_id=customer_id),
         "assignments": portfolio.assignments(db, principal, customer_id=customer_id),
         "sections": SECTIONS,
+        "store_sections": STORE_SECTIONS,
         "tags": tags.list_tags(db, principal),
         "my_groups": tags.my_groups(db, principal),
         "today": business_today(),
@@ -182,6 +195,44 @@ def section(
         **_section_context(db, principal, customer_id, name, request),
     }
     return render(request, f"customers/sections/{name}.html", context, principal=principal)
+
+
+@router.get("/sections")
+def store_sections(
+    request: Request, customer_id: PathId, db: Session = Depends(db_session), principal: Principal = READ
+) -> Response:
+    """The operational-store sections in one response, each an out-of-band swap into its own card.
+
+    One request instead of eight saves their fixed cost (session, principal, access check, the
+    thread hop), about half of what these sections cost. A section that fails shows its error in its
+    own card; the others still arrive.
+    """
+    customer = customers.get_customer_header(db, principal, customer_id=customer_id)
+    parts = [_store_section_html(request, db, principal, customer, name) for name in STORE_SECTIONS]
+    return render(request, "customers/sections/group.html", {"parts": parts}, principal=principal)
+
+
+def _store_section_html(
+    request: Request, db: Session, principal: Principal, customer: CustomerHeader, name: str
+) -> tuple[str, Markup]:
+    renderer: Renderer = request.app.state.renderer
+    try:
+        context = {
+            "customer": customer,
+            "section": name,
+            **_section_context(db, principal, customer.id, name, request),
+        }
+        template = f"customers/sections/{name}.html"
+        return name, renderer.fragment(request, template, context, principal=principal)
+    except DomainError as exc:
+        message = translator(request).gettext(exc.message, **exc.params)
+    except Exception:
+        log.exception("customer360.section_failed", section=name, customer_id=customer.id)
+        # A failed statement leaves a PostgreSQL transaction unusable; this one only read.
+        db.rollback()
+        message = translator(request).gettext(HTTP_DETAILS[500])
+    error = {"message": message}
+    return name, renderer.fragment(request, "customers/sections/error.html", error, principal=principal)
 
 
 @router.post("/interactions")

@@ -104,6 +104,14 @@
     };
   }
 
+  // An element without a size (a card being swapped, a page being photographed) cannot be laid out:
+  // ECharts throws on it. Such a chart keeps its size until the next resize that gives it one.
+  function resize(chart, element) {
+    if (chart.isDisposed()) return;
+    if (!element.isConnected) { chart.dispose(); return; }
+    if (element.clientWidth > 0 && element.clientHeight > 0) chart.resize();
+  }
+
   function draw(root) {
     if (!window.echarts) return;
     (root || document).querySelectorAll("[data-chart]").forEach(function (element) {
@@ -112,10 +120,35 @@
       var chart = window.echarts.init(element, null, { renderer: "svg" });
       chart.setOption(optionsFor(spec));
       element.setAttribute("data-drawn", "1");
-      window.addEventListener("resize", function () { chart.resize(); });
+      window.addEventListener("resize", function () { resize(chart, element); });
     });
   }
 
   window.addEventListener("load", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
+  document.addEventListener("htmx:oobAfterSwap", function (event) { draw(event.detail.target); });
+})();
+
+// 360° page: the operational-store sections come in one request (out-of-band swaps). If that request
+// fails as a whole, each of its sections says so instead of showing its placeholder for ever.
+(function () {
+  "use strict";
+  function failGroup(event) {
+    var group = event.detail.elt;
+    if (!group || !group.hasAttribute || !group.hasAttribute("data-section-group")) return;
+    var alert = document.createElement("div");
+    alert.className = "alert alert-danger mb-0";
+    alert.setAttribute("role", "alert");
+    alert.textContent = group.getAttribute("data-error-message");
+    group.getAttribute("data-section-group").split(" ").forEach(function (name) {
+      var section = document.getElementById("section-" + name);
+      if (!section) return;
+      var body = document.createElement("div");
+      body.className = "card-body";
+      body.appendChild(alert.cloneNode(true));
+      section.replaceChildren(body);
+    });
+  }
+  document.addEventListener("htmx:responseError", failGroup);
+  document.addEventListener("htmx:sendError", failGroup);
 })();
