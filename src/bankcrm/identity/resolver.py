@@ -11,19 +11,19 @@ from bankcrm.core.errors import DomainError
 from bankcrm.core.principal import Principal
 from bankcrm.identity.service import auth, tokens
 from bankcrm.web.security import SESSION_COOKIE, bearer_token, is_api_request, origin_of, settings_of
-from bankcrm.web.transaction import after_request, db_session
+from bankcrm.web.transaction import after_request, request_transaction
 
 
 def resolve_principal(request: Request) -> Principal | None:
     origin = origin_of(request)
-    session = db_session(request)
+    transaction = request_transaction(request)  # its session opens only if there is something to check
     token = bearer_token(request)
     if token:
         # A bearer request is judged by its token alone; a stray cookie must not widen it.
         # Tokens are for other systems calling the JSON API: they open no HTML page.
         if not is_api_request(request):
             return None
-        resolved_token = auth.resolve_bearer(session, token=token, origin=origin)
+        resolved_token = auth.resolve_bearer(transaction.session, token=token, origin=origin)
         if resolved_token is None:
             return None
         if resolved_token.needs_touch:
@@ -32,7 +32,9 @@ def resolve_principal(request: Request) -> Principal | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    resolved = auth.resolve_session(session, token=cookie, origin=origin, settings=settings_of(request))
+    resolved = auth.resolve_session(
+        transaction.session, token=cookie, origin=origin, settings=settings_of(request)
+    )
     if resolved is None:
         return None
     if resolved.needs_touch and resolved.principal.session_id is not None:

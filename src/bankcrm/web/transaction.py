@@ -39,6 +39,10 @@ class RequestTransaction:
             self._session = factory()
         return self._session
 
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
     def finish(self, *, success: bool) -> None:
         if self._session is None:
             return
@@ -66,8 +70,12 @@ def request_transaction(request: Request) -> RequestTransaction:
     return transaction
 
 
-def db_session(request: Request) -> Session:
-    """FastAPI dependency: the request's session (services flush, the middleware commits)."""
+async def db_session(request: Request) -> Session:
+    """FastAPI dependency: the request's session (services flush, the middleware commits).
+
+    Async because it does no I/O (the session connects at its first query): FastAPI runs a sync
+    dependency in the thread pool, a hop that costs about as much as a small query.
+    """
     return request_transaction(request).session
 
 
@@ -92,7 +100,8 @@ class TransactionMiddleware:
             nonlocal finished
             if not finished:
                 finished = True
-                await to_thread.run_sync(lambda: transaction.finish(success=success))
+                if transaction.opened:  # nothing to end (and no thread hop) when no query ran
+                    await to_thread.run_sync(lambda: transaction.finish(success=success))
 
         async def send_after_commit(message: Message) -> None:
             if message["type"] == "http.response.start":
