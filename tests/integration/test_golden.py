@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from bankcrm.core.context import Actor
 from bankcrm.core.errors import NotFound, PermissionDenied
 from bankcrm.core.lake import Lake
+from bankcrm.core.permissions import Permission
 from bankcrm.customers.schemas import CustomerUpdate
 from bankcrm.customers.service import customers
 from bankcrm.customers.service import merge as customer_merge
@@ -217,6 +219,26 @@ def test_a_new_golden_record_knows_every_field_came_from_its_first_source(
     assert {h.batch_id for h in view.history} == {result.batch_id}
     risk = next(h for h in view.history if h.field == "risk_level")
     assert risk.value == "C3 (2026-06-01)"
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_golden_record_shows_names_in_clear_only_to_viewers_who_may_see_names(
+    db: Session,
+    lake: Lake,
+    tmp_path: Path,
+    as_user,  # type: ignore[no-untyped-def]
+) -> None:
+    ingest_file(db, JOB, source="core", path=core_delivery(tmp_path))
+    customer_id = the_customer(db)
+    admin = as_user("admin")
+    name = {f.field: f for f in golden.golden_record(db, admin, customer_id=customer_id).fields}["name"]
+    assert name.value == "张三"
+    assert [s.value for s in name.sources] == ["张三"]
+    without_names = replace(admin, permissions=admin.permissions - {Permission.CUSTOMER_NAME_VIEW.value})
+    fields = {f.field: f for f in golden.golden_record(db, without_names, customer_id=customer_id).fields}
+    assert fields["name"].value == "张*"
+    assert [s.value for s in fields["name"].sources] == ["张*"]
+    assert fields["mobile"].value == "138****1111"  # other personal data stays masked for everyone
 
 
 @pytest.mark.usefixtures("demo")

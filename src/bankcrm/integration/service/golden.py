@@ -38,6 +38,7 @@ MASKS: dict[str, MaskKind] = {
     "email": MaskKind.EMAIL,
     "address": MaskKind.ADDRESS,
 }
+NAME_FIELDS = frozenset({"name", "name_en"})
 
 
 @dataclass(frozen=True)
@@ -315,18 +316,26 @@ class GoldenRecordView:
     history: list[HistoryEntry]
 
 
-def _field_view(decision: Decision) -> FieldView:
+def _field_view(decision: Decision, *, names_visible: bool) -> FieldView:
+    """Values masked as everywhere; names in clear for a viewer who may see names (as on the 360°
+    page). The history keeps what was stored at the time: masked, names included."""
+
+    def shown(value: str | None) -> str | None:
+        if names_visible and decision.field in NAME_FIELDS and value is not None:
+            return value[:200]
+        return _masked(decision.field, value)
+
     chosen = decision.chosen
     return FieldView(
         field=decision.field,
         rule=decision.rule,
-        value=_masked(decision.field, decision.current),
+        value=shown(decision.current),
         source=chosen.source if chosen is not None and chosen.value == decision.current else None,
         sources=[
             SourceValue(
                 source=c.source,
                 source_customer_no=c.source_customer_no,
-                value=_masked(decision.field, c.value),
+                value=shown(c.value),
                 trust=c.trust,
                 as_of=c.as_of,
                 dated=c.dated,
@@ -339,7 +348,8 @@ def _field_view(decision: Decision) -> FieldView:
 
 def golden_record(session: Session, principal: Principal, *, customer_id: int) -> GoldenRecordView:
     """A customer's golden record: per field its value, the sources' values and the rule that chose,
-    and the history of the choices. Values masked; only for integration rights, within data scope."""
+    and the history of the choices. Values masked (names as the viewer may see them); only for
+    integration rights, within data scope."""
     principal.require(Permission.INTEGRATION_READ)
     customer = customers.get_customer(session, principal, customer_id=customer_id)  # 404 out of scope
     decided = _decide(session, customer.id)
@@ -363,6 +373,8 @@ def golden_record(session: Session, principal: Principal, *, customer_id: int) -
         customer_no=customer.customer_no,
         name=customer.name,  # already masked for this viewer
         status=customer.status,
-        fields=[_field_view(d) for d in decisions],
+        fields=[
+            _field_view(d, names_visible=principal.can(Permission.CUSTOMER_NAME_VIEW)) for d in decisions
+        ],
         history=history,
     )
