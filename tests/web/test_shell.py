@@ -18,6 +18,14 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/readyz").json() == {"status": "ok", "database": "ok"}
 
 
+def test_every_page_names_an_icon_that_is_served(client: TestClient) -> None:
+    login = client.get("/login")
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in login.text
+    icon = client.get("/static/img/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_security_headers_and_request_id_on_every_answer(client: TestClient) -> None:
     response = client.get("/login", headers={"X-Request-ID": "trace-123"})
     assert response.headers["x-request-id"] == "trace-123"
