@@ -159,3 +159,55 @@ def test_chain_head_tracks_the_newest_row(db: Session) -> None:
     last = write_events(db, 2)[-1]
     newest = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
     assert newest.row_hash == last.row_hash
+
+
+def test_rows_appended_in_bulk_chain_on_and_hold_what_one_at_a_time_rows_hold(db: Session) -> None:
+    single = audit.record_change(
+        db,
+        ACTOR,
+        entity_type="customer",
+        entity_id=1,
+        action="update_from_source",
+        before={"mobile": "13800001111"},
+        after={"mobile": "13900002222"},
+        sensitive={"mobile": MaskKind.MOBILE},
+        reason="survivorship",
+    )
+    audit.record_many(
+        db,
+        ACTOR,
+        [
+            audit.change_entry(
+                entity_type="customer",
+                entity_id=1,
+                action="update_from_source",
+                before={"mobile": "13800001111"},
+                after={"mobile": "13900002222"},
+                sensitive={"mobile": MaskKind.MOBILE},
+                reason="survivorship",
+            ),
+            audit.event_entry(action="xref_linked", entity_type="customer", entity_id=2, details={"n": 1}),
+        ],
+    )
+    after = list(
+        db.execute(select(AuditEvent).where(AuditEvent.seq > single.seq).order_by(AuditEvent.seq)).scalars()
+    )
+    assert [e.seq for e in after] == [single.seq + 1, single.seq + 2]
+    assert after[0].prev_hash == single.row_hash
+    assert after[1].prev_hash == after[0].row_hash
+    same = (
+        "actor_name",
+        "actor_role",
+        "ip",
+        "user_agent",
+        "request_id",
+        "action",
+        "entity_id",
+        "changes",
+        "reason",
+    )
+    assert [getattr(after[0], c) for c in same] == [getattr(single, c) for c in same]
+    assert "139****2222" in after[0].changes
+    next_one = audit.record_event(db, ACTOR, action="test", entity_type="thing")
+    assert next_one.prev_hash == after[1].row_hash
+    assert audit.verify_chain(db).ok

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditChainHead, AuditEvent
@@ -27,6 +28,12 @@ def find_chain_head(session: Session) -> AuditChainHead | None:
 
 def add_event(session: Session, event: AuditEvent) -> None:
     session.add(event)
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many chained rows in one executemany (the caller has locked the chain head)."""
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 def _filtered(
