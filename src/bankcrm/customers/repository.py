@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -761,3 +761,133 @@ def update_customers_by_id(session: Session, rows: list[dict[str, object]]) -> N
 def ids_merged_into(session: Session, survivor_ids: Sequence[int]) -> list[int]:
     stmt = select(Customer.id).where(Customer.merged_into_id.in_(survivor_ids), Customer.status == "merged")
     return list(session.execute(stmt).scalars())
+
+
+# ---------------------------------------------------------------- many customers at once (loading jobs)
+
+CHUNK = 500  # bounded IN lists: SQLite allows a limited number of parameters per statement
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), CHUNK):
+        yield wanted[start : start + CHUNK]
+
+
+def customers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Customer]:
+    found: dict[int, Customer] = {}
+    for chunk in _chunks(ids):
+        found.update(
+            {c.id: c for c in session.execute(select(Customer).where(Customer.id.in_(chunk))).scalars()}
+        )
+    return found
+
+
+def merged_into_of(session: Session, ids: Iterable[int]) -> dict[int, int | None]:
+    """Each customer's ``merged_into_id`` (None when it was never merged or was unmerged)."""
+    found: dict[int, int | None] = {}
+    for chunk in _chunks(ids):
+        stmt = select(Customer.id, Customer.merged_into_id).where(Customer.id.in_(chunk))
+        found.update({int(i): (None if m is None else int(m)) for i, m in session.execute(stmt).all()})
+    return found
+
+
+def merged_pairs(session: Session, survivor_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(merged customer, the survivor it was merged into) for merges into any of these customers."""
+    pairs: list[tuple[int, int]] = []
+    for chunk in _chunks(survivor_ids):
+        stmt = select(Customer.id, Customer.merged_into_id).where(
+            Customer.merged_into_id.in_(chunk), Customer.status == "merged"
+        )
+        pairs += [(int(i), int(m)) for i, m in session.execute(stmt).all() if m is not None]
+    return pairs
+
+
+def current_contacts_of(session: Session, ids: Iterable[int], kind: str) -> dict[int, ContactPoint]:
+    """``current_contact`` for many customers: the open contact point of this kind, primary first,
+    then the newest."""
+    found: dict[int, ContactPoint] = {}
+    for chunk in _chunks(ids):
+        stmt = select(ContactPoint).where(
+            ContactPoint.customer_id.in_(chunk), ContactPoint.kind == kind, ContactPoint.valid_to.is_(None)
+        )
+        for contact in session.execute(stmt).scalars():
+            best = found.get(contact.customer_id)
+            if best is None or (contact.is_primary, contact.id) > (best.is_primary, best.id):
+                found[contact.customer_id] = contact
+    return found
+
+
+def current_addresses_of(session: Session, ids: Iterable[int]) -> dict[int, Address]:
+    """``current_address`` for many customers: the newest open address."""
+    found: dict[int, Address] = {}
+    for chunk in _chunks(ids):
+        stmt = select(Address).where(Address.customer_id.in_(chunk), Address.valid_to.is_(None))
+        for address in session.execute(stmt).scalars():
+            best = found.get(address.customer_id)
+            if best is None or address.id > best.id:
+                found[address.customer_id] = address
+    return found
+
+
+def close_contacts_of(session: Session, ids: Iterable[int], kind: str, on: date) -> None:
+    for chunk in _chunks(ids):
+        session.execute(
+            update(ContactPoint)
+            .where(
+                ContactPoint.customer_id.in_(chunk),
+                ContactPoint.kind == kind,
+                ContactPoint.valid_to.is_(None),
+            )
+            .values(valid_to=on, is_primary=False)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def close_addresses_of(session: Session, ids: Iterable[int], on: date) -> None:
+    for chunk in _chunks(ids):
+        session.execute(
+            update(Address)
+            .where(Address.customer_id.in_(chunk), Address.valid_to.is_(None))
+            .values(valid_to=on)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def xref_numbers_of(session: Session, ids: Iterable[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(ids):
+        stmt = select(SourceXref.customer_id, SourceXref.source_customer_no).where(
+            SourceXref.customer_id.in_(chunk)
+        )
+        for customer_id, number in session.execute(stmt).all():
+            found.setdefault(int(customer_id), []).append(str(number))
+    return found
+
+
+def account_numbers_of(session: Session, ids: Iterable[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(ids):
+        stmt = select(Account.customer_id, Account.account_no).where(Account.customer_id.in_(chunk))
+        for customer_id, number in session.execute(stmt).all():
+            found.setdefault(int(customer_id), []).append(str(number))
+    return found
+
+
+def replace_keys_of(session: Session, keys: dict[int, set[str]]) -> None:
+    """``replace_keys`` for many customers: one delete per chunk, one insert for all."""
+    for chunk in _chunks(keys):
+        session.execute(
+            delete(CustomerSearchKey)
+            .where(CustomerSearchKey.customer_id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    insert_rows(
+        session,
+        CustomerSearchKey,
+        [
+            {"key": key, "customer_id": customer_id}
+            for customer_id in sorted(keys)
+            for key in sorted(keys[customer_id])
+        ],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -95,3 +96,28 @@ def refresh_search_keys(session: Session, customer: Customer) -> None:
         account_numbers=[account.account_no for account, _product in repo.accounts(session, customer.id)],
     )
     repo.replace_keys(session, customer.id, keys)
+
+
+def refresh_search_keys_of(session: Session, customers: Iterable[Customer]) -> None:
+    """``refresh_search_keys`` for many customers in a few statements (loading jobs)."""
+    by_id = {customer.id: customer for customer in customers}
+    if not by_id:
+        return
+    session.flush()  # the keys are computed from the customers' rows as they now stand
+    sources = repo.xref_numbers_of(session, by_id)
+    accounts = repo.account_numbers_of(session, by_id)
+    repo.replace_keys_of(
+        session,
+        {
+            customer.id: customer_keys(
+                name=customer.name,
+                name_en=customer.name_en,
+                mobile=customer.mobile,
+                id_digest=customer.id_digest,
+                customer_no=customer.customer_no,
+                source_numbers=sources.get(customer.id, []),
+                account_numbers=accounts.get(customer.id, []),
+            )
+            for customer in by_id.values()
+        },
+    )

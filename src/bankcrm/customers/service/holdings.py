@@ -21,7 +21,7 @@ from bankcrm.core.validation import luhn_check_digit
 from bankcrm.customers import repository as repo
 from bankcrm.customers.keys import source_number_key
 from bankcrm.customers.models import Account, Customer, CustomerSearchKey, Holding, Product, SourceXref
-from bankcrm.customers.service.common import refresh_search_keys
+from bankcrm.customers.service.common import refresh_search_keys, refresh_search_keys_of
 from bankcrm.customers.service.errors import CustomerNotFound
 
 # Total AUM tiers of DOMAIN.md (CNY); the segmentation module makes them configuration and versioned.
@@ -259,6 +259,71 @@ def link_new_customers(
         action="xref_linked",
         entity_type="customer",
         details={"system": source_system, "batch": batch_label, "linked": len(fresh), "rule": match_rule},
+    )
+
+
+def link_existing_customers(
+    session: Session,
+    actor: Actor,
+    *,
+    source_system: str,
+    links: list[tuple[int, str]],
+    match_rule: str,
+) -> None:
+    """``link_source_record`` for many (customer id, source number) pairs of existing customers.
+
+    The same rows and audit content as one call per pair - the xref, an ``xref_linked`` row naming
+    the customer, every search key of the customer rebuilt - in a few statements: a pair already
+    linked to its customer is left alone, one linked to another customer is refused.
+    """
+    if not links:
+        return
+    found = repo.customers_by_id(session, {customer_id for customer_id, _number in links})
+    taken = repo.xref_owners(session, source_system, [number for _customer, number in links])
+    fresh: list[tuple[int, str]] = []
+    for customer_id, number in links:
+        if customer_id not in found:
+            raise CustomerNotFound(id=customer_id)
+        if taken.get(number, customer_id) != customer_id:
+            raise ValidationFailed.single(
+                "source_customer_no",
+                "xref.unique",
+                N_("%(system)s customer %(number)s already belongs to another customer."),
+                number,
+                system=source_system,
+                number=number,
+            )
+        if number not in taken:
+            taken[number] = customer_id
+            fresh.append((customer_id, number))
+    now = utcnow()
+    repo.insert_rows(
+        session,
+        SourceXref,
+        [
+            {
+                "customer_id": customer_id,
+                "source_system": source_system,
+                "source_customer_no": number,
+                "linked_at": now,
+                "match_rule": match_rule,
+            }
+            for customer_id, number in fresh
+        ],
+    )
+    refresh_search_keys_of(session, [found[customer_id] for customer_id, _number in fresh])
+    audit.record_many(
+        session,
+        actor,
+        [
+            audit.event_entry(
+                action="xref_linked",
+                entity_type="customer",
+                entity_id=customer_id,
+                details={"system": source_system, "number": number, "rule": match_rule},
+            )
+            for customer_id, number in fresh
+        ],
     )
 
 
