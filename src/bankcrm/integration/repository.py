@@ -139,6 +139,16 @@ def source_records_of_customers(session: Session, customer_ids: Iterable[int]) -
     return list(session.execute(stmt).scalars())
 
 
+def source_records_of_many(session: Session, customer_ids: Iterable[int]) -> list[SourceRecord]:
+    """``source_records_of_customers`` for a whole delivery's customers, in bounded IN lists."""
+    wanted = sorted(set(customer_ids))
+    found: list[SourceRecord] = []
+    for start in range(0, len(wanted), 500):
+        stmt = select(SourceRecord).where(SourceRecord.customer_id.in_(wanted[start : start + 500]))
+        found += session.execute(stmt).scalars()
+    return sorted(found, key=lambda record: record.id)
+
+
 def find_candidate(session: Session, left: int, right: int) -> MatchCandidate | None:
     stmt = select(MatchCandidate).where(
         MatchCandidate.left_record_id == left, MatchCandidate.right_record_id == right
@@ -223,6 +233,23 @@ def latest_golden_changes(session: Session, customer_id: int) -> dict[str, Golde
         .order_by(GoldenFieldChange.id)
     ).scalars()
     return {row.field: row for row in rows}
+
+
+def latest_golden_changes_of(
+    session: Session, customer_ids: Iterable[int]
+) -> dict[int, dict[str, GoldenFieldChange]]:
+    """``latest_golden_changes`` for many customers: customer -> field -> last decision."""
+    wanted = sorted(set(customer_ids))
+    found: dict[int, dict[str, GoldenFieldChange]] = {}
+    for start in range(0, len(wanted), 500):
+        stmt = (
+            select(GoldenFieldChange)
+            .where(GoldenFieldChange.customer_id.in_(wanted[start : start + 500]))
+            .order_by(GoldenFieldChange.id)
+        )
+        for row in session.execute(stmt).scalars():
+            found.setdefault(row.customer_id, {})[row.field] = row
+    return found
 
 
 def golden_history(session: Session, customer_id: int, *, limit: int) -> list[GoldenFieldChange]:

@@ -10,7 +10,8 @@ history with its source and rule, masked.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -18,15 +19,16 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
 from bankcrm.core.masking import MaskKind, mask
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.security import keyed_digest
-from bankcrm.customers.service import customers
+from bankcrm.customers.service import customers, sourcing
 from bankcrm.integration import repository as repo
 from bankcrm.integration.mapping import Mapping, registry
 from bankcrm.integration.models import GoldenFieldChange, SourceRecord
-from bankcrm.integration.survivorship import CRM, FIELDS, Candidate, survivorship, winner
+from bankcrm.integration.survivorship import CRM, FIELDS, Candidate, Survivorship, survivorship, winner
 
 HISTORY_SHOWN = 200
 
@@ -50,6 +52,41 @@ class Decision:
     current: str | None  # the customer's value before this decision
 
 
+@dataclass(frozen=True)
+class RecordVersion:
+    """A source record as survivorship reads it; ``position`` orders a customer's records as their
+    ids do (records not yet written come after all written ones, in the order they arrive)."""
+
+    source_code: str
+    source_customer_no: str
+    fields: dict[str, Any]
+    received_at: datetime
+    position: int
+
+    @classmethod
+    def of(cls, record: SourceRecord, *, position: int | None = None) -> RecordVersion:
+        return cls(
+            record.source_code,
+            record.source_customer_no,
+            json.loads(record.fields),
+            record.received_at,
+            record.id if position is None else position,
+        )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The last winner recorded for a field of a golden record."""
+
+    source_code: str
+    value_digest: str
+    changed_at: datetime
+
+    @classmethod
+    def of(cls, row: GoldenFieldChange) -> Choice:
+        return cls(row.source_code, row.value_digest, row.changed_at)
+
+
 def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -58,7 +95,7 @@ def _day_start(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), time.min, tzinfo=UTC)
 
 
-def _record_time(fields: dict[str, Any], record: SourceRecord) -> tuple[datetime, bool]:
+def _record_time(fields: dict[str, Any], record: SourceRecord | RecordVersion) -> tuple[datetime, bool]:
     """When the source last changed the record and whether it said so: its own update time, else
     (undated) when this version of the record reached us."""
     updated = fields.get("updated_at")
@@ -71,7 +108,7 @@ def _record_time(fields: dict[str, Any], record: SourceRecord) -> tuple[datetime
 
 
 def _source_candidate(
-    name: str, fields: dict[str, Any], record: SourceRecord, mapping: Mapping | None
+    name: str, fields: dict[str, Any], record: SourceRecord | RecordVersion, mapping: Mapping | None
 ) -> Candidate | None:
     value = fields.get(name)
     if value in (None, ""):
@@ -108,7 +145,7 @@ def _digest(name: str, value: str) -> str:
 def _crm_candidate(
     name: str,
     golden: customers.GoldenValues,
-    last: GoldenFieldChange | None,
+    last: Choice | None,
     sources: list[Candidate],
     trust: int,
 ) -> Candidate | None:
@@ -133,23 +170,33 @@ def _crm_candidate(
 
 def _decide(
     session: Session, customer_id: int
-) -> tuple[customers.GoldenValues, list[Decision], dict[str, GoldenFieldChange]] | None:
+) -> tuple[customers.GoldenValues, list[Decision], dict[str, Choice]] | None:
     golden = customers.golden_values(session, customer_id)
     if golden is None:
         return None
-    config = survivorship()
-    mappings = registry()
     # A source record keeps the customer it first linked to; merged customers lend theirs to the
     # survivor until an unmerge gives them back, so nothing has to be moved either way.
     owners = [customer_id, *customers.merged_aliases(session, customer_id)]
-    records = [(json.loads(r.fields), r) for r in repo.source_records_of_customers(session, owners)]
-    last = repo.latest_golden_changes(session, customer_id)
+    records = [RecordVersion.of(r) for r in repo.source_records_of_customers(session, owners)]
+    last = {name: Choice.of(row) for name, row in repo.latest_golden_changes(session, customer_id).items()}
+    return golden, _decisions(golden, records, last, survivorship(), registry()), last
+
+
+def _decisions(
+    golden: customers.GoldenValues,
+    records: list[RecordVersion],
+    last: dict[str, Choice],
+    config: Survivorship,
+    mappings: dict[str, Mapping],
+) -> list[Decision]:
+    """Every decided field chosen among ``records`` (in id order) and the customer's own value."""
     decisions = []
     for name in FIELDS:
         found = [
             c
-            for fields, record in records
-            if (c := _source_candidate(name, fields, record, mappings.get(record.source_code))) is not None
+            for record in records
+            if (c := _source_candidate(name, record.fields, record, mappings.get(record.source_code)))
+            is not None
         ]
         crm = _crm_candidate(name, golden, last.get(name), found, config.crm_trust)
         candidates = [*found, crm] if crm else found
@@ -157,7 +204,7 @@ def _decide(
         decisions.append(
             Decision(name, rule, candidates, winner(rule, candidates), _current_value(name, golden))
         )
-    return golden, decisions, last
+    return decisions
 
 
 def _masked(name: str, value: str | None) -> str | None:
@@ -197,7 +244,7 @@ def _history_row(
     }
 
 
-def _is_new_winner(decision: Decision, last: GoldenFieldChange | None) -> bool:
+def _is_new_winner(decision: Decision, last: Choice | None) -> bool:
     chosen = decision.chosen
     assert chosen is not None
     return (
@@ -207,12 +254,18 @@ def _is_new_winner(decision: Decision, last: GoldenFieldChange | None) -> bool:
     )
 
 
-def refresh(session: Session, actor: Actor, *, customer_id: int, batch_id: int | None = None) -> list[str]:
-    """Choose every decided field of an active golden record again; returns the fields that changed."""
-    decided = _decide(session, customer_id)
-    if decided is None or decided[0].status != "active":
-        return []
-    _golden, decisions, last = decided
+@dataclass(frozen=True)
+class Outcome:
+    """What a survivorship decision changes: the values to apply (and why) and the history rows."""
+
+    apply: dict[str, str]
+    reason: str
+    history: list[dict[str, Any]]
+
+
+def _outcome(
+    customer_id: int, decisions: list[Decision], last: dict[str, Choice], batch_id: int | None
+) -> Outcome:
     apply: dict[str, str] = {}
     history = []
     for decision in decisions:
@@ -222,18 +275,107 @@ def refresh(session: Session, actor: Actor, *, customer_id: int, batch_id: int |
             apply.update(_values_to_apply(decision))
         if _is_new_winner(decision, last.get(decision.field)):
             history.append(_history_row(customer_id, decision, batch_id, decision.current))
+    reason = "survivorship: " + ", ".join(
+        f"{d.field} from {d.chosen.source} ({d.rule})"
+        for d in decisions
+        if d.chosen is not None and d.field in apply
+    )
+    return Outcome(apply, reason, history)
+
+
+def refresh(session: Session, actor: Actor, *, customer_id: int, batch_id: int | None = None) -> list[str]:
+    """Choose every decided field of an active golden record again; returns the fields that changed."""
+    decided = _decide(session, customer_id)
+    if decided is None or decided[0].status != "active":
+        return []
+    _golden, decisions, last = decided
+    outcome = _outcome(customer_id, decisions, last, batch_id)
     changed: list[str] = []
-    if apply:
-        reason = "survivorship: " + ", ".join(
-            f"{d.field} from {d.chosen.source} ({d.rule})"
-            for d in decisions
-            if d.chosen is not None and d.field in apply
-        )
+    if outcome.apply:
         changed = customers.apply_source_values(
-            session, actor, customer_id=customer_id, values=apply, reason=reason
+            session, actor, customer_id=customer_id, values=outcome.apply, reason=outcome.reason
         )
-    repo.add_golden_changes(session, history)
+    repo.add_golden_changes(session, outcome.history)
     return changed
+
+
+@dataclass
+class DeliveryState:
+    """What survivorship reads about the customers a delivery touches, read in a few queries before
+    the delivery changes any source record, then kept as each record's decision would leave it."""
+
+    owners: dict[int, int]  # customer a record is linked to -> the customer now standing for it
+    golden: dict[int, customers.GoldenValues]
+    records: dict[int, dict[tuple[str, str], RecordVersion]]  # by owner, then source and number
+    last: dict[int, dict[str, Choice]]
+
+
+def read_delivery_state(session: Session, linked_customer_ids: Iterable[int]) -> DeliveryState:
+    owners = sourcing.current_customer_ids(session, linked_customer_ids)
+    owner_ids = set(owners.values())
+    aliases = sourcing.merged_aliases_of(session, owner_ids)
+    by_customer: dict[int, list[SourceRecord]] = {}
+    for record in repo.source_records_of_many(session, {a for o in owner_ids for a in [o, *aliases[o]]}):
+        by_customer.setdefault(record.customer_id or 0, []).append(record)
+    records = {}
+    for owner in owner_ids:
+        # A source record keeps the customer it first linked to; merged customers lend theirs to
+        # the survivor, as in _decide.
+        family = sorted(
+            (r for customer_id in {owner, *aliases[owner]} for r in by_customer.get(customer_id, [])),
+            key=lambda r: r.id,
+        )
+        records[owner] = {(r.source_code, r.source_customer_no): RecordVersion.of(r) for r in family}
+    last = {
+        owner: {name: Choice.of(row) for name, row in rows.items()}
+        for owner, rows in repo.latest_golden_changes_of(session, owner_ids).items()
+    }
+    return DeliveryState(owners, sourcing.golden_values_of(session, owner_ids), records, last)
+
+
+def refresh_delivery(
+    session: Session,
+    actor: Actor,
+    state: DeliveryState,
+    *,
+    steps: list[tuple[int, RecordVersion]],
+    batch_id: int,
+) -> None:
+    """``refresh`` after each of ``steps`` (a record of the delivery and the customer it is linked
+    to), in order, as if each were written and decided one at a time: a later record of the same
+    customer sees what the earlier ones changed. Decided in memory; the changes are applied through
+    one customers-module call and the history written in one statement."""
+    config, mappings = survivorship(), registry()
+    changes: list[sourcing.SourceValues] = []
+    history: list[dict[str, Any]] = []
+    for linked_id, version in steps:
+        owner = state.owners[linked_id]
+        records = state.records.setdefault(owner, {})
+        records[(version.source_code, version.source_customer_no)] = version
+        golden = state.golden.get(owner)
+        if golden is None or golden.status != "active":
+            continue
+        last = state.last.setdefault(owner, {})
+        ordered = sorted(records.values(), key=lambda r: r.position)
+        outcome = _outcome(owner, _decisions(golden, ordered, last, config, mappings), last, batch_id)
+        now = utcnow()
+        history += outcome.history
+        last.update({r["field"]: Choice(r["source_code"], r["value_digest"], now) for r in outcome.history})
+        if outcome.apply:
+            changes.append(sourcing.SourceValues(owner, outcome.apply, outcome.reason))
+            state.golden[owner] = _after_applying(golden, outcome.apply, now)
+    sourcing.apply_source_values_many(session, actor, changes)
+    repo.add_golden_changes(session, history)
+
+
+def _after_applying(
+    golden: customers.GoldenValues, apply: dict[str, str], now: datetime
+) -> customers.GoldenValues:
+    """The golden values as ``apply_source_values`` leaves them (it skips blank and equal values)."""
+    changed = {k: v for k, v in apply.items() if v and v != golden.values.get(k)}
+    if not changed:
+        return golden
+    return replace(golden, values={**golden.values, **changed}, updated_at=now)
 
 
 def record_first_values(
