@@ -108,26 +108,26 @@ def _locked_head(session: Session) -> AuditChainHead:
     return head
 
 
-def _chained(actor: Actor, entry: Entry, *, seq: int, prev_hash: str, at: datetime) -> AuditEvent:
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=at,
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        actor_role=actor.role,
-        action=entry.action,
-        entity_type=entry.entity_type,
-        entity_id=None if entry.entity_id is None else str(entry.entity_id),
-        changes=canonical_json(entry.changes),
-        reason=entry.reason,
-        ip=actor.origin.ip,
-        user_agent=_clip(actor.origin.user_agent),
-        request_id=actor.origin.request_id,
-        prev_hash=prev_hash,
-        row_hash="",
-    )
-    event.row_hash = compute_hash(event)
-    return event
+def _chained(actor: Actor, entry: Entry, *, seq: int, prev_hash: str, at: datetime) -> dict[str, Any]:
+    """The columns of the audit row for ``entry`` at ``seq``, its hash included."""
+    row: dict[str, Any] = {
+        "seq": seq,
+        "occurred_at": at,
+        "actor_id": actor.user_id,
+        "actor_name": actor.username,
+        "actor_role": actor.role,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": None if entry.entity_id is None else str(entry.entity_id),
+        "changes": canonical_json(entry.changes),
+        "reason": entry.reason,
+        "ip": actor.origin.ip,
+        "user_agent": _clip(actor.origin.user_agent),
+        "request_id": actor.origin.request_id,
+        "prev_hash": prev_hash,
+    }
+    row["row_hash"] = row_digest(**row)
+    return row
 
 
 def _append(
@@ -142,7 +142,7 @@ def _append(
 ) -> AuditEvent:
     head = _locked_head(session)
     entry = Entry(action, entity_type, entity_id, changes, reason)
-    event = _chained(actor, entry, seq=head.last_seq + 1, prev_hash=head.last_hash, at=utcnow())
+    event = AuditEvent(**_chained(actor, entry, seq=head.last_seq + 1, prev_hash=head.last_hash, at=utcnow()))
     repo.add_event(session, event)
     head.last_seq = event.seq
     head.last_hash = event.row_hash
@@ -165,35 +165,12 @@ def record_many(session: Session, actor: Actor, entries: Sequence[Entry]) -> Non
     rows = []
     for entry in entries:
         seq += 1
-        event = _chained(actor, entry, seq=seq, prev_hash=last_hash, at=at)
-        last_hash = event.row_hash
-        rows.append(_row_of(event))
+        row = _chained(actor, entry, seq=seq, prev_hash=last_hash, at=at)
+        last_hash = row["row_hash"]
+        rows.append(row)
     repo.insert_events(session, rows)
     head.last_seq, head.last_hash = seq, last_hash
     session.flush()  # the changes and their audit rows are written together
-
-
-def _row_of(event: AuditEvent) -> dict[str, Any]:
-    return {
-        column: getattr(event, column)
-        for column in (
-            "seq",
-            "occurred_at",
-            "actor_id",
-            "actor_name",
-            "actor_role",
-            "action",
-            "entity_type",
-            "entity_id",
-            "changes",
-            "reason",
-            "ip",
-            "user_agent",
-            "request_id",
-            "prev_hash",
-            "row_hash",
-        )
-    }
 
 
 def compute_hash(event: AuditEvent) -> str:

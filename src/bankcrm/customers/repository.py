@@ -783,6 +783,28 @@ def customers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Customer]
     return found
 
 
+def existing_customer_ids(session: Session, ids: Iterable[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        found.update(
+            int(i) for i in session.execute(select(Customer.id).where(Customer.id.in_(chunk))).scalars()
+        )
+    return found
+
+
+def source_number_keys_of(session: Session, ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(customer, key) of the ``x:`` search keys these customers have."""
+    found: set[tuple[int, str]] = set()
+    for chunk in _chunks(ids):
+        stmt = select(CustomerSearchKey.customer_id, CustomerSearchKey.key).where(
+            CustomerSearchKey.customer_id.in_(chunk),
+            CustomerSearchKey.key >= "x:",
+            CustomerSearchKey.key < "x;",
+        )
+        found.update((int(customer_id), str(key)) for customer_id, key in session.execute(stmt).all())
+    return found
+
+
 def merged_into_of(session: Session, ids: Iterable[int]) -> dict[int, int | None]:
     """Each customer's ``merged_into_id`` (None when it was never merged or was unmerged)."""
     found: dict[int, int | None] = {}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
 from bankcrm.integration.models import (
@@ -17,6 +18,9 @@ from bankcrm.integration.models import (
     MatchCandidate,
     SourceRecord,
 )
+
+SourceRecordRow = Row[int, int | None, str, str, str, datetime]
+ChoiceRow = Row[int, str, str, str, datetime]
 
 
 def add(session: Session, row: object) -> None:
@@ -139,14 +143,23 @@ def source_records_of_customers(session: Session, customer_ids: Iterable[int]) -
     return list(session.execute(stmt).scalars())
 
 
-def source_records_of_many(session: Session, customer_ids: Iterable[int]) -> list[SourceRecord]:
-    """``source_records_of_customers`` for a whole delivery's customers, in bounded IN lists."""
+def source_record_rows_of(session: Session, customer_ids: Iterable[int]) -> list[SourceRecordRow]:
+    """What survivorship reads of the source records of many customers (id, customer_id,
+    source_code, source_customer_no, fields, received_at), in id order: plain rows, not ORM objects,
+    which cost more to build than the decisions they feed."""
     wanted = sorted(set(customer_ids))
-    found: list[SourceRecord] = []
+    found: list[SourceRecordRow] = []
     for start in range(0, len(wanted), 500):
-        stmt = select(SourceRecord).where(SourceRecord.customer_id.in_(wanted[start : start + 500]))
-        found += session.execute(stmt).scalars()
-    return sorted(found, key=lambda record: record.id)
+        stmt = select(
+            SourceRecord.id,
+            SourceRecord.customer_id,
+            SourceRecord.source_code,
+            SourceRecord.source_customer_no,
+            SourceRecord.fields,
+            SourceRecord.received_at,
+        ).where(SourceRecord.customer_id.in_(wanted[start : start + 500]))
+        found += session.execute(stmt).all()
+    return sorted(found, key=lambda row: int(row.id))
 
 
 def find_candidate(session: Session, left: int, right: int) -> MatchCandidate | None:
@@ -237,18 +250,25 @@ def latest_golden_changes(session: Session, customer_id: int) -> dict[str, Golde
 
 def latest_golden_changes_of(
     session: Session, customer_ids: Iterable[int]
-) -> dict[int, dict[str, GoldenFieldChange]]:
-    """``latest_golden_changes`` for many customers: customer -> field -> last decision."""
+) -> dict[int, dict[str, ChoiceRow]]:
+    """``latest_golden_changes`` for many customers: customer -> field -> (source_code,
+    value_digest, changed_at) of the last decision, as plain rows."""
     wanted = sorted(set(customer_ids))
-    found: dict[int, dict[str, GoldenFieldChange]] = {}
+    found: dict[int, dict[str, ChoiceRow]] = {}
     for start in range(0, len(wanted), 500):
         stmt = (
-            select(GoldenFieldChange)
+            select(
+                GoldenFieldChange.customer_id,
+                GoldenFieldChange.field,
+                GoldenFieldChange.source_code,
+                GoldenFieldChange.value_digest,
+                GoldenFieldChange.changed_at,
+            )
             .where(GoldenFieldChange.customer_id.in_(wanted[start : start + 500]))
             .order_by(GoldenFieldChange.id)
         )
-        for row in session.execute(stmt).scalars():
-            found.setdefault(row.customer_id, {})[row.field] = row
+        for row in session.execute(stmt).all():
+            found.setdefault(int(row.customer_id), {})[str(row.field)] = row
     return found
 
 

@@ -15,8 +15,8 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.security import keyed_digest
 from bankcrm.customers import repository as repo
-from bankcrm.customers.keys import customer_keys
-from bankcrm.customers.models import Customer
+from bankcrm.customers.keys import customer_keys, source_number_key
+from bankcrm.customers.models import Customer, CustomerSearchKey
 from bankcrm.customers.repository import Scope
 from bankcrm.customers.service.errors import CustomerNotFound, StaleCustomerEdit
 from bankcrm.identity.service import orgs
@@ -120,4 +120,16 @@ def refresh_search_keys_of(session: Session, customers: Iterable[Customer]) -> N
             )
             for customer in by_id.values()
         },
+    )
+
+
+def add_source_number_keys(session: Session, links: list[tuple[int, str]]) -> None:
+    """The ``x:`` key of each (customer, source number) just linked, unless the customer has it
+    already (the same number in another source system)."""
+    keys = {(customer_id, source_number_key(number)) for customer_id, number in links}
+    present = repo.source_number_keys_of(session, {customer_id for customer_id, _key in keys})
+    repo.insert_rows(
+        session,
+        CustomerSearchKey,
+        [{"key": key, "customer_id": customer_id} for customer_id, key in sorted(keys - present)],
     )

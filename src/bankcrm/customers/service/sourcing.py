@@ -25,6 +25,9 @@ from bankcrm.customers.service.common import ENTITY, refresh_search_keys_of
 from bankcrm.customers.service.customers import SENSITIVE, SOURCE_FIELDS, GoldenValues, _text
 from bankcrm.customers.service.errors import CustomerNotFound
 
+# The source fields search keys are made of: a change to any other leaves the keys as they are.
+KEYED_FIELDS = frozenset({"name", "name_en", "mobile"})
+
 
 def current_customer_ids(session: Session, customer_ids: Iterable[int]) -> dict[int, int]:
     """``current_customer_id`` for many: each id -> the customer that now stands for it."""
@@ -78,8 +81,7 @@ def _aliases(merged_into_survivor: dict[int, list[int]], root: int) -> list[int]
 
 def golden_values_of(session: Session, customer_ids: Iterable[int]) -> dict[int, GoldenValues]:
     """``golden_values`` for many (customers that do not exist are left out)."""
-    wanted = set(customer_ids)
-    found = repo.customers_by_id(session, wanted)
+    found = repo.customers_by_id(session, customer_ids)
     emails = repo.current_contacts_of(session, found, "email")
     addresses = repo.current_addresses_of(session, found)
     return {customer_id: _golden(customer, emails, addresses) for customer_id, customer in found.items()}
@@ -110,7 +112,7 @@ class _Round:
 
     contacts: dict[str, list[tuple[int, str]]] = field(default_factory=lambda: {"mobile": [], "email": []})
     addresses: list[tuple[int, str, str]] = field(default_factory=list)
-    changed: list[Customer] = field(default_factory=list)
+    rekeyed: list[Customer] = field(default_factory=list)  # whose name or mobile changed
 
 
 def apply_source_values_many(
@@ -131,8 +133,10 @@ def apply_source_values_many(
     found = repo.customers_by_id(session, ids)
     for customer_id in sorted(ids - set(found)):
         raise CustomerNotFound(id=customer_id)
-    current = {customer_id: dict(g.values) for customer_id, g in golden_values_of(session, ids).items()}
-    address_kinds = {c: a.kind for c, a in repo.current_addresses_of(session, ids).items()}
+    emails = repo.current_contacts_of(session, found, "email")
+    addresses = repo.current_addresses_of(session, found)
+    current = {customer_id: dict(_golden(c, emails, addresses).values) for customer_id, c in found.items()}
+    address_kinds = {customer_id: address.kind for customer_id, address in addresses.items()}
     results: list[list[str]] = [[] for _ in changes]
     entries: list[audit.Entry] = []
     for positions in _rounds(changes):
@@ -191,7 +195,8 @@ def _stage(
             customer.risk_assessed_on = date.fromisoformat(value)
         elif name not in ("email", "address"):
             setattr(customer, name, value)
-    this_round.changed.append(customer)
+    if KEYED_FIELDS & set(changed):
+        this_round.rekeyed.append(customer)
 
 
 def _write(session: Session, this_round: _Round, today: date) -> None:
@@ -206,7 +211,8 @@ def _write(session: Session, this_round: _Round, today: date) -> None:
     repo.insert_rows(
         session, Address, [_address_row(c, line, kind, today) for c, line, kind in this_round.addresses]
     )
-    refresh_search_keys_of(session, this_round.changed)  # flushes the customers first
+    session.flush()  # one new version of each changed customer, as one call per customer makes
+    refresh_search_keys_of(session, this_round.rekeyed)
 
 
 def _contact_row(customer_id: int, kind: str, value: str, today: date) -> dict[str, Any]:

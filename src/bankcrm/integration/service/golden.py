@@ -314,20 +314,23 @@ def read_delivery_state(session: Session, linked_customer_ids: Iterable[int]) ->
     owners = sourcing.current_customer_ids(session, linked_customer_ids)
     owner_ids = set(owners.values())
     aliases = sourcing.merged_aliases_of(session, owner_ids)
-    by_customer: dict[int, list[SourceRecord]] = {}
-    for record in repo.source_records_of_many(session, {a for o in owner_ids for a in [o, *aliases[o]]}):
-        by_customer.setdefault(record.customer_id or 0, []).append(record)
+    by_customer: dict[int, list[RecordVersion]] = {}
+    for row in repo.source_record_rows_of(session, {a for o in owner_ids for a in [o, *aliases[o]]}):
+        version = RecordVersion(
+            row.source_code, row.source_customer_no, json.loads(row.fields), row.received_at, row.id
+        )
+        by_customer.setdefault(row.customer_id, []).append(version)
     records = {}
     for owner in owner_ids:
         # A source record keeps the customer it first linked to; merged customers lend theirs to
         # the survivor, as in _decide.
         family = sorted(
             (r for customer_id in {owner, *aliases[owner]} for r in by_customer.get(customer_id, [])),
-            key=lambda r: r.id,
+            key=lambda r: r.position,
         )
-        records[owner] = {(r.source_code, r.source_customer_no): RecordVersion.of(r) for r in family}
+        records[owner] = {(r.source_code, r.source_customer_no): r for r in family}
     last = {
-        owner: {name: Choice.of(row) for name, row in rows.items()}
+        owner: {name: Choice(row.source_code, row.value_digest, row.changed_at) for name, row in rows.items()}
         for owner, rows in repo.latest_golden_changes_of(session, owner_ids).items()
     }
     return DeliveryState(owners, sourcing.golden_values_of(session, owner_ids), records, last)
