@@ -63,8 +63,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--people",
         type=int,
         default=20_000,
-        help="people behind the source extracts for budgets e-g (the card and online deliveries load "
-        "at well under 100 records/s today, so 100000 takes hours)",
+        help="people behind the source extracts for budgets e-g",
+    )
+    parser.add_argument(
+        "--deliveries",
+        default=",".join(integration.DELIVERIES),
+        help="for budget e: the deliveries to ingest, comma-separated, in this order of "
+        f"{', '.join(integration.DELIVERIES)} (cards and online link to the customers core creates)",
     )
     parser.add_argument(
         "--reuse",
@@ -176,6 +181,7 @@ def _integration(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verd
         customers=args.customers,
         people=args.people,
         keep=args.keep,
+        deliveries=integration.deliveries_from(args.deliveries),
     )
     section = integration.render(outcome, started=started, seconds=time.monotonic() - clock, commit=measured)
     return section, outcome.verdicts
