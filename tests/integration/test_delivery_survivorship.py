@@ -11,6 +11,7 @@ addresses, search keys, versions, the audit rows and the batch counts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import date
@@ -74,7 +75,8 @@ def one_at_a_time(
             )
             continue
         seen.add(number)
-        content = ingest._content_hash(record.fields)
+        text = json.dumps(record.fields, sort_keys=True, default=str, ensure_ascii=False)
+        content = hashlib.sha256(text.encode()).hexdigest()
         existing = repo.find_source_record(session, mapping.code, number)
         if existing is not None and existing.content_hash == content:
             batch.duplicate_count += 1
@@ -88,7 +90,7 @@ def one_at_a_time(
             fields="{}",
         )
         stored.batch_id, stored.content_hash, stored.id_digest = batch.id, content, digest
-        stored.fields = json.dumps(record.fields, sort_keys=True, default=str, ensure_ascii=False)
+        stored.fields = text
         stored.received_at = utcnow()
         if existing is None:
             repo.add(session, stored)
@@ -113,8 +115,19 @@ def one_at_a_time(
         else:
             unmatched.append((record, stored))
     session.flush()
-    if unmatched:
-        ingest._create_golden_records(session, actor, mapping, batch, unmatched, reject_rows)
+    if unmatched:  # new customers through the same bulk loader either way
+        items = [
+            ingest.Incoming(record, stored, stored.source_customer_no, stored.fields, stored.content_hash, "")
+            for record, stored in unmatched
+        ]
+        for item, (_record, stored) in zip(items, unmatched, strict=True):
+            item.received_at = stored.received_at
+        ingest._create_golden_records(session, actor, mapping, batch, items, reject_rows)
+        for item, (_record, stored) in zip(items, unmatched, strict=True):
+            if item.customer_id is None:
+                session.delete(stored)
+            else:
+                stored.customer_id, stored.match_rule = item.customer_id, item.match_rule
 
 
 def online_row(user: str, number: str, *, phone: str, login: str, mail: str = "") -> dict[str, str]:

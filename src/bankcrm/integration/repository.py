@@ -108,6 +108,12 @@ def source_records_by_number(
     return found
 
 
+def insert_source_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many new source records in one executemany (every row has every column)."""
+    if rows:
+        session.execute(insert(SourceRecord), rows)
+
+
 def customer_ids_for(session: Session, source: str, numbers: Iterable[str]) -> dict[str, int]:
     wanted = list(set(numbers))
     found: dict[str, int] = {}

@@ -382,17 +382,16 @@ def _after_applying(
 
 
 def record_first_values(
-    session: Session, customer_id: int, record: SourceRecord, mapping: Mapping, batch_id: int
+    customer_id: int, record: RecordVersion, mapping: Mapping, batch_id: int
 ) -> list[dict[str, Any]]:
     """History rows for a golden record just made from one source record: every field came from it.
 
     Returned rather than written so a batch adds them for all its new customers in one statement.
     """
-    fields = json.loads(record.fields)
     config = survivorship()
     rows = []
     for name in FIELDS:
-        candidate = _source_candidate(name, fields, record, mapping)
+        candidate = _source_candidate(name, record.fields, record, mapping)
         if candidate is not None:
             decision = Decision(name, config.rule_for(name), [candidate], candidate, None)
             rows.append(_history_row(customer_id, decision, batch_id, None))
