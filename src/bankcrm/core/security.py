@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -65,7 +66,15 @@ def token_digest(token: str) -> str:
 
 def keyed_digest(secret_key: str, purpose: str, value: str) -> str:
     """HMAC-SHA256 bound to a purpose, e.g. exact-match search over encrypted identifiers."""
-    return hmac.new(secret_key.encode("utf-8"), f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+    # A copy of the keyed state, not a new HMAC: loading jobs take several digests per record.
+    mac = _keyed(secret_key).copy()
+    mac.update(f"{purpose}\x00{value}".encode())
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed(secret_key: str) -> hmac.HMAC:
+    return hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
 
 
 def csrf_token_for(secret_key: str, binding: str) -> str:
