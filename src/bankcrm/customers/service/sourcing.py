@@ -138,7 +138,7 @@ def apply_source_values_many(
     current = {customer_id: dict(_golden(c, emails, addresses).values) for customer_id, c in found.items()}
     address_kinds = {customer_id: address.kind for customer_id, address in addresses.items()}
     results: list[list[str]] = [[] for _ in changes]
-    entries: list[audit.Entry] = []
+    entries: list[tuple[int, audit.Entry]] = []
     for positions in _rounds(changes):
         today = business_today()
         this_round = _Round()
@@ -150,20 +150,24 @@ def apply_source_values_many(
                 continue
             _stage(this_round, customer, changed, address_kinds)
             entries.append(
-                audit.change_entry(
-                    entity_type=ENTITY,
-                    entity_id=customer.id,
-                    action="update_from_source",
-                    before={k: values.get(k) for k in changed},
-                    after=changed,
-                    sensitive=SENSITIVE,
-                    reason=change.reason,
+                (
+                    position,
+                    audit.change_entry(
+                        entity_type=ENTITY,
+                        entity_id=customer.id,
+                        action="update_from_source",
+                        before={k: values.get(k) for k in changed},
+                        after=changed,
+                        sensitive=SENSITIVE,
+                        reason=change.reason,
+                    ),
                 )
             )
             values.update(changed)
             results[position] = sorted(changed)
         _write(session, this_round, today)
-    audit.record_many(session, actor, entries)
+    # In the order of the changes, as one call after another would have appended them.
+    audit.record_many(session, actor, [entry for _position, entry in sorted(entries, key=lambda e: e[0])])
     return results
 
 
