@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -73,6 +74,18 @@ class RecordVersion:
             record.id if position is None else position,
         )
 
+    @cached_property
+    def as_of(self) -> tuple[datetime, bool]:
+        """When the source last changed the record and whether it said so: its own update time,
+        else (undated) when this version of the record reached us. Read once, for every field."""
+        updated = self.fields.get("updated_at")
+        if updated:
+            try:
+                return _as_utc(datetime.fromisoformat(str(updated))), True
+            except ValueError:
+                pass
+        return _as_utc(self.received_at), False
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -95,25 +108,13 @@ def _day_start(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), time.min, tzinfo=UTC)
 
 
-def _record_time(fields: dict[str, Any], record: SourceRecord | RecordVersion) -> tuple[datetime, bool]:
-    """When the source last changed the record and whether it said so: its own update time, else
-    (undated) when this version of the record reached us."""
-    updated = fields.get("updated_at")
-    if updated:
-        try:
-            return _as_utc(datetime.fromisoformat(str(updated))), True
-        except ValueError:
-            pass
-    return _as_utc(record.received_at), False
-
-
 def _source_candidate(
-    name: str, fields: dict[str, Any], record: SourceRecord | RecordVersion, mapping: Mapping | None
+    name: str, fields: dict[str, Any], record: RecordVersion, mapping: Mapping | None
 ) -> Candidate | None:
     value = fields.get(name)
     if value in (None, ""):
         return None
-    as_of, dated = _record_time(fields, record)
+    as_of, dated = record.as_of
     if name == "risk_level":
         # A risk level means nothing without its questionnaire's date, and its age is that date's.
         assessed = fields.get("risk_assessed_on")
