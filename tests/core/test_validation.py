@@ -157,6 +157,12 @@ def test_generated_card_numbers_pass_and_a_changed_digit_fails(partial: str) -> 
     assert caught.value.rule == "card.checksum"
 
 
+@given(st.from_regex(r"[0-9]{1,19}", fullmatch=True))
+def test_luhn_check_digit_is_the_one_digit_of_ten_that_passes(partial: str) -> None:
+    passing = [candidate for candidate in "0123456789" if luhn_is_valid(partial + candidate)]
+    assert passing == [luhn_check_digit(partial)]
+
+
 @pytest.mark.parametrize("raw", ["123456789012345", "12345678901234567890", "6222abcd00000000"])
 def test_card_numbers_of_wrong_length_or_characters_are_refused(raw: str) -> None:
     with pytest.raises(IdentifierError) as caught:

@@ -202,10 +202,21 @@ def luhn_is_valid(digits: str) -> bool:
 
 
 def luhn_check_digit(partial: str) -> str:
-    for candidate in "0123456789":
-        if luhn_is_valid(partial + candidate):
-            return candidate
-    raise AssertionError("unreachable: one of ten digits always satisfies Luhn")
+    """The digit that makes ``partial + digit`` pass Luhn, computed in one pass over ``partial``.
+
+    Once the check digit is appended, the last digit of ``partial`` is the first one doubled, so
+    doubling starts there; the check digit brings the sum up to a multiple of ten. (Trying all ten
+    candidates costs ten passes, a noticeable share of generating a million accounts.)
+    """
+    total = 0
+    for index, ch in enumerate(reversed(partial)):
+        digit = int(ch)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str(-total % 10)
 
 
 def parse_card_number(raw: str) -> str:
