@@ -5,6 +5,7 @@ Pure functions, no database: the service stores the keys, the repository range-s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,11 +72,18 @@ def normalise_name(name: str) -> str:
     return _SEPARATORS.sub("", to_half_width(name)).lower()
 
 
-def _spellings(name: str) -> tuple[list[str], list[str]]:
+# Names repeat (a million customers share a few hundred thousand names), and reading one with
+# pypinyin costs more than everything else in its search keys; the cache keeps the readings exactly
+# as pypinyin gives them for the whole name (its phrase rules read a character by its neighbours).
+_SPELLINGS_CACHED = 1 << 17
+
+
+@functools.lru_cache(maxsize=_SPELLINGS_CACHED)
+def _spellings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Full pinyin and initials: the everyday reading, plus the surname reading where it differs."""
     syllables = [item[0] for item in pinyin(name, style=Style.NORMAL, errors="ignore") if item]
     if not syllables:
-        return [], []
+        return (), ()
     full = ["".join(syllables).lower()]
     initials = ["".join(s[0] for s in syllables).lower()]
     for surname, reading in SURNAME_READINGS.items():
@@ -84,7 +92,7 @@ def _spellings(name: str) -> tuple[list[str], list[str]]:
             full.append((reading + "".join(rest)).lower())
             initials.append((reading[0] + "".join(s[0] for s in rest)).lower())
             break
-    return full, initials
+    return tuple(full), tuple(initials)
 
 
 def name_keys(name: str) -> set[str]:
