@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,7 +13,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers.models import ContactPoint, Customer
 from bankcrm.customers.schemas import CustomerFilter
-from bankcrm.customers.service import bulk, customers
+from bankcrm.customers.service import bulk, customers, holdings
 from tests.customers.conftest import resident_id, unit_id, user_id
 
 LOADER = Actor.system("test-bulk")
@@ -106,3 +108,34 @@ def test_ids_and_child_rows_follow_the_records_whatever_values_are_missing(db: S
     assert {owner for owner, kind, _value in contacts if kind == "mobile"} == {
         result.loaded_ids[i] for i in range(40) if i % 3
     }
+
+
+def test_a_record_with_known_assets_is_stored_with_that_aum_and_its_tier(db: Session, demo) -> None:  # type: ignore[no-untyped-def]
+    amounts = [Decimal("0"), Decimal("49999.99"), Decimal("50000"), Decimal("600000"), Decimal("6000000")]
+    records = [
+        dataclasses.replace(
+            record(db, name=f"资产{i}", id_number=resident_id(date(1966, 2, i + 1))), aum=amount
+        )
+        for i, amount in enumerate(amounts)
+    ]
+    result = bulk.load_customers(db, LOADER, records, batch_label="aum")
+    rows = {c.id: c for c in db.execute(select(Customer).where(Customer.id.in_(result.loaded_ids))).scalars()}
+    assert [(rows[i].aum, rows[i].tier) for i in result.loaded_ids] == [
+        (Decimal("0"), "mass"),
+        (Decimal("49999.99"), "mass"),
+        (Decimal("50000"), "affluent"),
+        (Decimal("600000"), "vip"),
+        (Decimal("6000000"), "private"),
+    ]
+
+
+def test_generated_wealth_splits_into_holdings_that_add_up_to_its_aum() -> None:
+    modest = holdings.split_wealth(30000.004)
+    assert (modest.savings, modest.fixed, modest.invested) == (Decimal("10500.00"), 0, 0)
+    rich = holdings.split_wealth(100000.0)
+    assert (rich.savings, rich.fixed, rich.invested) == (
+        Decimal("35000.00"),
+        Decimal("25000.00"),
+        Decimal("40000.00"),
+    )
+    assert rich.aum == Decimal("100000.00")

@@ -761,12 +761,6 @@ def existing_id_digests(session: Session, digests: list[str]) -> set[str]:
     return found
 
 
-def update_customers_by_id(session: Session, rows: list[dict[str, object]]) -> None:
-    """Bulk update by primary key (each row has ``id`` and the columns to set)."""
-    if rows:
-        session.execute(update(Customer), rows)
-
-
 def ids_merged_into(session: Session, survivor_ids: Sequence[int]) -> list[int]:
     stmt = select(Customer.id).where(Customer.merged_into_id.in_(survivor_ids), Customer.status == "merged")
     return list(session.execute(stmt).scalars())

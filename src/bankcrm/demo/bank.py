@@ -170,11 +170,9 @@ def generate_bank(
                 session, actor, records, batch_label=f"generate-{seed_value}-{start}"
             )
             rejected += len(result.rejected)
-            kept_wealth = [w for i, w in enumerate(wealth) if i not in {r.index for r in result.rejected}]
-            accounts += holdings.bulk_record_products(
-                session, customer_ids=result.loaded_ids, wealth=kept_wealth, rng=rng, unit_ids=team_units
-            )
-            wealth_by_id.update(zip(result.loaded_ids, kept_wealth, strict=True))
+            new_customers = _loaded_customers(records, wealth, result)
+            accounts += holdings.bulk_record_products(session, customers=new_customers, rng=rng)
+            wealth_by_id.update((c.id, c.wealth) for c in new_customers)
             loaded.extend(result.loaded_ids)
         progress(f"customers: {len(loaded)} loaded, {rejected} rejected")
     with database.transaction() as session:
@@ -268,9 +266,28 @@ def _customer_records(
                 "risk_level": rng.choice(("C1", "C2", "C3", "C3", "C4", "C5")),
                 "risk_assessed_on": today - timedelta(days=rng.randrange(10, 600)),
             }
-        records.append(bulk.CustomerRecord(fields=fields, org_unit_id=units[rm], primary_rm_id=rm))
-        wealth.append(rng.lognormvariate(11, 1.4))
+        amount = rng.lognormvariate(11, 1.4)
+        aum = holdings.split_wealth(amount).aum
+        records.append(bulk.CustomerRecord(fields=fields, org_unit_id=units[rm], primary_rm_id=rm, aum=aum))
+        wealth.append(amount)
     return records, wealth
+
+
+def _loaded_customers(
+    records: list[bulk.CustomerRecord], wealth: list[float], result: bulk.BulkResult
+) -> list[holdings.NewCustomer]:
+    """The records the loader kept, in its order, with the ids it gave them."""
+    turned_away = {r.index for r in result.rejected}
+    kept = [i for i in range(len(records)) if i not in turned_away]
+    return [
+        holdings.NewCustomer(
+            id=customer_id,
+            kind=str(records[i].fields["kind"]),
+            org_unit_id=records[i].org_unit_id,
+            wealth=wealth[i],
+        )
+        for customer_id, i in zip(result.loaded_ids, kept, strict=True)
+    ]
 
 
 def _sample_activity(session, actor: Actor, rng: random.Random, ids: list[int], rm_ids: list[int]) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +27,7 @@ from bankcrm.customers.models import Address, ContactPoint, CustomerSearchKey, R
 from bankcrm.customers.schemas import CustomerCreate
 from bankcrm.customers.service.common import id_digest
 from bankcrm.customers.service.customers import customer_number, validate_fields
+from bankcrm.customers.service.holdings import tier_for
 
 REPEATED_IN_BATCH = N_("The same ID number appears earlier in this batch.")
 ALREADY_CUSTOMER = N_("A customer with this ID number already exists.")
@@ -38,6 +40,9 @@ class CustomerRecord:
     fields: dict[str, Any]
     org_unit_id: int
     primary_rm_id: int | None = None
+    # Assets under management when the loader already knows them (the synthetic bank, which then
+    # records the accounts that hold them); stored with the tier they imply.
+    aum: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -159,8 +164,8 @@ def _customer_row(
         "mobile": clean["mobile"],
         "risk_level": data.risk_level,
         "risk_assessed_on": data.risk_assessed_on,
-        "tier": "mass",
-        "aum": 0,
+        "tier": tier_for(record.aum),
+        "aum": record.aum,
         "do_not_contact": False,
         "org_unit_id": record.org_unit_id,
         "primary_rm_id": record.primary_rm_id,

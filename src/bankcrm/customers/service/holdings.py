@@ -7,6 +7,8 @@ accounts and positions but does not open them. Each call is audited with the job
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -338,35 +340,69 @@ def refresh_customer_figures(session: Session, customer: Customer) -> None:
     for holding, _product in repo.holdings(session, customer.id):
         aum += holding.market_value
     customer.aum = aum
-    customer.tier = next((tier for threshold, tier in TIER_THRESHOLDS if aum >= threshold), "mass")
+    customer.tier = tier_for(aum)
     session.flush()
     refresh_search_keys(session, customer)
+
+
+def tier_for(aum: Decimal) -> str:
+    return next((tier for threshold, tier in TIER_THRESHOLDS if aum >= threshold), "mass")
+
+
+@dataclass(frozen=True)
+class AssetSplit:
+    """How a generated customer's wealth is held: savings, and above 50,000 also a time deposit and
+    an investment product. The loader stores the AUM with the customer, so no update follows."""
+
+    savings: Decimal
+    fixed: Decimal
+    invested: Decimal
+
+    @property
+    def aum(self) -> Decimal:
+        return self.savings + self.fixed + self.invested
+
+
+def split_wealth(wealth: float) -> AssetSplit:
+    total = Decimal(f"{wealth:.2f}")
+    savings = (total * Decimal("0.35")).quantize(Decimal("0.01"))
+    if wealth <= 50000:
+        return AssetSplit(savings=savings, fixed=Decimal(0), invested=Decimal(0))
+    fixed = (total * Decimal("0.25")).quantize(Decimal("0.01"))
+    invested = (total * Decimal("0.40")).quantize(Decimal("0.01"))
+    return AssetSplit(savings=savings, fixed=fixed, invested=invested)
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """A customer just loaded by the synthetic bank, with what its products depend on."""
+
+    id: int
+    kind: str
+    org_unit_id: int
+    wealth: float
 
 
 def bulk_record_products(
     session: Session,
     *,
-    customer_ids: list[int],
-    wealth: list[float],
+    customers: Sequence[NewCustomer],
     rng: random.Random,
-    unit_ids: dict[int, int] | None = None,
     opened_before: date | None = None,
 ) -> int:
-    """Accounts and holdings for freshly loaded customers, sized by their wealth; sets AUM and tier.
+    """Accounts and holdings for freshly loaded customers, sized by their wealth (``split_wealth``).
 
-    Used by the synthetic bank; account numbers are unique by construction (customer id + serial).
+    Used by the synthetic bank, which loaded the customers with the AUM and tier these products give;
+    account numbers are unique by construction (customer id + serial).
     """
     today = opened_before or date.today()  # noqa: DTZ011 - a business date for generated data
     products = {p.code: p.id for p in repo.products(session)}
-    customers = {c.id: c for c in repo.customers_by_ids(session, customer_ids)}
     accounts: list[dict[str, object]] = []
     positions: list[dict[str, object]] = []
-    figures: list[dict[str, object]] = []
-    for customer_id, amount in zip(customer_ids, wealth, strict=True):
-        customer = customers[customer_id]
+    for customer in customers:
+        customer_id = customer.id
         unit = customer.org_unit_id
-        total = Decimal(f"{amount:.2f}")
-        savings = (total * Decimal("0.35")).quantize(Decimal("0.01"))
+        split = split_wealth(customer.wealth)
         accounts.append(
             _account_row(
                 customer_id,
@@ -374,14 +410,12 @@ def bulk_record_products(
                 "622202",
                 products["DEP-CUR"],
                 "savings",
-                savings,
+                split.savings,
                 unit,
                 today - timedelta(days=rng.randrange(200, 4000)),
             )
         )
-        aum = savings
-        if amount > 50000:
-            fixed = (total * Decimal("0.25")).quantize(Decimal("0.01"))
+        if customer.wealth > 50000:
             accounts.append(
                 _account_row(
                     customer_id,
@@ -389,27 +423,25 @@ def bulk_record_products(
                     "621700",
                     products[rng.choice(("TD-1Y", "TD-3Y"))],
                     "time_deposit",
-                    fixed,
+                    split.fixed,
                     unit,
                     today - timedelta(days=rng.randrange(30, 700)),
                     maturity=today + timedelta(days=rng.randrange(5, 700)),
                 )
             )
-            invested = (total * Decimal("0.40")).quantize(Decimal("0.01"))
             code = rng.choice(("WM-R1", "WM-R2", "WM-R3", "FUND-BOND", "FUND-IDX", "FUND-TECH", "INS-ANN"))
             positions.append(
                 {
                     "customer_id": customer_id,
                     "product_id": products[code],
-                    "units": invested,
-                    "cost": invested,
-                    "market_value": invested,
+                    "units": split.invested,
+                    "cost": split.invested,
+                    "market_value": split.invested,
                     "valued_on": today,
                     "acquired_on": today - timedelta(days=rng.randrange(30, 600)),
                     "maturity_date": today + timedelta(days=rng.randrange(10, 500)),
                 }
             )
-            aum += fixed + invested
         if rng.random() < 0.3:
             accounts.append(
                 _account_row(
@@ -439,13 +471,10 @@ def bulk_record_products(
                     overdue=overdue,
                 )
             )
-        tier = next((t for threshold, t in TIER_THRESHOLDS if aum >= threshold), "mass")
-        figures.append({"id": customer_id, "aum": aum, "tier": tier, "version": customer.version})
     repo.insert_rows(session, Account, accounts)
     repo.insert_rows(session, Holding, positions)
     keys = [{"key": f"a:{row['account_no']}", "customer_id": row["customer_id"]} for row in accounts]
     repo.insert_rows(session, CustomerSearchKey, keys)
-    repo.update_customers_by_id(session, figures)
     return len(accounts)
 
 
