@@ -195,6 +195,91 @@ class Lake:
             return connection.sql(sql, params=parameters or None).to_arrow_table()
 
 
+class PartitionAppender:
+    """One Parquet file per partition, filled run by run over a long job, so a dataset far larger
+    than memory is written as few large files (the synthetic bank's million customers' history).
+
+    Rows wait until a whole row group of ``ROW_GROUP_ROWS`` is there, so the files have the row
+    groups ``write_file`` gives them. Each file grows under a hidden temporary name; ``close``
+    flushes it to disk and renames it over ``<file_key>.parquet`` (replacing a file of that key, as
+    ``write_file`` does), and ``abort`` removes it, so a reader or a crash never sees half a file.
+    """
+
+    def __init__(self, lake: Lake, dataset: str, *, file_key: str, schema: pa.Schema) -> None:
+        self._lake = lake
+        self._dataset = dataset
+        self._file_key = _check_name("file key", file_key)
+        self._schema = schema
+        self._files: dict[tuple[tuple[str, str], ...], _GrowingFile] = {}
+
+    def append(self, partition: Mapping[str, str], table: pa.Table) -> None:
+        """Add ``table``'s rows after those already appended to ``partition``'s file."""
+        key = tuple(partition.items())
+        file = self._files.get(key)
+        if file is None:
+            directory = self._lake.partition_dir(self._dataset, partition)
+            file = self._files[key] = _GrowingFile(directory, self._file_key, self._schema)
+        file.append(table)
+
+    def close(self) -> list[Path]:
+        """Finish every file and put it in place; returns their paths."""
+        try:
+            return [file.commit() for file in self._files.values()]
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Forget everything not yet put in place."""
+        for file in self._files.values():
+            file.discard()
+        self._files.clear()
+
+
+class _GrowingFile:
+    def __init__(self, directory: Path, file_key: str, schema: pa.Schema) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.target = directory / f"{file_key}.parquet"
+        self.temporary = directory / f".{file_key}.{uuid.uuid4().hex}.tmp"
+        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(self.temporary, schema, compression="zstd")
+        self.waiting: list[pa.Table] = []
+        self.waiting_rows = 0
+
+    def append(self, table: pa.Table) -> None:
+        self.waiting.append(table)
+        self.waiting_rows += table.num_rows
+        if self.waiting_rows >= ROW_GROUP_ROWS:
+            rows = pa.concat_tables(self.waiting)
+            whole_groups = rows.num_rows - rows.num_rows % ROW_GROUP_ROWS
+            self._write(rows.slice(0, whole_groups))
+            rest = rows.slice(whole_groups)
+            self.waiting = [rest] if rest.num_rows else []
+            self.waiting_rows = rest.num_rows
+
+    def _write(self, table: pa.Table) -> None:
+        assert self.writer is not None, "the file was already finished"
+        self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+    def commit(self) -> Path:
+        if self.waiting_rows:
+            self._write(pa.concat_tables(self.waiting))
+        self.waiting = []
+        assert self.writer is not None, "the file was already finished"
+        self.writer.close()
+        self.writer = None
+        with self.temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.temporary, self.target)
+        _fsync_directory(self.directory)
+        return self.target
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self.temporary.unlink(missing_ok=True)
+
+
 def money_from_cents(cents: Any) -> pa.Array:
     """An exact DECIMAL(20, 2) column from integer fen/cents (any integer sequence or array).
 

@@ -13,11 +13,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from bankcrm.core.formatting import BUSINESS_TZ
-from bankcrm.core.lake import Lake
+from bankcrm.core.lake import Lake, PartitionAppender
 
 TRANSACTIONS = "transactions"
 BALANCES = "balances"
@@ -189,6 +190,75 @@ def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
     enriched = enriched.sort_by([("customer_id", "ascending"), ("booked_at", "ascending")])
     lake.write_partitioned(TRANSACTIONS, enriched, partition_columns=["month", "bucket"], file_key=batch_key)
     return int(table.num_rows)
+
+
+# China has kept UTC+8 without daylight saving since 1991; from then on a business month is the
+# UTC time plus eight hours, computed on integers instead of through a time-zone conversion.
+_FIXED_OFFSET_SINCE = np.datetime64("1992-01-01T00:00:00", "us")
+_BEIJING_OFFSET = np.timedelta64(8, "h")
+
+
+def business_month_numbers(booked_at: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The business month of each booking time as months since 1970-01 (``month_label`` names them)."""
+    times = booked_at.cast(pa.timestamp("us")).to_numpy().astype("datetime64[us]")
+    if len(times) and times.min() < _FIXED_OFFSET_SINCE:
+        labels = business_months(booked_at).to_numpy(zero_copy_only=False)
+        return np.array([(int(label[:4]) - 1970) * 12 + int(label[5:]) - 1 for label in labels])
+    numbers: np.ndarray = (times + _BEIJING_OFFSET).astype("datetime64[M]").astype(np.int64)
+    return numbers
+
+
+def month_label(month_number: int) -> str:
+    return f"{1970 + month_number // 12:04d}-{month_number % 12 + 1:02d}"
+
+
+class TransactionAppender:
+    """Transactions written run by run, by a job that produces them in runs of growing customer ids
+    (the synthetic bank, batch by batch), into one file per month and bucket under ``batch_key``.
+
+    The files come out as ``write_transactions`` leaves them, sorted by customer and time, but a
+    million customers' history never has to be in memory at once, and a bucket's month is one file
+    instead of one per batch, so the 360° page reads as few footers as ever.
+    """
+
+    def __init__(self, lake: Lake, *, batch_key: str) -> None:
+        self._files = PartitionAppender(lake, TRANSACTIONS, file_key=batch_key, schema=TRANSACTION_SCHEMA)
+        self._last_customer = -1
+        self.rows = 0
+
+    def append(self, table: pa.Table) -> int:
+        """Add a run of transactions whose customer ids are all above those of earlier runs."""
+        table = table.cast(TRANSACTION_SCHEMA)
+        if table.num_rows == 0:
+            return 0
+        customers = table["customer_id"].to_numpy()
+        if int(customers.min()) <= self._last_customer:
+            raise ValueError("each run of transactions must follow the customers of the one before")
+        months = business_month_numbers(table["booked_at"])
+        buckets = customers & (BUCKETS - 1)
+        booked = table["booked_at"].cast(pa.int64()).to_numpy()
+        order = np.lexsort((booked, customers, months, buckets))
+        ordered = table.take(pa.array(order))
+        partition = buckets[order] * 1_000_000 + months[order]
+        starts = np.flatnonzero(np.diff(partition, prepend=-1))
+        ends = [*starts[1:].tolist(), len(order)]
+        for start, end in zip(starts.tolist(), ends, strict=True):
+            where = {
+                "month": month_label(int(months[order[start]])),
+                "bucket": str(int(buckets[order[start]])),
+            }
+            self._files.append(where, ordered.slice(start, end - start))
+        self._last_customer = int(customers.max())
+        self.rows += table.num_rows
+        return int(table.num_rows)
+
+    def close(self) -> int:
+        """Put every file in place; returns the rows written."""
+        self._files.close()
+        return self.rows
+
+    def abort(self) -> None:
+        self._files.abort()
 
 
 def write_balances(lake: Lake, month: str, table: pa.Table, *, batch_key: str) -> int:
