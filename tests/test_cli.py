@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
@@ -118,6 +120,15 @@ def test_bad_configuration_exits_with_a_clear_message() -> None:
     assert "BANKCRM_DATABASE_URL" in result.stdout + result.stderr
 
 
+def _lake_rows(root: Path, dataset: str) -> list[tuple[str, list[dict[str, object]]]]:
+    """Every file of a lake dataset (by its path under the dataset) with its rows, in order."""
+    folder = root / dataset
+    return [
+        (path.relative_to(folder).as_posix(), pq.read_table(path).to_pylist())
+        for path in sorted(folder.rglob("*.parquet"))
+    ]
+
+
 def test_generate_a_small_bank_is_deterministic_and_searchable(scratch: ScratchDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert bankcrm(scratch.url, "migrate").returncode == 0
     lake = str(tmp_path / "lake")
@@ -153,5 +164,7 @@ def test_generate_a_small_bank_is_deterministic_and_searchable(scratch: ScratchD
                 == first
             )
         engine.dispose()
+        for dataset in ("transactions", "balances"):
+            assert _lake_rows(tmp_path / "lake", dataset) == _lake_rows(tmp_path / "lake2", dataset)
     finally:
         scratch2.close()

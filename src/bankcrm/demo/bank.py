@@ -1,9 +1,9 @@
 """The synthetic bank at any size: relationship managers, customers, accounts, holdings, and
 about a hundred transactions per customer over 24 months in the lake. Deterministic for a seed.
 
-Customers go through the customers module's bulk loader (the same validation as the create form);
-transactions are generated column-wise with NumPy, one customer bucket at a time, so memory stays
-bounded whatever the size.
+Customers go through the customers module's bulk loader (the same validation as the create form)
+in batches; each loaded batch's transactions are generated and written to the lake by a second
+process meanwhile (``demo.history``), so memory stays bounded whatever the size and both cores work.
 """
 
 from __future__ import annotations
@@ -11,19 +11,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-
-import numpy as np
-import pyarrow as pa
+from datetime import date, timedelta
 
 from bankcrm.core.context import Actor
 from bankcrm.core.db import Database
 from bankcrm.core.formatting import business_today
-from bankcrm.core.lake import Lake, money_from_cents
+from bankcrm.core.lake import Lake
 from bankcrm.core.validation import resident_id_check_char, uscc_check_char
-from bankcrm.customers import lake_repository
 from bankcrm.customers.service import bulk, holdings, loading
-from bankcrm.demo import seed
+from bankcrm.demo import history, seed
 from bankcrm.identity.service import orgs, roles, users
 
 SURNAMES = (
@@ -124,11 +120,6 @@ REGIONS = (
 TEAMS = ("BJ-HD-T1", "BJ-CY-T1", "SH-PD-T1")
 CUSTOMERS_PER_RM = 2000
 BATCH = 20_000
-SPENDING_CATEGORIES = np.array(
-    ["groceries", "dining", "transport", "shopping", "utilities", "health", "transfer"]
-)
-SPENDING_LABELS = np.array(["超市", "餐饮", "交通出行", "网购", "水电燃气", "医疗", "转账"])
-CHANNELS = np.array(["mobile", "pos", "online", "counter", "atm"])
 Progress = Callable[[str], None]
 
 
@@ -161,23 +152,26 @@ def generate_bank(
     loaded: list[int] = []
     rejected = 0
     accounts = 0
-    wealth_by_id: dict[int, float] = {}
-    for start in range(0, customers, BATCH):
-        count = min(BATCH, customers - start)
-        records, wealth = _customer_records(rng, count, rm_ids, team_units)
+    plan = history.HistoryPlan(lake_root=lake.root, seed_value=seed_value, today=business_today())
+    with history.HistoryWriter(plan) as lake_writer:
+        for start in range(0, customers, BATCH):
+            count = min(BATCH, customers - start)
+            records, wealth = _customer_records(rng, count, rm_ids, team_units)
+            with database.transaction() as session:
+                result = bulk.load_customers(
+                    session, actor, records, batch_label=f"generate-{seed_value}-{start}"
+                )
+                rejected += len(result.rejected)
+                new_customers = _loaded_customers(records, wealth, result)
+                accounts += holdings.bulk_record_products(session, customers=new_customers, rng=rng)
+                loaded.extend(result.loaded_ids)
+            # Only committed customers go to the lake: the worker writes while the next batch loads.
+            lake_writer.add([c.id for c in new_customers], [c.wealth for c in new_customers])
+            progress(f"customers: {len(loaded)} loaded, {rejected} rejected")
         with database.transaction() as session:
-            result = bulk.load_customers(
-                session, actor, records, batch_label=f"generate-{seed_value}-{start}"
-            )
-            rejected += len(result.rejected)
-            new_customers = _loaded_customers(records, wealth, result)
-            accounts += holdings.bulk_record_products(session, customers=new_customers, rng=rng)
-            wealth_by_id.update((c.id, c.wealth) for c in new_customers)
-            loaded.extend(result.loaded_ids)
-        progress(f"customers: {len(loaded)} loaded, {rejected} rejected")
-    with database.transaction() as session:
-        _sample_activity(session, actor, rng, loaded[: min(len(loaded), 3000)], rm_ids)
-    transactions = _write_history(lake, loaded, wealth_by_id, seed_value, progress)
+            _sample_activity(session, actor, rng, loaded[: min(len(loaded), 3000)], rm_ids)
+        transactions = lake_writer.finish()
+    progress(f"transactions: {transactions}")
     return BankSummary(
         relationship_managers=len(rm_ids),
         customers=len(loaded),
@@ -313,112 +307,3 @@ def _sample_activity(session, actor: Actor, rng: random.Random, ids: list[int], 
             loading.tag_customer(session, actor, tag_id=rng.choice(tag_ids), customer_id=customer_id)
     for first, second in zip(ids[::11], ids[5::11], strict=False):
         loading.link_customers(session, from_id=first, to_id=second, kind="spouse", today=today)
-
-
-def _write_history(
-    lake: Lake, ids: list[int], wealth: dict[int, float], seed_value: int, progress: Progress
-) -> int:
-    """Transactions bucket by bucket, then month-end balances month by month."""
-    generator = np.random.default_rng(seed_value)
-    all_ids = np.array(ids, dtype=np.int64)
-    today = business_today()
-    end = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    start = end - timedelta(days=730)
-    total = 0
-    for bucket in range(lake_repository.BUCKETS):
-        members = all_ids[(all_ids % lake_repository.BUCKETS) == bucket]
-        if len(members) == 0:
-            continue
-        table = _bucket_transactions(generator, members, start, end, seed_value)
-        total += lake_repository.write_transactions(lake, table, batch_key=f"gen-{seed_value}-{bucket:02d}")
-        progress(f"transactions: {total}")
-    wealth_now = np.array([wealth[i] for i in ids])
-    months = 12
-    drift = np.cumprod(generator.uniform(0.93, 1.06, size=(months, len(ids))), axis=0)
-    for back in range(months):
-        total_month = today.year * 12 + today.month - 1 - back
-        month = f"{total_month // 12:04d}-{total_month % 12 + 1:02d}"
-        balances = np.round(wealth_now / drift[back] * 100).astype(np.int64)
-        table = pa.table(
-            {
-                "customer_id": all_ids,
-                "category": pa.array(["deposit"] * len(ids)),
-                "balance": money_from_cents(balances),
-            }
-        )
-        lake_repository.write_balances(lake, month, table, batch_key=f"gen-{seed_value}")
-    return total
-
-
-def _bucket_transactions(
-    generator: np.random.Generator, members: np.ndarray, start: datetime, end: datetime, seed_value: int
-) -> pa.Table:
-    """Salaries on the 10th and about three card or transfer spends a month per customer, some dormant."""
-    span = int((end - start).total_seconds())
-    counts = generator.poisson(76, size=len(members))
-    dormant = generator.random(len(members)) < 0.06
-    counts[dormant] = generator.integers(0, 10, size=int(dormant.sum()))
-    customer = np.repeat(members, counts)
-    seconds = generator.integers(0, span, size=len(customer))
-    amounts = np.maximum(1, np.round(generator.lognormal(4.6, 1.1, size=len(customer)) * 100)).astype(
-        np.int64
-    )
-    category = generator.integers(0, len(SPENDING_CATEGORIES), size=len(customer))
-    salaried = members[generator.random(len(members)) < 0.8]
-    months = np.arange(24)
-    salary_customer = np.repeat(salaried, len(months))
-    salary_month = np.tile(months, len(salaried))
-    month_starts = np.array(
-        [
-            (
-                datetime(
-                    start.year + (start.month - 1 + m) // 12,
-                    (start.month - 1 + m) % 12 + 1,
-                    10,
-                    1,
-                    tzinfo=UTC,
-                )
-                - start
-            ).total_seconds()
-            for m in months
-        ],
-        dtype=np.int64,
-    )
-    salary_seconds = month_starts[salary_month]
-    salary_amount = np.repeat(
-        np.round(generator.lognormal(9.1, 0.5, size=len(salaried)) * 100), len(months)
-    ).astype(np.int64)
-    all_customer = np.concatenate([customer, salary_customer])
-    all_seconds = np.concatenate([seconds, salary_seconds])
-    all_amount = np.concatenate([amounts, salary_amount])
-    is_salary = np.concatenate([np.zeros(len(customer), bool), np.ones(len(salary_customer), bool)])
-    all_category = np.concatenate([SPENDING_CATEGORIES[category], np.full(len(salary_customer), "salary")])
-    all_label = np.concatenate([SPENDING_LABELS[category], np.full(len(salary_customer), "工资代发")])
-    channel = np.where(
-        is_salary, "online", CHANNELS[generator.integers(0, len(CHANNELS), size=len(all_customer))]
-    )
-    order = np.lexsort((all_seconds, all_customer))
-    booked = pa.array(
-        (np.datetime64(start.replace(tzinfo=None), "us") + all_seconds[order].astype("timedelta64[s]")),
-        pa.timestamp("us", tz="UTC"),
-    )
-    serial = np.arange(len(order))
-    return pa.table(
-        {
-            "txn_id": pa.array(
-                np.char.add(
-                    f"G{seed_value % 1000:03d}-", serial.astype(str) + "-" + all_customer[order].astype(str)
-                )
-            ),
-            "customer_id": pa.array(all_customer[order], pa.int64()),
-            "account_no": pa.array(np.char.add("6222", np.char.zfill(all_customer[order].astype(str), 12))),
-            "booked_at": booked,
-            "direction": pa.array(np.where(is_salary[order], "in", "out")),
-            "amount": money_from_cents(all_amount[order]),
-            "currency": pa.array(np.full(len(order), "CNY")),
-            "category": pa.array(all_category[order]),
-            "channel": pa.array(channel[order]),
-            "counterparty": pa.array(all_label[order]),
-            "description": pa.nulls(len(order), pa.string()),
-        }
-    )
