@@ -176,5 +176,15 @@ def test_email_is_lower_cased_and_invalid_addresses_refused() -> None:
         normalise_email("zhang@bank")
 
 
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFFFF), max_size=30))
+def test_half_width_changes_exactly_the_full_width_forms_and_the_ideographic_space(text: str) -> None:
+    def one(ch: str) -> str:
+        if ch == "\u3000":
+            return " "
+        return chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch
+
+    assert to_half_width(text) == "".join(one(ch) for ch in text)
+
+
 def test_full_width_text_becomes_half_width() -> None:
     assert to_half_width("ＡＢＣ１２３　ｘ") == "ABC123 x"

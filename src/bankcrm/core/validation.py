@@ -6,6 +6,7 @@ so callers can turn it into a field problem with field, value and rule.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -129,7 +130,9 @@ def to_half_width(value: str) -> str:
 
 
 def resident_id_check_char(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    if len(first17) != len(ID_WEIGHTS):
+        raise ValueError(f"a resident ID check character needs 17 digits, not {len(first17)}")
+    total = sum(map(operator.mul, map(int, first17), ID_WEIGHTS))
     return ID_CHECK_CHARS[total % 11]
 
 
