@@ -4,6 +4,7 @@ the same for the same seed, and readable as the 360° page reads it."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,33 @@ def test_business_month_numbers_agree_with_the_time_zone_conversion() -> None:
     assert [lake_repository.month_label(int(n)) for n in lake_repository.business_month_numbers(old)] == (
         lake_repository.business_months(old).to_pylist()
     )
+
+
+def test_transactions_appended_out_of_order_are_sorted_into_their_files(tmp_path: Path) -> None:
+    at = [datetime(2026, 3, d, tzinfo=UTC) for d in (5, 1, 3)] + [datetime(2026, 2, 27, 20, tzinfo=UTC)]
+    table = pa.table(
+        {
+            "txn_id": ["t1", "t2", "t3", "t4"],
+            "customer_id": [33, 1, 1, 1],
+            "account_no": ["a"] * 4,
+            "booked_at": pa.array(at, pa.timestamp("us", tz="UTC")),
+            "direction": ["out"] * 4,
+            "amount": pa.array([Decimal("1.00")] * 4, pa.decimal128(20, 2)),
+            "currency": ["CNY"] * 4,
+            "category": ["dining"] * 4,
+            "channel": ["pos"] * 4,
+            "counterparty": ["餐饮"] * 4,
+            "description": pa.nulls(4, pa.string()),
+        }
+    )
+    appender = lake_repository.TransactionAppender(Lake(tmp_path), batch_key="unsorted")
+    assert appender.append(table) == 4
+    assert appender.close() == 4
+    folder = tmp_path / "transactions"
+    # 20:00 UTC on 27 February is 28 February in Beijing; 33 and 1 share bucket 1.
+    assert pq.read_table(folder / "month=2026-02/bucket=1/unsorted.parquet")["txn_id"].to_pylist() == ["t4"]
+    assert pq.read_table(folder / "month=2026-03/bucket=1/unsorted.parquet")["txn_id"].to_pylist() == [
+        "t2",
+        "t3",
+        "t1",
+    ]

@@ -87,7 +87,7 @@ def batch_transactions(
     generator: np.random.Generator, members: np.ndarray, window: _Window, *, prefix: str, first_serial: int
 ) -> pa.Table:
     """Salaries on the 10th and about three card or transfer spends a month per customer, some
-    dormant; sorted by customer and time, numbered from ``first_serial``."""
+    dormant; in the lake's order (bucket, month, customer, time), numbered from ``first_serial``."""
     counts = generator.poisson(76, size=len(members))
     dormant = generator.random(len(members)) < 0.06
     counts[dormant] = generator.integers(0, 10, size=int(dormant.sum()))
@@ -105,18 +105,23 @@ def batch_transactions(
     at = np.concatenate([seconds, salary_seconds])
     is_salary = np.concatenate([np.zeros(len(spender), bool), np.ones(len(salary_customer), bool)])
     channel = generator.integers(0, len(CHANNELS), size=len(customer))
-    order = np.lexsort((at, customer))
-    customer, at, is_salary = customer[order], at[order], is_salary[order]
+    booked = np.datetime64(window.start.replace(tzinfo=None), "us") + at.astype("timedelta64[s]")
+    booked_at = pa.array(booked, pa.timestamp("us", tz="UTC"))
+    # In the order of the lake's files (bucket, month, customer, time), so the appender splits the
+    # run into its files without sorting and copying it again.
+    month = lake_repository.business_month_numbers(booked_at)
+    order = np.lexsort((at, customer, month, customer % lake_repository.BUCKETS))
+    customer, is_salary = customer[order], is_salary[order]
+    booked_at = booked_at.take(pa.array(order))
     amount = np.concatenate([amounts, salary_amount])[order]
     kind = np.concatenate([category, np.full(len(salary_customer), SALARY)])[order]
     channel = np.where(is_salary, ONLINE, channel[order])
-    booked = np.datetime64(window.start.replace(tzinfo=None), "us") + at.astype("timedelta64[s]")
     return pa.table(
         {
             "txn_id": _transaction_ids(prefix, first_serial, customer),
             "customer_id": pa.array(customer, pa.int64()),
             "account_no": _account_numbers(customer),
-            "booked_at": pa.array(booked, pa.timestamp("us", tz="UTC")),
+            "booked_at": booked_at,
             "direction": pc.take(pa.array(["out", "in"]), pa.array(is_salary.astype(np.int8))),
             "amount": money_from_cents(amount),
             "currency": pa.repeat(pa.scalar("CNY"), len(customer)),
