@@ -103,13 +103,6 @@ def _syllables(name: str) -> list[str]:
     return [item[0] for item in pinyin(name, style=Style.NORMAL, errors="ignore") if item]
 
 
-# Names repeat (a million customers share a few hundred thousand names), and reading one with
-# pypinyin costs more than everything else in its search keys; the cache keeps the readings exactly
-# as pypinyin gives them for the whole name (its phrase rules read a character by its neighbours).
-_SPELLINGS_CACHED = 1 << 17
-
-
-@functools.lru_cache(maxsize=_SPELLINGS_CACHED)
 def _spellings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Full pinyin and initials: the everyday reading, plus the surname reading where it differs."""
     syllables = _syllables(name)
