@@ -15,7 +15,7 @@ import pytest
 from bankcrm.core.lake import ROW_GROUP_ROWS, Lake
 from bankcrm.customers import lake_repository
 from bankcrm.customers.lake_repository import TransactionQuery
-from bankcrm.demo.history import BatchHistory, HistoryPlan
+from bankcrm.demo.history import BatchHistory, HistoryFailed, HistoryPlan, HistoryWriter
 
 TODAY = date(2026, 11, 29)
 
@@ -152,3 +152,36 @@ def test_transactions_appended_out_of_order_are_sorted_into_their_files(tmp_path
         "t3",
         "t1",
     ]
+
+
+def _write_history_of_49_customers(plan: HistoryPlan, *, then_fail: bool = False) -> int:
+    with HistoryWriter(plan) as writer:
+        writer.add(list(range(1, 50)), [1e4] * 49)
+        if then_fail:
+            raise RuntimeError("loading failed")
+        return writer.finish()
+
+
+def test_the_history_process_reports_its_failure_to_the_loader(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the lake should be", encoding="utf-8")
+    plan = HistoryPlan(lake_root=blocked, seed_value=1, today=TODAY)
+    with pytest.raises(HistoryFailed, match=r"NotADirectoryError|FileExistsError"):
+        _write_history_of_49_customers(plan)
+
+
+def test_leaving_the_history_writer_by_an_error_leaves_no_files(tmp_path: Path) -> None:
+    plan = HistoryPlan(lake_root=tmp_path, seed_value=1, today=TODAY)
+    with pytest.raises(RuntimeError, match="loading failed"):
+        _write_history_of_49_customers(plan, then_fail=True)
+    assert not list(tmp_path.rglob("*.parquet"))
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_the_history_process_writes_what_it_was_given(tmp_path: Path) -> None:
+    plan = HistoryPlan(lake_root=tmp_path, seed_value=1, today=TODAY)
+    total = _write_history_of_49_customers(plan)
+    assert total == sum(
+        pq.ParquetFile(p).metadata.num_rows for p in (tmp_path / "transactions").rglob("*.parquet")
+    )
+    assert len(list((tmp_path / "balances").rglob("*.parquet"))) == 12
