@@ -345,7 +345,9 @@ def render(outcome: Outcome, *, started: datetime, seconds: float, commit: str) 
         ),
         "",
         "Seconds of wall time of the step alone (process start-up and imports excluded); *CPU* is the "
-        "step's process's user and system time meanwhile; *peak RSS* is that process's high-water mark.",
+        "user and system time of the step's process and its children meanwhile (generation writes the "
+        "lake in a second process); *peak RSS* is that process's high-water mark plus its largest "
+        "child's (an upper bound of their peak together).",
         "",
         *report.table(["step", "data", "wall s", "CPU s", "throughput", "peak RSS", "load"], steps),
     ]
