@@ -152,11 +152,12 @@ def generate_bank(
     loaded: list[int] = []
     rejected = 0
     accounts = 0
+    issued: set[str] = set()  # resident ID numbers given out so far (17 digits, without the check)
     plan = history.HistoryPlan(lake_root=lake.root, seed_value=seed_value, today=business_today())
     with history.HistoryWriter(plan) as lake_writer:
         for start in range(0, customers, BATCH):
             count = min(BATCH, customers - start)
-            records, wealth = _customer_records(rng, count, rm_ids, team_units)
+            records, wealth = _customer_records(rng, count, rm_ids, team_units, issued)
             with database.transaction() as session:
                 result = bulk.load_customers(
                     session, actor, records, batch_label=f"generate-{seed_value}-{start}"
@@ -212,10 +213,16 @@ def _relationship_managers(session, actor: Actor, wanted: int) -> tuple[list[int
     return ids, units
 
 
-def _resident_id(rng: random.Random, today: date) -> tuple[str, int]:
+def _resident_id(rng: random.Random, today: date, issued: set[str]) -> tuple[str, int]:
+    """A valid resident ID number nobody in the bank holds yet: two people never share one (drawn
+    freely, about 700 of a million customers repeated a number and were turned away)."""
     age = rng.choice((rng.randrange(20, 40), rng.randrange(40, 60), rng.randrange(60, 88)))
     birth = today - timedelta(days=age * 365 + rng.randrange(365))
-    first17 = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+    prefix = f"{rng.choice(REGIONS)}{birth:%Y%m%d}"
+    first17 = f"{prefix}{rng.randrange(1000):03d}"
+    while first17 in issued:
+        first17 = f"{prefix}{rng.randrange(1000):03d}"
+    issued.add(first17)
     return first17 + resident_id_check_char(first17), age
 
 
@@ -226,7 +233,7 @@ def _uscc(rng: random.Random) -> str:
 
 
 def _customer_records(
-    rng: random.Random, count: int, rm_ids: list[int], units: dict[int, int]
+    rng: random.Random, count: int, rm_ids: list[int], units: dict[int, int], issued: set[str]
 ) -> tuple[list[bulk.CustomerRecord], list[float]]:
     today = business_today()
     records = []
@@ -247,7 +254,7 @@ def _customer_records(
                 "industry": rng.choice(INDUSTRIES),
             }
         else:
-            number, age = _resident_id(rng, today)
+            number, age = _resident_id(rng, today, issued)
             fields = {
                 "kind": "individual",
                 "id_type": "resident_id",
