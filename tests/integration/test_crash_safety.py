@@ -57,6 +57,8 @@ def run(
         "BANKCRM_DATABASE_URL": database.url,
         "BANKCRM_VAR_DIR": str(var),
         "BANKCRM_LAKE_DIR": str(var / "lake"),
+        # The journal loads in several batches, so a kill can fall between two of them.
+        "BANKCRM_JOURNAL_BATCH_RECORDS": "700",
     }
     command = [sys.executable, "-m", "bankcrm.cli", "ingest", source, str(path)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

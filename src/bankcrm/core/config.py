@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     match_review_threshold: float = Field(
         default=0.80, gt=0, le=1, description="Pairs from here go to review."
     )
+    journal_batch_records: int = Field(
+        default=500_000,
+        ge=1,
+        le=10_000_000,
+        description="Records of a transaction journal validated and written to the lake at a time "
+        "(memory grows with it; the lake's files with the number of batches).",
+    )
     scheduler_enabled: bool = Field(default=True, description="Run periodic jobs inside the web process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

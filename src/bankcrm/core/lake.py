@@ -153,6 +153,18 @@ class Lake:
                 removed += 1
         return removed
 
+    def remove_file_key_and_parts(self, dataset: str, file_key: str) -> int:
+        """Delete every file written under ``file_key`` or ``<file_key>-<part>``; returns how many."""
+        removed = 0
+        directory = self.dataset_dir(dataset)
+        key = _check_name("file key", file_key)
+        if directory.exists():
+            for pattern in (f"{key}.parquet", f"{key}-*.parquet"):
+                for path in directory.rglob(pattern):
+                    path.unlink()
+                    removed += 1
+        return removed
+
     def scan_expression(self, dataset: str, *, partitions: str | None = None) -> str:
         """The DuckDB table function reading a dataset (or only some partition folders) with its
         partition columns. ``partitions`` narrows the folders read, e.g. ``"month=*/bucket=7"``."""

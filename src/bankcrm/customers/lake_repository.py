@@ -151,30 +151,46 @@ def business_months(booked_at: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chun
 
 
 def loaded_transaction_ids(
-    lake: Lake, txn_ids: list[str], months: set[str], *, except_batch_key: str
+    lake: Lake, txn_ids: pa.Array | list[str], months: set[str], *, except_delivery: str
 ) -> set[str]:
-    """Which of ``txn_ids`` the lake already holds in those months, from batches other than
-    ``except_batch_key`` (a re-run of a killed batch replaces its own files, so they do not count).
+    """Which of ``txn_ids`` the lake already holds in those months, from files other than those of
+    the delivery ``except_delivery`` (named ``<key>.parquet`` or ``<key>-<batch>.parquet``): a
+    re-run of a killed delivery replaces its own files, so they do not count.
 
     Reads only the txn_id column of the months concerned; a daily delivery touches one or two.
     """
     folder = lake.dataset_dir(TRANSACTIONS)
-    present = sorted(m for m in months if (folder / f"month={m}").is_dir())
-    if not txn_ids or not present:
+    files = [
+        path.as_posix()
+        for month in sorted(months)
+        for path in sorted((folder / f"month={month}").glob("*/*.parquet"))
+        if not _of_delivery(path.name, except_delivery)
+    ]
+    if not len(txn_ids) or not files:
         return set()
-    patterns = [(folder / f"month={m}" / "*" / "*.parquet").as_posix() for m in present]
-    incoming = pa.table({"txn_id": pa.array(txn_ids, pa.string())})
+    ids = txn_ids if isinstance(txn_ids, pa.Array) else pa.array(txn_ids, pa.string())
+    incoming = pa.table({"txn_id": ids})
     cursor = lake.cursor()
     try:
         cursor.register("incoming", incoming)
         found = cursor.execute(
-            "SELECT DISTINCT l.txn_id FROM read_parquet(?, filename = true) AS l "
-            "JOIN incoming AS i ON i.txn_id = l.txn_id WHERE NOT ends_with(l.filename, ?)",
-            [patterns, f"/{except_batch_key}.parquet"],
+            "SELECT DISTINCT l.txn_id FROM read_parquet(?) AS l JOIN incoming AS i ON i.txn_id = l.txn_id",
+            [files],
         ).fetchall()
     finally:
         cursor.close()
     return {str(row[0]) for row in found}
+
+
+def remove_delivery(lake: Lake, key: str) -> int:
+    """Delete the transaction files of one delivery (what a killed load left behind)."""
+    return lake.remove_file_key_and_parts(TRANSACTIONS, key)
+
+
+def _of_delivery(file_name: str, key: str) -> bool:
+    return file_name == f"{key}.parquet" or (
+        file_name.startswith(f"{key}-") and file_name.endswith(".parquet")
+    )
 
 
 def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:

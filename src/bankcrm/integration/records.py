@@ -46,6 +46,13 @@ ID_TYPES = frozenset(
         "other",
     }
 )
+# Messages of the rules both the per-record and the column-at-a-time validation apply.
+REQUIRED_MESSAGE = N_("This field is required.")
+AMOUNT_MESSAGE = N_("An amount is a positive number with at most two decimals.")
+DIRECTION_MESSAGE = N_("The direction must be in or out.")
+TIME_MESSAGE = N_("Not a valid time.")
+UNDECODABLE_MESSAGE = N_("The bytes of this field are not valid text in the file's encoding.")
+TRANSACTION_REQUIRED = ("txn_id", "source_customer_no", "booked_at", "amount", "direction")
 
 
 class FileRefused(ValueError):
@@ -139,12 +146,16 @@ def standardise(mapping: Mapping, raw: dict[str, str]) -> dict[str, str]:
     """Canonical fields from a raw row: column renames, value translation, then the field's transforms."""
     fields: dict[str, str] = {}
     for column, target in mapping.columns.items():
-        value = (raw.get(column) or "").strip()
-        value = mapping.values.get(target, {}).get(value, value)
-        for step in mapping.transforms.get(target, ()):
-            value = _apply(step, value, mapping)
-        fields[target] = value.strip()
+        fields[target] = standardise_value(mapping, target, raw.get(column) or "")
     return fields
+
+
+def standardise_value(mapping: Mapping, target: str, raw: str) -> str:
+    """One raw value of the column feeding ``target``, as ``standardise`` leaves it."""
+    value = mapping.values.get(target, {}).get(raw.strip(), raw.strip())
+    for step in mapping.transforms.get(target, ()):
+        value = _apply(step, value, mapping)
+    return value.strip()
 
 
 def _date(value: str, formats: tuple[str, ...]) -> date:
@@ -169,7 +180,7 @@ def _flag_undecodable(record: CleanRecord, fields: dict[str, str]) -> None:
                 FieldProblem(
                     name,
                     "text.encoding",
-                    N_("The bytes of this field are not valid text in the file's encoding."),
+                    UNDECODABLE_MESSAGE,
                     value,
                 )
             )
@@ -181,7 +192,7 @@ def validate_customer(mapping: Mapping, number: int, fields: dict[str, str]) -> 
     out = record.fields
     for name in mapping.required:
         if not fields.get(name):
-            record.problems.append(FieldProblem(name, "required", N_("This field is required."), None))
+            record.problems.append(FieldProblem(name, "required", REQUIRED_MESSAGE, None))
     for name, value in fields.items():
         out[name] = value or None
     id_type = fields.get("id_type") or ""
@@ -223,29 +234,48 @@ def validate_customer(mapping: Mapping, number: int, fields: dict[str, str]) -> 
             out["updated_at"] = _datetime(fields["updated_at"])
         except ValueError:
             record.problems.append(
-                FieldProblem("updated_at", "datetime.format", N_("Not a valid time."), fields["updated_at"])
+                FieldProblem("updated_at", "datetime.format", TIME_MESSAGE, fields["updated_at"])
             )
     return record
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A transaction amount (positive, at most two decimals, thousands separators allowed) in fen
+    precision, or None when the text is not one."""
+    try:
+        amount = Decimal(to_half_width(text).replace(",", ""))
+        # Infinity has no exponent to compare (it stopped the whole delivery with a TypeError).
+        if not amount.is_finite() or amount <= 0 or int(amount.as_tuple().exponent) < -2:
+            return None
+        return amount.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def parse_booking_time(text: str) -> datetime | None:
+    """A booking time in UTC (see ``_datetime``), or None when the text is not one."""
+    try:
+        return _datetime(text)
+    except ValueError:
+        return None
 
 
 def validate_transaction(mapping: Mapping, number: int, fields: dict[str, str]) -> CleanRecord:
     record = CleanRecord(record_no=number, fields=dict(fields))
     _flag_undecodable(record, fields)
-    for name in (*mapping.required, "txn_id", "source_customer_no", "booked_at", "amount", "direction"):
+    for name in (*mapping.required, *TRANSACTION_REQUIRED):
         if not fields.get(name) and not any(p.field == name for p in record.problems):
-            record.problems.append(FieldProblem(name, "required", N_("This field is required."), None))
+            record.problems.append(FieldProblem(name, "required", REQUIRED_MESSAGE, None))
     if fields.get("amount"):
-        try:
-            amount = Decimal(to_half_width(fields["amount"]).replace(",", ""))
-            if amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-                raise InvalidOperation
-            record.fields["amount"] = amount.quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError):
+        amount = parse_amount(fields["amount"])
+        if amount is not None:
+            record.fields["amount"] = amount
+        else:
             record.problems.append(
                 FieldProblem(
                     "amount",
                     "amount.format",
-                    N_("An amount is a positive number with at most two decimals."),
+                    AMOUNT_MESSAGE,
                     fields["amount"],
                 )
             )
@@ -254,13 +284,11 @@ def validate_transaction(mapping: Mapping, number: int, fields: dict[str, str]) 
             record.fields["booked_at"] = _datetime(fields["booked_at"])
         except ValueError:
             record.problems.append(
-                FieldProblem("booked_at", "datetime.format", N_("Not a valid time."), fields["booked_at"])
+                FieldProblem("booked_at", "datetime.format", TIME_MESSAGE, fields["booked_at"])
             )
     if fields.get("direction") and fields["direction"] not in ("in", "out"):
         record.problems.append(
-            FieldProblem(
-                "direction", "direction.known", N_("The direction must be in or out."), fields["direction"]
-            )
+            FieldProblem("direction", "direction.known", DIRECTION_MESSAGE, fields["direction"])
         )
     record.fields["currency"] = (fields.get("currency") or "CNY").upper()
     return record

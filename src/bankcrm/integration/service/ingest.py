@@ -9,16 +9,17 @@ and commits once, while re-running one that finished is recognised and skipped.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
@@ -26,11 +27,10 @@ from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.i18n import N_
-from bankcrm.core.lake import Lake
 from bankcrm.core.masking import MaskKind, mask
-from bankcrm.customers import lake_repository
 from bankcrm.customers.service import bulk, customers, holdings
 from bankcrm.identity.service import orgs
+from bankcrm.integration import journal
 from bankcrm.integration import repository as repo
 from bankcrm.integration.mapping import Mapping, registry
 from bankcrm.integration.models import Batch, SourceRecord
@@ -40,9 +40,8 @@ from bankcrm.integration.records import (
     read_rows,
     standardise,
     validate_customer,
-    validate_transaction,
 )
-from bankcrm.integration.service import golden, quality
+from bankcrm.integration.service import golden, quality, transactions
 
 SENSITIVE_FIELDS = {
     "id_number": MaskKind.ID_NUMBER,
@@ -128,12 +127,30 @@ def ingest_file(session: Session, actor: Actor, *, source: str, path: Path) -> I
             checksum,
             f"the file name does not match {mapping.file_pattern}",
         )
+    if mapping.kind == "transactions":
+        return _ingest_journal(session, actor, mapping, path, checksum)
     try:
         rows = list(read_rows(mapping, path))
     except FileRefused as exc:
         return _refused(session, actor, mapping, path.name, checksum, str(exc))
     _land(source, path, checksum)
     return _load(session, actor, mapping, path.name, checksum, rows)
+
+
+def _ingest_journal(
+    session: Session, actor: Actor, mapping: Mapping, path: Path, checksum: str
+) -> IngestResult:
+    """A journal is read batch by batch while it loads; what would refuse it (bytes that are not its
+    encoding, authentication data in its header) is found before anything of it is loaded."""
+    try:
+        journal.check_decodable(mapping, path)
+        tables = journal.read_batches(mapping, path, records_per_batch=get_settings().journal_batch_records)
+        first = next(tables, None)
+    except FileRefused as exc:
+        return _refused(session, actor, mapping, path.name, checksum, str(exc))
+    _land(mapping.code, path, checksum)
+    batches = itertools.chain([first] if first is not None else [], tables)
+    return _load_journal(session, actor, mapping, path.name, checksum, batches)
 
 
 def ingest_records(
@@ -145,7 +162,11 @@ def ingest_records(
     previous = repo.find_batch(session, source, checksum)
     if previous is not None:
         return _result_of(previous, [])
-    return _load(session, actor, mapping, label, checksum, list(enumerate(records, start=1)))
+    numbered = list(enumerate(records, start=1))
+    if mapping.kind == "transactions":
+        table = journal.records_table(list(mapping.columns), numbered)
+        return _load_journal(session, actor, mapping, label, checksum, [table])
+    return _load(session, actor, mapping, label, checksum, numbered)
 
 
 def _refused(
@@ -210,15 +231,37 @@ def _load(
     )
     repo.add(session, batch)
     session.flush()
-    validate = validate_customer if mapping.kind == "customers" else validate_transaction
-    records = [validate(mapping, number, standardise(mapping, raw)) for number, raw in rows]
+    # Customer deliveries only: journals load batch by batch (``_load_journal``).
+    records = [validate_customer(mapping, number, standardise(mapping, raw)) for number, raw in rows]
     good = [r for r in records if not r.problems]
     quality.record_measures(session, batch, mapping, records)
     reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
-    if mapping.kind == "customers":
-        _load_customers(session, actor, mapping, batch, good, reject_rows)
-    else:
-        _load_transactions(session, mapping, batch, checksum, good, reject_rows)
+    _load_customers(session, actor, mapping, batch, good, reject_rows)
+    return _finish(session, actor, batch, reject_rows)
+
+
+def _load_journal(
+    session: Session, actor: Actor, mapping: Mapping, name: str, checksum: str, tables: Iterable[pa.Table]
+) -> IngestResult:
+    batch = Batch(
+        source_code=mapping.code,
+        file_name=name,
+        checksum=checksum,
+        kind=mapping.kind,
+        status="loaded",
+        read_count=0,
+        loaded_count=0,
+        duplicate_count=0,
+        started_by=actor.username,
+    )
+    repo.add(session, batch)
+    session.flush()
+    reject_rows = transactions.load_journal(session, mapping, batch, checksum, tables)
+    return _finish(session, actor, batch, reject_rows)
+
+
+def _finish(session: Session, actor: Actor, batch: Batch, reject_rows: list[dict[str, Any]]) -> IngestResult:
+    """Store the rejects, close the batch and audit it (in the batch's one transaction)."""
     repo.add_rejects(session, reject_rows)
     batch.rejected_count = len({row["record_no"] for row in reject_rows})
     batch.finished_at = utcnow()
@@ -230,8 +273,8 @@ def _load(
         entity_type="ingest_batch",
         entity_id=batch.id,
         details={
-            "source": mapping.code,
-            "file": name,
+            "source": batch.source_code,
+            "file": batch.file_name,
             "read": batch.read_count,
             "loaded": batch.loaded_count,
             "rejected": batch.rejected_count,
@@ -511,73 +554,3 @@ def _customer_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if values.get("risk_level") and not values.get("risk_assessed_on"):
         values.pop("risk_level")
     return values
-
-
-def _new_transactions_only(lake: Lake, table: pa.Table, batch: Batch, batch_key: str) -> pa.Table:
-    """Drop transactions seen earlier in this delivery or loaded by an earlier one (deliveries that
-    overlap, a journal re-extracted): counted as duplicates, never written twice."""
-    ids = table["txn_id"].to_pylist()
-    first = pc.equal(pc.index_in(table["txn_id"], value_set=pa.array(ids)), pa.array(range(len(ids))))
-    months = set(lake_repository.business_months(table["booked_at"]).to_pylist())
-    known = lake_repository.loaded_transaction_ids(lake, ids, months, except_batch_key=batch_key)
-    keep = pc.and_(
-        first, pc.invert(pc.is_in(table["txn_id"], value_set=pa.array(sorted(known), pa.string())))
-    )
-    kept = table.filter(keep)
-    batch.duplicate_count += table.num_rows - kept.num_rows
-    return kept
-
-
-def _load_transactions(
-    session: Session,
-    mapping: Mapping,
-    batch: Batch,
-    checksum: str,
-    good: list[CleanRecord],
-    reject_rows: list[dict[str, Any]],
-) -> None:
-    numbers = {str(r.fields["source_customer_no"]) for r in good}
-    owners = repo.customer_ids_for(session, mapping.customer_source or mapping.code, numbers)
-    rows = []
-    for record in good:
-        customer_id = owners.get(str(record.fields["source_customer_no"]))
-        if customer_id is None:
-            reject_rows.append(
-                {
-                    "batch_id": batch.id,
-                    "record_no": record.record_no,
-                    "source_customer_no": record.fields["source_customer_no"],
-                    "field": "source_customer_no",
-                    "value": record.fields["source_customer_no"],
-                    "rule": "customer.unknown",
-                    "message": N_("No customer of this source has this number; load the customer first."),
-                }
-            )
-            continue
-        fields = record.fields
-        rows.append(
-            {
-                "txn_id": f"{mapping.code}:{fields['txn_id']}",
-                "customer_id": customer_id,
-                "account_no": fields.get("account_no") or "",
-                "booked_at": fields["booked_at"],
-                "direction": fields["direction"],
-                "amount": fields["amount"],
-                "currency": fields["currency"],
-                "category": fields.get("category") or "other",
-                "channel": fields.get("channel") or "other",
-                "counterparty": fields.get("counterparty") or None,
-                "description": fields.get("description") or None,
-            }
-        )
-    if rows:
-        lake = Lake(get_settings().lake_root)
-        batch_key = f"{mapping.code}-{checksum[:16]}"
-        table = pa.Table.from_pylist(rows, schema=lake_repository.TRANSACTION_SCHEMA)
-        table = _new_transactions_only(lake, table, batch, batch_key)
-        if table.num_rows:
-            lake_repository.write_transactions(lake, table, batch_key=batch_key)
-        rows_loaded = table.num_rows
-    else:
-        rows_loaded = 0
-    batch.loaded_count = rows_loaded

@@ -22,6 +22,7 @@ from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.integration import repository as repo
+from bankcrm.integration.journal import FieldTally
 from bankcrm.integration.mapping import KINDS, Mapping, registry
 from bankcrm.integration.models import Batch, FieldQuality
 from bankcrm.integration.records import CleanRecord
@@ -76,13 +77,42 @@ def measure(batch: Batch, mapping: Mapping, records: list[CleanRecord]) -> list[
     ]
 
 
-def _mapped_fields(mapping: Mapping) -> list[str]:
+def mapped_fields(mapping: Mapping) -> list[str]:
     """The canonical fields in the order the mapping file lists their columns (how its owner reads it)."""
     return list(dict.fromkeys(mapping.columns.values()))
 
 
+_mapped_fields = mapped_fields
+
+
 def record_measures(session: Session, batch: Batch, mapping: Mapping, records: list[CleanRecord]) -> None:
     repo.add_field_quality(session, measure(batch, mapping, records))
+
+
+def measures_from_tallies(
+    batch: Batch, mapping: Mapping, records: int, tallies: dict[str, FieldTally]
+) -> list[dict[str, Any]]:
+    """``measure``'s rows from a journal's per-field counts, added up batch by batch as it loaded."""
+    rows = []
+    for name in mapped_fields(mapping):
+        tally = tallies.get(name, FieldTally())
+        rows.append(
+            {
+                "batch_id": batch.id,
+                "source_code": mapping.code,
+                "field": name,
+                "records": records,
+                "filled": tally.filled,
+                "valid": tally.valid,
+                "distinct_values": tally.distinct_count(),
+                "newest": tally.newest[:32] or None,
+            }
+        )
+    return rows
+
+
+def record_tallies(session: Session, batch: Batch, mapping: Mapping, tallies: dict[str, FieldTally]) -> None:
+    repo.add_field_quality(session, measures_from_tallies(batch, mapping, batch.read_count, tallies))
 
 
 @dataclass(frozen=True)
