@@ -131,14 +131,19 @@ class Lake:
         columns = list(partition_columns)
         if not columns:
             return [self.write_file(dataset, table, file_key=file_key, partition={})]
-        keys = table.select(columns).group_by(columns).aggregate([]).to_pylist()
+        # One stable sort by the partition columns, then a slice per partition (rows keep their
+        # order inside it): filtering the whole table once per partition cost rows x partitions.
+        order = pc.sort_indices(table, sort_keys=[(column, "ascending") for column in columns])
+        in_order = pc.all(pc.equal(order, pa.array(range(table.num_rows), order.type))).as_py()
+        grouped = table if in_order is not False else table.take(order)
+        # Without threads, groups come out in order of first appearance: the sorted order.
+        counts = grouped.select(columns).group_by(columns, use_threads=False).aggregate([([], "count_all")])
         written = []
-        for key in keys:
-            mask = None
-            for column in columns:
-                condition = pc.equal(table[column], pa.scalar(key[column], table.schema.field(column).type))
-                mask = condition if mask is None else pc.and_(mask, condition)
-            part = table.filter(mask).drop_columns(columns)
+        start = 0
+        for key in counts.to_pylist():
+            size = int(key["count_all"])
+            part = grouped.slice(start, size).drop_columns(columns)
+            start += size
             partition = {column: str(key[column]) for column in columns}
             written.append(self.write_file(dataset, part, file_key=file_key, partition=partition))
         return written

@@ -145,9 +145,23 @@ BALANCE_SCHEMA = pa.schema(
 )
 
 
+# Beijing has kept UTC+8 all year since 1992 (it had daylight saving time in 1986-1991).
+_FIXED_OFFSET_SINCE = datetime(1992, 1, 1, tzinfo=BUSINESS_TZ)
+_BEIJING_OFFSET = timedelta(hours=8)
+
+
 def business_months(booked_at: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """The business month (Beijing time) of each booking time, as the lake partitions them."""
-    return pc.strftime(booked_at.cast(pa.timestamp("us", tz="Asia/Shanghai")), format="%Y-%m")
+    earliest = pc.min(booked_at).as_py()
+    if earliest is None or earliest < _FIXED_OFFSET_SINCE:
+        return pc.strftime(booked_at.cast(pa.timestamp("us", tz="Asia/Shanghai")), format="%Y-%m")
+    # Formatting with a time zone costs about a microsecond a row; a fixed offset, year and month
+    # as numbers, and text only for the few distinct months are a tenth of that.
+    local = pc.add(booked_at.cast(pa.timestamp("us")), pa.scalar(_BEIJING_OFFSET, pa.duration("us")))
+    numbers = pc.add(pc.multiply(pc.year(local), 100), pc.month(local))
+    distinct = pc.unique(numbers)
+    texts = pa.array([f"{n // 100:04d}-{n % 100:02d}" for n in distinct.to_pylist()], pa.string())
+    return pc.take(texts, pc.index_in(numbers, value_set=distinct))
 
 
 def loaded_transaction_ids(
@@ -203,7 +217,16 @@ def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
     months = business_months(table["booked_at"])
     buckets = pc.cast(pc.bit_wise_and(table["customer_id"], BUCKETS - 1), pa.int32())
     enriched = table.append_column("month", months).append_column("bucket", buckets)
-    enriched = enriched.sort_by([("customer_id", "ascending"), ("booked_at", "ascending")])
+    # Sorted by partition first, so the partitioned write finds its rows in order (one reordering
+    # of the table instead of two).
+    enriched = enriched.sort_by(
+        [
+            ("month", "ascending"),
+            ("bucket", "ascending"),
+            ("customer_id", "ascending"),
+            ("booked_at", "ascending"),
+        ]
+    )
     lake.write_partitioned(TRANSACTIONS, enriched, partition_columns=["month", "bucket"], file_key=batch_key)
     return int(table.num_rows)
 

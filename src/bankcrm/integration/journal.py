@@ -213,7 +213,9 @@ def _patched(base: pa.Array, where: pa.Array, values: pa.Array, function: Callab
 
 
 def _ascii_strip(values: pa.Array) -> pa.Array:
-    return pc.utf8_trim(values, characters=ASCII_WHITESPACE)
+    # Byte-wise, so several times quicker than utf8_trim; an ASCII byte is never part of a longer
+    # UTF-8 sequence, so text that is not ASCII stays valid (and takes the per-value path anyway).
+    return pc.ascii_trim(values, characters=ASCII_WHITESPACE)
 
 
 def _ascii_step(step: str, values: pa.Array) -> pa.Array:
@@ -251,8 +253,10 @@ def standardise_column(mapping: Mapping, target: str, raw: pa.Array) -> pa.Array
         )
     values = stripped
     for step in mapping.transforms.get(target, ()):
-        values = _ascii_step(step, values)
-    values = _ascii_strip(values)
+        if step != "strip":  # the value is stripped already
+            values = _ascii_step(step, values)
+    # No strip at the end: no ASCII step adds whitespace, and those that remove characters remove
+    # every ASCII space too, so none is uncovered at an edge.
     return _patched(values, pc.invert(plain), raw, in_python)
 
 
@@ -325,9 +329,9 @@ def parse_booking_times(text: pa.Array) -> pa.Array:
         unit="s",
         error_is_null=True,
     )
-    # strptime rolls 30 February over into March; a time that does not print back is not plain.
-    printed_back = pc.equal(pc.strftime(parsed, format=_PLAIN_TIME_FORMAT), normal)
-    plain = pc.fill_null(pc.and_(plain, printed_back), False)
+    # strptime rolls 30 February over into March; a time whose day changed is not plain.
+    stated_day = pc.cast(pc.utf8_slice_codeunits(pc.if_else(plain, normal, None), 8, 10), pa.int64())
+    plain = pc.fill_null(pc.and_(plain, pc.equal(pc.day(parsed), stated_day)), False)
     as_utc = pc.subtract(parsed.cast(pa.int64()), _BEIJING_OFFSET_S)
     as_utc = pc.multiply(as_utc, 1_000_000).cast(TIME_TYPE)
     fast = pc.if_else(plain, as_utc, pa.scalar(None, TIME_TYPE))

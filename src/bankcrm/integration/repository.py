@@ -114,13 +114,18 @@ def insert_source_records(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(SourceRecord), rows)
 
 
+# Numbers per IN list: within SQLite's 32,766 and PostgreSQL's 65,535 parameters, and few
+# round trips for a journal of a hundred thousand customers.
+NUMBERS_PER_QUERY = 5000
+
+
 def customer_ids_for(session: Session, source: str, numbers: Iterable[str]) -> dict[str, int]:
     wanted = list(set(numbers))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
+    for start in range(0, len(wanted), NUMBERS_PER_QUERY):
         stmt = select(SourceRecord.source_customer_no, SourceRecord.customer_id).where(
             SourceRecord.source_code == source,
-            SourceRecord.source_customer_no.in_(wanted[start : start + 500]),
+            SourceRecord.source_customer_no.in_(wanted[start : start + NUMBERS_PER_QUERY]),
             SourceRecord.customer_id.is_not(None),
         )
         found.update(

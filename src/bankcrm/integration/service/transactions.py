@@ -118,9 +118,13 @@ def _rows_of_known_customers(
     session: Session, mapping: Mapping, batch: Batch, checked: journal.CheckedBatch, state: JournalLoad
 ) -> pa.Table:
     """The batch's valid records as lake rows; those naming no known customer become rejects."""
-    good = pc.invert(checked.rejected) if checked.rejected is not None else None
-    take = pc.indices_nonzero(good) if good is not None else pa.array(range(checked.size), pa.int64())
-    numbers = pc.take(checked.text("source_customer_no"), take)
+    rejected = checked.rejected
+    if rejected is None or not pc.any(rejected).as_py():
+        take = pa.array(range(checked.size), pa.uint64())
+        numbers = checked.text("source_customer_no")
+    else:
+        take = pc.indices_nonzero(pc.invert(rejected))
+        numbers = pc.take(checked.text("source_customer_no"), take)
     customer_ids = _customer_ids(session, mapping, numbers, state)
     unknown = pc.is_null(customer_ids)
     if pc.any(unknown).as_py():
@@ -139,9 +143,13 @@ def _rows_of_known_customers(
             )
     rows = pc.indices_nonzero(pc.invert(unknown))
     chosen = pc.take(take, rows)
+    every_row = len(chosen) == checked.size  # the usual journal: no copies needed
+
+    def pick(values: pa.Array) -> pa.Array:
+        return values if every_row else pc.take(values, chosen)
 
     def column(name: str) -> pa.Array:
-        return pc.take(checked.text(name), chosen)
+        return pick(checked.text(name))
 
     def or_default(name: str, default: str | None) -> pa.Array:
         values = column(name)
@@ -150,12 +158,12 @@ def _rows_of_known_customers(
     return pa.table(
         {
             "txn_id": pc.binary_join_element_wise(f"{mapping.code}:", column("txn_id"), ""),
-            "customer_id": pc.take(customer_ids, rows),
+            "customer_id": customer_ids if every_row else pc.take(customer_ids, rows),
             "account_no": column("account_no"),
-            "booked_at": pc.take(checked.booked_at, chosen),
+            "booked_at": pick(checked.booked_at),
             "direction": column("direction"),
-            "amount": pc.take(checked.amount, chosen),
-            "currency": pc.take(checked.currency, chosen),
+            "amount": pick(checked.amount),
+            "currency": pick(checked.currency),
             "category": or_default("category", "other"),
             "channel": or_default("channel", "other"),
             "counterparty": or_default("counterparty", None),
