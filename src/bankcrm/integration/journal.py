@@ -309,6 +309,15 @@ def _filled(values: pa.Array) -> pa.Array:
     return pc.not_equal(pc.binary_length(values), 0)
 
 
+def _none(size: int) -> pa.Array:
+    return pa.nulls(size, pa.bool_()).fill_null(False)
+
+
+def _where(values: pa.Array, mask: pa.Array) -> pa.Array:
+    """``values`` where ``mask`` holds, without a copy when it holds everywhere (the usual case)."""
+    return values if pc.all(mask).as_py() is not False else pc.filter(values, mask)
+
+
 def parse_amounts(text: pa.Array) -> pa.Array:
     """Amounts as ``records.parse_amount`` reads them; null where it returns None or text is empty."""
     unseparated = pc.replace_substring(text, pattern=",", replacement="")
@@ -359,7 +368,9 @@ def validate_batch(mapping: Mapping, record_no: pa.Array, fields: dict[str, pa.A
         currency=_upper_currency(_text(fields, "currency", len(record_no))),
     )
     for name, values in fields.items():
-        broken = pc.match_substring(values, pattern=UNDECODABLE)
+        # The mark is not ASCII: a column of ASCII text (most of a journal) cannot carry it.
+        ascii_only = pc.all(pc.string_is_ascii(values)).as_py() is not False
+        broken = _none(len(values)) if ascii_only else pc.match_substring(values, pattern=UNDECODABLE)
         checked.problems.append(Problem(name, "text.encoding", UNDECODABLE_MESSAGE, broken, values))
     for name in _required_fields(mapping):
         empty = pc.invert(_filled(checked.text(name)))
@@ -383,7 +394,7 @@ def validate_batch(mapping: Mapping, record_no: pa.Array, fields: dict[str, pa.A
         ),
     ]
     checked.problems = [p for p in checked.problems if pc.any(p.failing).as_py()]
-    rejected = pa.array([False] * checked.size, pa.bool_())
+    rejected = _none(checked.size)
     for problem in checked.problems:
         rejected = pc.or_(rejected, problem.failing)
     checked.rejected = rejected
@@ -447,7 +458,7 @@ def tally_batch(tallies: dict[str, FieldTally], mapped: list[str], checked: Chec
         tally = tallies.setdefault(name, FieldTally())
         text = checked.text(name) if name != "currency" else checked.currency
         filled = _filled(text)
-        broken = pa.array([False] * checked.size, pa.bool_())
+        broken = _none(checked.size)
         for problem in checked.problems:
             if problem.field == name:
                 broken = pc.or_(broken, problem.failing)
@@ -455,7 +466,7 @@ def tally_batch(tallies: dict[str, FieldTally], mapped: list[str], checked: Chec
         tally.valid += pc.sum(pc.and_(filled, pc.invert(broken))).as_py() or 0
         typed = {"amount": checked.amount, "booked_at": checked.booked_at}.get(name)
         if typed is None:
-            tally.distinct.append(pc.unique(pc.filter(text, filled)))
+            tally.distinct.append(pc.unique(_where(text, filled)))
             continue
         # A typed value prints as one text and an unparsed one as itself; the two never coincide
         # (text that prints like a parsed value parses), so their distinct counts add up.
