@@ -325,6 +325,12 @@ def test_csv_files_are_read_as_pythons_csv_module_reads_them(tmp_path: Path) -> 
     for name, (header, rows) in cases.items():
         path = write_csv(tmp_path / f"core_txn_{name}.csv", header, rows)
         assert raw_records(mapping, path, records_per_batch=2) == expected_records(mapping, path), name
+    # Quotes as hand-made files have them: inside a field, after a closing quote, around spaces,
+    # and one never closed (which swallows the rest of the file into one field).
+    lines = ",".join(HEADER) + '\nT1,K001,ab"c,"2026"-11-10,C, "1" ,CNY\nT2,"K0""01",\n"T3,K001,x\n'
+    path = tmp_path / "core_txn_quotes.csv"
+    path.write_text(lines, encoding="utf-8")
+    assert raw_records(mapping, path, records_per_batch=2) == expected_records(mapping, path)
 
 
 def test_a_byte_order_mark_is_kept_or_dropped_as_the_encoding_says(tmp_path: Path) -> None:
@@ -471,3 +477,24 @@ def test_a_journal_in_small_batches_loads_exactly_what_the_rules_give_one_record
         for row in repo.field_quality_of(db, [batch.id])
     ]
     assert stored_quality == expected_quality
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_journal_refused_half_way_through_leaves_nothing_in_the_lake(
+    db: Session, lake: Lake, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = [core_row("K001", "王强", WANG)]
+    ingest_file(db, JOB, source="core", path=write_core(tmp_path, "core_customers_1.csv", core))
+    monkeypatch.setattr(settings, "journal_batch_records", 2)
+    good = [txn(f"T{i}", "K001", "2026-11-10 09:00:00", "C", "5") for i in range(6)]
+    path = write_transactions(tmp_path, "core_txn_latin.csv", good)
+    path.write_bytes(path.read_bytes() + b"T9,K001,,2026-11-10 09:00:00,C,5,CNY,,,caf\xe9,\n")
+    result = ingest_file(db, JOB, source="core_txn", path=path)
+    assert (result.status, result.message) == (
+        "refused",
+        f"the file is not utf-8 (byte {path.stat().st_size - 3})",
+    )
+    secret = tmp_path / "core_txn_c3.csv"
+    write_csv(secret, [*HEADER, "PIN"], [["T1", "K001"] + [""] * 10])
+    assert ingest_file(db, JOB, source="core_txn", path=secret).status == "refused"
+    assert not lake.has_dataset("transactions")

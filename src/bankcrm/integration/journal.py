@@ -12,6 +12,7 @@ Pure functions over files and Arrow tables; ``service.transactions`` decides wha
 from __future__ import annotations
 
 import codecs
+import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -139,9 +140,9 @@ def _csv_records(mapping: Mapping, path: Path, columns: list[str]) -> Iterator[p
 
 
 def _header_of(mapping: Mapping, path: Path) -> list[str]:
-    with path.open("rb") as handle:
-        first = handle.readline(1 << 20).decode(mapping.encoding, errors="replace")
-    return first.rstrip("\r\n").split(mapping.delimiter)
+    """The column names as Python's csv module reads them (Arrow was told only the mapped ones)."""
+    with path.open(encoding=mapping.encoding, errors="replace", newline="") as handle:
+        return next(csv.reader(handle, delimiter=mapping.delimiter), [])
 
 
 def _raw_table(table: pa.Table, columns: list[str], *, first: int) -> pa.Table:
