@@ -30,7 +30,7 @@ from bankcrm.integration.mapping import Mapping, registry
 from bankcrm.integration.models import Batch
 from bankcrm.integration.records import CleanRecord, read_rows, standardise, validate_transaction
 from bankcrm.integration.service import quality
-from bankcrm.integration.service.ingest import ingest_file
+from bankcrm.integration.service.ingest import ingest_file, ingest_records
 from tests.integration.files import core_row, resident_id, txn, write_core, write_transactions
 
 JOB = Actor.system("test-journal")
@@ -498,3 +498,22 @@ def test_a_journal_refused_half_way_through_leaves_nothing_in_the_lake(
     write_csv(secret, [*HEADER, "PIN"], [["T1", "K001"] + [""] * 10])
     assert ingest_file(db, JOB, source="core_txn", path=secret).status == "refused"
     assert not lake.has_dataset("transactions")
+
+
+@pytest.mark.usefixtures("demo")
+def test_transactions_sent_to_the_api_follow_the_same_rules_as_a_journal(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    core = [core_row("K001", "王强", WANG)]
+    ingest_file(db, JOB, source="core", path=write_core(tmp_path, "core_customers_1.csv", core))
+    mapping = core_txn()
+    # Records as a client sends them: some columns missing altogether.
+    records = [{k: v for k, v in row.items() if v} for row in bad_journal_rows()[:30]]
+    result = ingest_records(db, JOB, source="core_txn", records=records, label="api")
+    owners = repo.customer_ids_for(db, "core", ["K001"])
+    expected_rejects, expected_rows, duplicates, _ = reference_load(mapping, numbered(records), owners, set())
+    assert [(r["record_no"], r["field"], r["rule"]) for r in result.rejects] == [
+        (no, name, rule) for no, _number, name, _value, rule, _text in expected_rejects
+    ]
+    assert (result.loaded, result.duplicates) == (len(expected_rows), duplicates)
+    assert lake_rows(lake) == sorted(expected_rows, key=lambda row: str(row["txn_id"]))
