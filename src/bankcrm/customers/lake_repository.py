@@ -207,7 +207,7 @@ def _of_delivery(file_name: str, key: str) -> bool:
     )
 
 
-def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
+def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str, workers: int = 1) -> int:
     """Add a batch of transactions: partitioned by month and customer bucket, sorted for fast lookups.
 
     Writing the same ``batch_key`` again replaces that batch's files, so a re-run is exactly-once.
@@ -227,7 +227,9 @@ def write_transactions(lake: Lake, table: pa.Table, *, batch_key: str) -> int:
             ("booked_at", "ascending"),
         ]
     )
-    lake.write_partitioned(TRANSACTIONS, enriched, partition_columns=["month", "bucket"], file_key=batch_key)
+    lake.write_partitioned(
+        TRANSACTIONS, enriched, partition_columns=["month", "bucket"], file_key=batch_key, workers=workers
+    )
     return int(table.num_rows)
 
 
