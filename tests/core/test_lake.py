@@ -70,6 +70,27 @@ def test_removing_a_file_key_undoes_a_batch(tmp_path: Path) -> None:
     assert not lake.has_dataset("t")
 
 
+def test_partitions_keep_their_rows_in_order_whoever_writes_them(tmp_path: Path) -> None:
+    rows = [(i % 7, f"2026-{i % 3 + 10:02d}", i) for i in range(200)]
+    for workers in (1, 2):
+        lake = Lake(tmp_path / str(workers))
+        lake.write_partitioned(
+            "t", transactions(rows), partition_columns=["month"], file_key="b", workers=workers
+        )
+        for month in ("2026-10", "2026-11", "2026-12"):
+            written = pq.read_table(tmp_path / str(workers) / "t" / f"month={month}" / "b.parquet")
+            assert written["amount_fen"].to_pylist() == [r[2] for r in rows if r[1] == month]
+
+
+def test_removing_a_delivery_removes_every_part_of_it_and_nothing_else(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    table = transactions([(1, "2026-10", 1), (1, "2026-11", 2)])
+    for key in ("d1", "d1-00000", "d1-00001", "d10-00000", "d2"):
+        lake.write_partitioned("t", table, partition_columns=["month"], file_key=key)
+    assert lake.remove_file_key_and_parts("t", "d1") == 6
+    assert sorted({p.name for p in tmp_path.rglob("*.parquet")}) == ["d10-00000.parquet", "d2.parquet"]
+
+
 @pytest.mark.parametrize("name", ["../escape", "a/b", "", "x;DROP"])
 def test_unsafe_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(LakeError):
