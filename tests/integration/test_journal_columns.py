@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -517,3 +518,15 @@ def test_transactions_sent_to_the_api_follow_the_same_rules_as_a_journal(
     ]
     assert (result.loaded, result.duplicates) == (len(expected_rows), duplicates)
     assert lake_rows(lake) == sorted(expected_rows, key=lambda row: str(row["txn_id"]))
+
+
+def test_business_months_are_those_of_beijing_time_before_and_after_its_daylight_saving_years() -> None:
+    moments = [
+        datetime(1986, 5, 31, 15, 30, tzinfo=UTC) + timedelta(days=day, hours=day % 24)
+        for day in range(0, 15000, 7)
+    ]
+    booked = pa.array(moments, pa.timestamp("us", tz="UTC"))
+    zoned = pc.strftime(booked.cast(pa.timestamp("us", tz="Asia/Shanghai")), format="%Y-%m").to_pylist()
+    assert lake_repository.business_months(booked).to_pylist() == zoned
+    recent = booked.filter(pc.greater_equal(booked, pa.scalar(datetime(1992, 1, 1, tzinfo=UTC), booked.type)))
+    assert lake_repository.business_months(recent).to_pylist() == zoned[-len(recent) :]
