@@ -302,8 +302,8 @@ def test_placement_must_be_in_scope_and_owner_an_active_rm(db: Session, as_user)
 
 
 def test_risk_assessment_older_than_a_year_is_flagged(make_customer) -> None:  # type: ignore[no-untyped-def]
-    old = make_customer(risk_level="C3", risk_assessed_on=date.today() - timedelta(days=400))  # noqa: DTZ011
-    fresh = make_customer(risk_level="C3", risk_assessed_on=date.today() - timedelta(days=10))  # noqa: DTZ011
+    old = make_customer(risk_level="C3", risk_assessed_on=business_today() - timedelta(days=400))
+    fresh = make_customer(risk_level="C3", risk_assessed_on=business_today() - timedelta(days=10))
     assert "risk_assessment_expired" in old.flags
     assert fresh.risk_assessment_valid
 

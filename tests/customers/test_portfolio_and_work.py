@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.context import Actor
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
+from bankcrm.core.formatting import business_today
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers.schemas import (
     CorporateContactIn,
@@ -84,7 +85,7 @@ def test_handover_to_a_disabled_rm_is_refused(db: Session, as_user, make_custome
 def test_interactions_and_follow_ups_reach_the_rms_home(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
     customer = make_customer("rm.zhang", name="周先生")
     rm = as_user("rm.zhang")
-    today = date.today()  # noqa: DTZ011
+    today = business_today()
     logged = interactions.log_interaction(
         db,
         rm,

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from bankcrm.core.formatting import business_today
 from bankcrm.core.i18n import N_
 
 # Record ids are BIGINT keys (SQLite INTEGER): a larger number can name no record, and the
@@ -150,7 +151,7 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
         raise IdentifierError(
             "id.birth_date", N_("The birth date inside the ID number is not a real date.")
         ) from exc
-    if birth > (today or date.today()) or birth.year < 1900:  # noqa: DTZ011 - a business date
+    if birth > (today or business_today()) or birth.year < 1900:
         raise IdentifierError("id.birth_date", N_("The birth date inside the ID number is out of range."))
     if resident_id_check_char(value[:17]) != value[17]:
         raise IdentifierError("id.checksum", N_("The check character of the ID number is wrong."))

@@ -23,6 +23,7 @@ from pathlib import Path
 import opencc
 from pypinyin import lazy_pinyin
 
+from bankcrm.core.formatting import business_today
 from bankcrm.core.validation import resident_id_check_char, uscc_check_char
 from bankcrm.demo.bank import CITIES, COMPANIES, GIVEN, OCCUPATIONS, REGIONS, STREETS, random_name
 
@@ -139,7 +140,7 @@ def write_extracts(
 ) -> ExtractSummary:
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    today = today or date.today()  # noqa: DTZ011 - a business date
+    today = today or business_today()
     stamp = today.strftime("%Y%m%d")
     to_traditional = opencc.OpenCC("s2t")
     population = [_person(rng, number, today) for number in range(1, people + 1)]

@@ -18,6 +18,7 @@ from bankcrm.audit import service as audit
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.formatting import business_today
 from bankcrm.core.i18n import N_
 from bankcrm.core.validation import luhn_check_digit
 from bankcrm.customers import repository as repo
@@ -395,7 +396,7 @@ def bulk_record_products(
     Used by the synthetic bank, which loaded the customers with the AUM and tier these products give;
     account numbers are unique by construction (customer id + serial).
     """
-    today = opened_before or date.today()  # noqa: DTZ011 - a business date for generated data
+    today = opened_before or business_today()
     products = {p.code: p.id for p in repo.products(session)}
     accounts: list[dict[str, object]] = []
     positions: list[dict[str, object]] = []

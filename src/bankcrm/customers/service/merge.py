@@ -20,6 +20,7 @@ from bankcrm.audit import service as audit
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.errors import PermissionDenied, ProblemCollector, ValidationFailed
+from bankcrm.core.formatting import business_today
 from bankcrm.core.i18n import N_
 from bankcrm.core.masking import MaskKind
 from bankcrm.core.permissions import Permission
@@ -350,7 +351,7 @@ def _apply_merge(
         _move_memberships(session, customer, survivor, survivor_tags, survivor_groups, snapshot, user_id)
         _merge_consents(session, customer, survivor, survivor_consents, snapshot)
         snapshot["relationships"] += repo.repoint_relationships(
-            session, from_id=customer.id, to_id=survivor.id, today=utcnow().date()
+            session, from_id=customer.id, to_id=survivor.id, today=business_today()
         )
         customer.status = "merged"
         customer.merged_into_id = survivor.id
