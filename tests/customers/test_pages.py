@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
+from bankcrm.core.formatting import business_today
 from bankcrm.customers.schemas import GroupIn, TagIn
+from bankcrm.customers.service import customers as customer_service
 from bankcrm.customers.service import tags, view360
 from tests.customers.conftest import resident_id
 
@@ -43,6 +45,23 @@ def test_search_page_finds_by_pinyin_initials_and_masks(signed_in, client: TestC
     assert "138****5678" in page.text
     assert "13812345678" not in page.text
     assert client.get("/search", params={"q": "zs"}).headers["location"] == "/customers?q=zs"
+
+
+def test_a_list_longer_than_the_count_cap_says_more_than_and_still_pages_on(
+    signed_in, client: TestClient, make_customer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    for name in ("赵一", "赵二", "赵三", "赵四"):
+        make_customer(name=name)
+    monkeypatch.setattr(customer_service, "LIST_COUNT_CAP", 2)
+    signed_in("rm.zhang")
+    listed = client.get("/api/v1/customers", params={"q": "赵", "size": 1}).json()
+    assert (listed["total"], listed["total_exact"], len(listed["items"])) == (2, False, 1)
+    page = client.get("/customers", params={"q": "赵"}).text
+    assert "共 2 条以上" in page
+    assert "1 / 1+" in page
+    monkeypatch.setattr(customer_service, "LIST_COUNT_CAP", 10)
+    exact = client.get("/api/v1/customers", params={"q": "赵"}).json()
+    assert (exact["total"], exact["total_exact"]) == (4, True)
 
 
 def test_the_search_box_needs_the_read_right_and_passes_the_query_on_whole(
@@ -216,7 +235,7 @@ def test_log_interaction_tag_and_reveal_from_the_360_page(
             "kind": "visit",
             "channel": "branch",
             "summary": "讨论子女教育金规划",
-            "follow_up_on": date.today().isoformat(),  # noqa: DTZ011
+            "follow_up_on": business_today().isoformat(),
             "csrf_token": session.csrf,
         },
     )

@@ -39,14 +39,21 @@ class PageRequest:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a list. ``total`` is exact unless ``total_exact`` is false: counting every match
+    of a broad filter over a million rows costs more than the page itself, so a list may stop
+    counting at a cap and say "more than" that many."""
+
     items: Sequence[T]
     total: int
     page: int
     size: int
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.size))
+        """How many pages; when the total is a lower bound, at least that many (and this one)."""
+        counted = max(1, math.ceil(self.total / self.size))
+        return counted if self.total_exact else max(counted, self.page)
 
     @property
     def has_previous(self) -> bool:
@@ -54,12 +61,18 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        if self.total_exact:
+            return self.page < self.pages
+        return len(self.items) == self.size  # past the counted ones, a full page may have a next
 
     @property
     def first_index(self) -> int:
-        return 0 if self.total == 0 else (self.page - 1) * self.size + 1
+        if self.total == 0 or (not self.total_exact and not self.items):
+            return 0
+        return (self.page - 1) * self.size + 1
 
     @property
     def last_index(self) -> int:
+        if not self.total_exact:
+            return (self.page - 1) * self.size + len(self.items) if self.items else 0
         return min(self.page * self.size, self.total)

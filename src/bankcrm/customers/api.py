@@ -83,7 +83,8 @@ READ = Depends(require(Permission.CUSTOMER_READ))
 
 class CustomerPage(BaseModel):
     items: list[CustomerSummary]
-    total: int
+    total: int = Field(description="Matching customers; a lower bound when total_exact is false.")
+    total_exact: bool = Field(description="False when counting stopped at the cap: more than total match.")
     page: int
     size: int
 
@@ -138,7 +139,13 @@ class ChangedOut(BaseModel):
 
 
 def _page(page: Page[Any]) -> dict[str, Any]:
-    return {"items": list(page.items), "total": page.total, "page": page.page, "size": page.size}
+    return {
+        "items": list(page.items),
+        "total": page.total,
+        "total_exact": page.total_exact,
+        "page": page.page,
+        "size": page.size,
+    }
 
 
 def customer_filter(

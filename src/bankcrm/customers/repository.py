@@ -224,9 +224,14 @@ def _filtered(scope: Scope, query: ListQuery) -> Select[Customer]:
     return stmt
 
 
-def count_customers(session: Session, scope: Scope, query: ListQuery) -> int:
-    stmt = _filtered(scope, query).with_only_columns(func.count(Customer.id)).order_by(None)
-    return int(session.execute(stmt).scalar_one())
+def count_customers(session: Session, scope: Scope, query: ListQuery, *, cap: int | None = None) -> int:
+    """How many customers match; with ``cap``, counting stops after ``cap + 1`` (so a result above
+    the cap costs the same as one at it, whatever the size of the bank)."""
+    if cap is None:
+        stmt = _filtered(scope, query).with_only_columns(func.count(Customer.id)).order_by(None)
+        return int(session.execute(stmt).scalar_one())
+    matches = _filtered(scope, query).with_only_columns(Customer.id).order_by(None).limit(cap + 1).subquery()
+    return int(session.execute(select(func.count()).select_from(matches)).scalar_one())
 
 
 def list_customers(

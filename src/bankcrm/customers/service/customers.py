@@ -71,6 +71,11 @@ from bankcrm.customers.service.merge import void_pending_merges
 from bankcrm.customers.service.portfolio import start_primary_assignment
 from bankcrm.identity.service import orgs, users
 
+# A list says "more than 50,000" rather than counting every match: an exact count of a broad filter
+# over a million customers costs more than the page (docs/benchmarks.md, budget k). 50,000 covers
+# 2,000 pages of 25, beyond any page anyone opens by hand.
+LIST_COUNT_CAP = 50_000
+
 SENSITIVE = {
     "id_number": MaskKind.ID_NUMBER,
     "mobile": MaskKind.MOBILE,
@@ -764,9 +769,15 @@ def list_customers(
     query = _list_query(session, scope, filters)
     if query is None:
         return Page(items=[], total=0, page=page.page, size=page.size)
-    total = repo.count_customers(session, scope, query)
+    counted = repo.count_customers(session, scope, query, cap=LIST_COUNT_CAP)
     rows = repo.list_customers(session, scope, query, sort=filters.sort, offset=page.offset, limit=page.size)
-    return Page(items=summaries(session, principal, rows), total=total, page=page.page, size=page.size)
+    return Page(
+        items=summaries(session, principal, rows),
+        total=min(counted, LIST_COUNT_CAP),
+        page=page.page,
+        size=page.size,
+        total_exact=counted <= LIST_COUNT_CAP,
+    )
 
 
 def reveal(session: Session, principal: Principal, *, customer_id: int, data: RevealIn) -> RevealOut:
