@@ -33,6 +33,7 @@ from bankcrm.customers import repository as repo
 from bankcrm.customers.keys import QueryPart, parse_query
 from bankcrm.customers.pages.detail import LAKE_SECTIONS
 from bankcrm.customers.service.common import id_digest, scope_of
+from bankcrm.customers.service.customers import LIST_COUNT_CAP
 from bankcrm.demo.seed import DEMO_PASSWORD
 from bankcrm.identity.service import auth
 from bench.customer_data import CustomerData
@@ -149,7 +150,7 @@ class RawQueries:
             group_id=None,
             risk_level=risk_level,
         )
-        repo.count_customers(session, scope, query)
+        repo.count_customers(session, scope, query, cap=LIST_COUNT_CAP)  # as the list counts
         repo.list_customers(session, scope, query, sort="-aum", offset=offset, limit=25)
 
     def transactions_page(self, customer_id: int) -> None:
