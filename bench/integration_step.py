@@ -28,6 +28,7 @@ from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import create_database
 from bankcrm.core.lake import Lake
+from bankcrm.customers.service import sourcing
 from bankcrm.demo import seed
 from bankcrm.demo.bank import generate_bank
 from bankcrm.demo.extracts import write_extracts
@@ -184,8 +185,12 @@ def match(folder: Path) -> dict[str, Any]:
         rows = session.execute(
             select(SourceRecord.source_code, SourceRecord.source_customer_no, SourceRecord.customer_id)
         ).all()
+        # A source record keeps the customer it first linked to; after a merge the survivor stands
+        # for it, so two records share a golden record when their customers lead to the same one.
+        current = sourcing.current_customer_ids(session, {c for _s, _n, c in rows if c is not None})
     database.dispose()
-    facts.update(accuracy(folder, {(source, number): customer for source, number, customer in rows}))
+    golden_of = {(source, number): current.get(customer, customer) for source, number, customer in rows}
+    facts.update(accuracy(folder, golden_of))
     return facts
 
 

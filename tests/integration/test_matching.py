@@ -19,6 +19,7 @@ from bankcrm.core.errors import PermissionDenied
 from bankcrm.core.lake import Lake
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers.models import Customer
+from bankcrm.customers.service import sourcing
 from bankcrm.demo.extracts import write_extracts
 from bankcrm.integration.models import MatchCandidate, SourceRecord
 from bankcrm.integration.service.ingest import ingest_file
@@ -48,9 +49,13 @@ def pairs_accuracy(db: Session, folder: Path) -> tuple[float, float]:
     with (folder / "ground_truth.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             truth[row["person"]].append((row["source"], row["source_customer_no"]))
+    records = list(db.execute(select(SourceRecord)).scalars())
+    # A record keeps the customer it first linked to; after a merge the survivor stands for it.
+    current = sourcing.current_customer_ids(db, {r.customer_id for r in records if r.customer_id})
     linked = {
-        (r.source_code, r.source_customer_no): r.customer_id
-        for r in db.execute(select(SourceRecord)).scalars()
+        (r.source_code, r.source_customer_no): current.get(r.customer_id, r.customer_id)
+        for r in records
+        if r.customer_id is not None
     }
     true_pairs = {
         frozenset(p)
