@@ -235,21 +235,7 @@ def link_new_customers(
                 number=number,
             )
     fresh = [(customer_id, number) for customer_id, number in links if number not in taken]
-    now = utcnow()
-    repo.insert_rows(
-        session,
-        SourceXref,
-        [
-            {
-                "customer_id": customer_id,
-                "source_system": source_system,
-                "source_customer_no": number,
-                "linked_at": now,
-                "match_rule": match_rule,
-            }
-            for customer_id, number in fresh
-        ],
-    )
+    _insert_xrefs(session, source_system, match_rule, fresh)
     keys = {(source_number_key(number), customer_id) for customer_id, number in fresh}
     repo.insert_rows(
         session,
@@ -301,21 +287,7 @@ def link_existing_customers(
         if number not in taken:
             taken[number] = customer_id
             fresh.append((customer_id, number))
-    now = utcnow()
-    repo.insert_rows(
-        session,
-        SourceXref,
-        [
-            {
-                "customer_id": customer_id,
-                "source_system": source_system,
-                "source_customer_no": number,
-                "linked_at": now,
-                "match_rule": match_rule,
-            }
-            for customer_id, number in fresh
-        ],
-    )
+    _insert_xrefs(session, source_system, match_rule, fresh)
     add_source_number_keys(session, fresh)
     audit.record_many(
         session,
@@ -509,3 +481,24 @@ def _account_row(
         "status": "active",
         "org_unit_id": unit,
     }
+
+
+def _insert_xrefs(
+    session: Session, source_system: str, match_rule: str, links: list[tuple[int, str]]
+) -> None:
+    """One insert of the cross-references (customer id, source customer number) of one source."""
+    now = utcnow()
+    repo.insert_rows(
+        session,
+        SourceXref,
+        [
+            {
+                "customer_id": customer_id,
+                "source_system": source_system,
+                "source_customer_no": number,
+                "linked_at": now,
+                "match_rule": match_rule,
+            }
+            for customer_id, number in links
+        ],
+    )
