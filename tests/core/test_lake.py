@@ -110,3 +110,84 @@ def test_large_files_are_split_into_row_groups_a_customer_query_can_skip(tmp_pat
     assert metadata.num_row_groups == 3
     first = metadata.row_group(0).column(0).statistics
     assert (first.min, first.max) == (0, ROW_GROUP_ROWS - 1)
+
+
+def _by_customer(customers: list[int], tag: str) -> pa.Table:
+    return pa.table({"customer_id": customers, "note": [f"{tag}{c}" for c in customers]})
+
+
+def test_rows_of_keys_reads_only_the_keys_with_their_partition_values(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.write_file("history", _by_customer([1, 2, 3, 5], "a"), file_key="b1", partition={"month": "2026-10"})
+    lake.write_file("history", _by_customer([2, 5, 8], "b"), file_key="b1", partition={"month": "2026-11"})
+    lake.write_file("history", _by_customer([2], "c"), file_key="b1", partition={"month": "2026-12"})
+    found = lake.rows_of_keys(
+        "history",
+        key="customer_id",
+        values=[5, 2],
+        columns=["note"],
+        partitions=["month=*"],
+        keep=lambda partition: partition["month"] <= "2026-11",
+    )
+    assert found.table is not None
+    assert sorted(found.table.to_pylist(), key=lambda row: row["note"]) == [
+        {"customer_id": 2, "note": "a2", "month": "2026-10"},
+        {"customer_id": 5, "note": "a5", "month": "2026-10"},
+        {"customer_id": 2, "note": "b2", "month": "2026-11"},
+        {"customer_id": 5, "note": "b5", "month": "2026-11"},
+    ]
+    nothing = lake.rows_of_keys(
+        "history", key="customer_id", values=[4], columns=["note"], partitions=["month=*"]
+    )
+    assert nothing.table is None
+    assert nothing.num_rows == 0
+
+
+def test_fetch_reads_the_chosen_rows_in_the_order_asked_across_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bankcrm.core.lake.ROW_GROUP_ROWS", 4)
+    lake = Lake(tmp_path)
+    customers = [c for c in range(1, 11) for _ in range(3)]  # ten row groups hold each customer's rows
+    table = _by_customer(customers, "n").append_column("serial", pa.array(range(len(customers))))
+    lake.write_file("history", table, file_key="b1", partition={"month": "2026-11"})
+    found = lake.rows_of_keys("history", key="customer_id", values=[3, 7], columns=[], partitions=["month=*"])
+    assert found.num_rows == 6
+    rows = found.fetch([5, 0, 3], ["serial", "note"])
+    assert rows == [
+        {"serial": 20, "note": "n7"},
+        {"serial": 6, "note": "n3"},
+        {"serial": 18, "note": "n7"},
+    ]
+
+
+def test_a_file_replaced_after_it_was_read_is_read_again(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.write_file("history", _by_customer([1, 2], "old"), file_key="b1", partition={"month": "2026-11"})
+    first = lake.rows_of_keys(
+        "history", key="customer_id", values=[2], columns=["note"], partitions=["month=*"]
+    )
+    assert first.table is not None
+    assert first.table["note"].to_pylist() == ["old2"]
+    lake.write_file("history", _by_customer([2, 9, 40], "new"), file_key="b1", partition={"month": "2026-11"})
+    again = lake.rows_of_keys(
+        "history", key="customer_id", values=[40], columns=["note"], partitions=["month=*"]
+    )
+    assert again.table is not None
+    assert again.table["note"].to_pylist() == ["new40"]
+
+
+def test_row_groups_without_statistics_are_read_rather_than_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "history" / "month=2026-11"
+    folder.mkdir(parents=True)
+    pq.write_table(_by_customer([1, 2, 3], "x"), folder / "outside.parquet", write_statistics=False)
+    found = Lake(tmp_path).rows_of_keys(
+        "history", key="customer_id", values=[3], columns=["note"], partitions=["month=*"]
+    )
+    assert found.table is not None
+    assert found.table["note"].to_pylist() == ["x3"]
+
+
+def test_rows_of_keys_refuses_a_partition_pattern_that_is_not_key_value(tmp_path: Path) -> None:
+    with pytest.raises(LakeError, match="partition pattern"):
+        Lake(tmp_path).rows_of_keys("history", key="customer_id", values=[1], columns=[], partitions=["../x"])

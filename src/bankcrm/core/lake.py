@@ -17,13 +17,16 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -198,6 +201,72 @@ class Lake:
         pattern = pattern.replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
+    def rows_of_keys(
+        self,
+        dataset: str,
+        *,
+        key: str,
+        values: Sequence[int],
+        columns: Sequence[str],
+        partitions: Sequence[str],
+        keep: Callable[[Mapping[str, str]], bool] | None = None,
+    ) -> KeyedRows:
+        """The rows whose integer column ``key`` is one of ``values``, found through the row-group
+        statistics of the files in the folders ``partitions`` (patterns such as ``"month=*/bucket=7"``)
+        whose partition values ``keep`` accepts. Only ``key`` and ``columns`` are read; the table also
+        carries each partition value as text. ``KeyedRows.fetch`` reads more columns of chosen rows.
+
+        For a few keys in files sorted by that key (a customer's history), this reads a few row groups
+        where a DuckDB scan would weigh every group's statistics of every file on each request.
+        """
+        wanted = np.unique(np.asarray(values, dtype=np.int64))
+        files: list[tuple[Path, _Footer]] = []
+        partition_values: list[dict[str, str]] = []
+        groups_read: list[list[int]] = []
+        tables: list[pa.Table] = []
+        for path, partition in self._files_in(dataset, partitions):
+            if keep is not None and not keep(partition):
+                continue
+            footer = _footers.get(path, key)
+            groups = footer.groups_holding(wanted)
+            if groups:
+                files.append((path, footer))
+                partition_values.append(partition)
+                groups_read.append(groups)
+                tables.append(_read_groups(path, footer, groups, [key, *columns]))
+        if not tables:
+            return KeyedRows(None, [], np.empty((0, 3), dtype=np.int64))
+        # Everything per row at once: Python work per file was most of the time of a 24-file read.
+        read = pa.concat_tables(tables)
+        rows_per_group = np.concatenate(
+            [footer.group_rows[groups] for (_, footer), groups in zip(files, groups_read, strict=True)]
+        )
+        rows_per_file = np.array([table.num_rows for table in tables])
+        file_of_rows = np.repeat(np.arange(len(files)), rows_per_file)
+        group_of_rows = np.repeat(np.concatenate(groups_read), rows_per_group)
+        group_starts = np.cumsum(rows_per_group) - rows_per_group
+        row_in_group = np.arange(read.num_rows) - np.repeat(group_starts, rows_per_group)
+        holds = np.isin(read[key].to_numpy(), wanted)
+        if not holds.any():
+            return KeyedRows(None, [], np.empty((0, 3), dtype=np.int64))
+        table = read.filter(pa.array(holds))
+        for name in partition_values[0]:
+            per_file = np.array([values[name] for values in partition_values], dtype=object)
+            table = table.append_column(name, pa.array(per_file[file_of_rows[holds]], pa.string()))
+        places = np.column_stack([file_of_rows[holds], group_of_rows[holds], row_in_group[holds]])
+        return KeyedRows(table, files, places)
+
+    def _files_in(self, dataset: str, partitions: Sequence[str]) -> list[tuple[Path, dict[str, str]]]:
+        folder = self.dataset_dir(dataset)
+        found: list[tuple[Path, dict[str, str]]] = []
+        for pattern in partitions:
+            if not _PARTITION_GLOB.fullmatch(pattern):
+                raise LakeError(f"partition pattern {pattern!r} is not of the form key=value/key=*")
+            for path in sorted(folder.glob(f"{pattern}/*.parquet")):
+                names = path.relative_to(folder).parts[:-1]
+                found.append((path, dict(name.split("=", 1) for name in names)))
+        return found
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on one process-wide in-memory DuckDB: cheap per request, safe per thread.
 
@@ -310,6 +379,108 @@ class _GrowingFile:
             self.writer.close()
             self.writer = None
         self.temporary.unlink(missing_ok=True)
+
+
+# Footers read for ``Lake.rows_of_keys``, per process. A million-customer bank has about 800
+# history files; their key ranges take a few megabytes.
+_FOOTER_CACHE_FILES = 4096
+
+
+@dataclass(frozen=True)
+class _Footer:
+    stamp: tuple[int, int]  # (modification time in ns, size): a replaced file is read again
+    metadata: pq.FileMetaData
+    low: np.ndarray  # per row group, the smallest and largest key (the widest range when unknown)
+    high: np.ndarray
+    group_rows: np.ndarray
+
+    def groups_holding(self, keys: np.ndarray) -> list[int]:
+        """The row groups whose key range contains one of ``keys`` (sorted)."""
+        # For each group, the first key not below its low end; the group holds a key when that key
+        # exists and is not above its high end.
+        first = np.searchsorted(keys, self.low)
+        inside = first < len(keys)
+        inside[inside] = keys[first[inside]] <= self.high[inside]
+        return np.flatnonzero(inside).tolist()
+
+
+class _FooterCache:
+    """Footers by file and key column, the least recently used dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], _Footer] = OrderedDict()
+
+    def get(self, path: Path, key: str) -> _Footer:
+        status = path.stat()
+        stamp = (status.st_mtime_ns, status.st_size)
+        entry = (path.as_posix(), key)
+        with self._lock:
+            footer = self._entries.get(entry)
+            if footer is not None and footer.stamp == stamp:
+                self._entries.move_to_end(entry)
+                return footer
+        footer = _read_footer(path, key, stamp)
+        with self._lock:
+            self._entries[entry] = footer
+            self._entries.move_to_end(entry)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return footer
+
+
+def _read_footer(path: Path, key: str, stamp: tuple[int, int]) -> _Footer:
+    metadata = pq.read_metadata(path)
+    groups = metadata.num_row_groups
+    low = np.full(groups, np.iinfo(np.int64).min, dtype=np.int64)
+    high = np.full(groups, np.iinfo(np.int64).max, dtype=np.int64)
+    names = metadata.schema.names
+    if key not in names:
+        raise LakeError(f"{path.name} has no column {key!r}")
+    column = names.index(key)
+    for group in range(groups):
+        statistics = metadata.row_group(group).column(column).statistics
+        if statistics is not None and statistics.has_min_max:
+            low[group], high[group] = int(statistics.min), int(statistics.max)
+    group_rows = np.array([metadata.row_group(group).num_rows for group in range(groups)], dtype=np.int64)
+    return _Footer(stamp, metadata, low, high, group_rows)
+
+
+_footers = _FooterCache(_FOOTER_CACHE_FILES)
+
+
+def _read_groups(path: Path, footer: _Footer, groups: Sequence[int], columns: Sequence[str]) -> pa.Table:
+    # One thread and no pre-buffering: a request reads a few small groups, and both cost more than
+    # they saved (24 groups of two columns: 10.3 ms with them, 6.3 ms without).
+    file = pq.ParquetFile(path, metadata=footer.metadata, pre_buffer=False)
+    return file.read_row_groups(list(groups), columns=list(dict.fromkeys(columns)), use_threads=False)
+
+
+class KeyedRows:
+    """What ``Lake.rows_of_keys`` found: ``table`` (None when no row) and where each of its rows
+    lies, so that ``fetch`` reads further columns of the rows chosen, from their groups only."""
+
+    def __init__(self, table: pa.Table | None, files: list[tuple[Path, _Footer]], places: np.ndarray) -> None:
+        self.table = table
+        self._files = files
+        self._places = places  # per row of ``table``: file index, row group, row within the group
+
+    @property
+    def num_rows(self) -> int:
+        return 0 if self.table is None else int(self.table.num_rows)
+
+    def fetch(self, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
+        """``columns`` of the rows at positions ``rows`` of ``table``, in that order, as dicts."""
+        chosen = self._places[np.asarray(rows, dtype=np.int64)]
+        found: dict[int, dict[str, Any]] = {}
+        for file_index, group in sorted({(int(f), int(g)) for f, g, _ in chosen.tolist()}):
+            path, footer = self._files[file_index]
+            in_group = np.flatnonzero((chosen[:, 0] == file_index) & (chosen[:, 1] == group))
+            read = _read_groups(path, footer, [group], columns)
+            taken = read.take(pa.array(chosen[in_group, 2])).to_pylist()
+            found.update(zip(in_group.tolist(), taken, strict=True))
+        return [found[position] for position in range(len(chosen))]
 
 
 def money_from_cents(cents: Any) -> pa.Array:

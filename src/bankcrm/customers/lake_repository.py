@@ -8,6 +8,7 @@ holds month-end balances per customer and product category.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bankcrm.core.formatting import BUSINESS_TZ
-from bankcrm.core.lake import Lake, PartitionAppender
+from bankcrm.core.lake import KeyedRows, Lake, PartitionAppender
 
 TRANSACTIONS = "transactions"
 BALANCES = "balances"
@@ -41,87 +42,135 @@ class TransactionQuery:
     channel: str | None = None
 
 
-def _where(query: TransactionQuery) -> tuple[str, list[Any]]:
-    ids = list(query.customer_ids)
-    buckets = sorted({bucket_of(i) for i in ids})
-    clauses = [
-        f"bucket IN ({', '.join('?' * len(buckets))})",
-        f"customer_id IN ({', '.join('?' * len(ids))})",
-    ]
-    params: list[Any] = [*buckets, *ids]
+TRANSACTION_COLUMNS = (
+    "txn_id",
+    "customer_id",
+    "account_no",
+    "booked_at",
+    "direction",
+    "amount",
+    "currency",
+    "category",
+    "channel",
+    "counterparty",
+    "description",
+)
+
+
+def _filter(query: TransactionQuery) -> tuple[pc.Expression | None, tuple[str, ...]]:
+    """The query's conditions beyond the customer as one Arrow expression, and the columns it reads."""
+    conditions: list[tuple[str, pc.Expression]] = []
     if query.date_from:
-        clauses.append("month >= ?")
-        params.append(query.date_from.strftime("%Y-%m"))
-        clauses.append("booked_at >= ?")
-        params.append(datetime.combine(query.date_from, time.min, BUSINESS_TZ))
+        since = datetime.combine(query.date_from, time.min, BUSINESS_TZ)
+        conditions.append(("booked_at", pc.field("booked_at") >= pa.scalar(since, _UTC_MICROS)))
     if query.date_to:
-        clauses.append("month <= ?")
-        params.append(query.date_to.strftime("%Y-%m"))
-        clauses.append("booked_at < ?")  # business dates end at midnight Beijing time
-        params.append(datetime.combine(query.date_to + timedelta(days=1), time.min, BUSINESS_TZ))
-    for column, value, op in (
-        ("amount", query.min_amount, ">="),
-        ("amount", query.max_amount, "<="),
-        ("direction", query.direction, "="),
-        ("category", query.category, "="),
-        ("channel", query.channel, "="),
-    ):
+        # Business dates end at midnight Beijing time.
+        until = datetime.combine(query.date_to + timedelta(days=1), time.min, BUSINESS_TZ)
+        conditions.append(("booked_at", pc.field("booked_at") < pa.scalar(until, _UTC_MICROS)))
+    if query.min_amount is not None:
+        conditions.append(("amount", pc.field("amount") >= pa.scalar(query.min_amount)))
+    if query.max_amount is not None:
+        conditions.append(("amount", pc.field("amount") <= pa.scalar(query.max_amount)))
+    for column in ("direction", "category", "channel"):
+        value = getattr(query, column)
         if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
-    return " AND ".join(clauses), params
+            conditions.append((column, pc.field(column) == pa.scalar(value, pa.string())))
+    if not conditions:
+        return None, ()
+    combined = conditions[0][1]
+    for _, condition in conditions[1:]:
+        combined = combined & condition
+    return combined, tuple(dict.fromkeys(column for column, _ in conditions))
+
+
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _months_kept(query: TransactionQuery) -> Any:
+    """Which monthly folders can hold rows of the query's dates."""
+    since = query.date_from.strftime("%Y-%m") if query.date_from else None
+    until = query.date_to.strftime("%Y-%m") if query.date_to else None
+    if since is None and until is None:
+        return None
+
+    def keep(partition: Mapping[str, str]) -> bool:
+        month = partition["month"]
+        return (since is None or month >= since) and (until is None or month <= until)
+
+    return keep
 
 
 def transactions(
     lake: Lake, query: TransactionQuery, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of transactions, newest first, and the total count (one query, one bucket per customer)."""
+    """A page of transactions, newest first (ties by id, descending), and the total count.
+
+    Only the booking times (and any filtered column) of the customer's rows are read from the
+    bucket's monthly files, to filter, count and find the page; whole rows are then read only for
+    the page and the rows that share its first or last booking time, which decide the order of ties.
+    """
     if not query.customer_ids or not lake.has_dataset(TRANSACTIONS):
         return [], 0
-    where, params = _where(query)
+    condition, filter_columns = _filter(query)
     buckets = sorted({bucket_of(i) for i in query.customer_ids})
-    partitions = f"month=*/bucket={buckets[0]}" if len(buckets) == 1 else None
-    if partitions and not lake.has_files(TRANSACTIONS, partitions=partitions):
-        return [], 0  # no history was ever loaded for this customer's bucket
-    source = lake.scan_expression(TRANSACTIONS, partitions=partitions)
-    columns = (
-        "txn_id",
-        "customer_id",
-        "account_no",
-        "booked_at",
-        "direction",
-        "amount",
-        "currency",
-        "category",
-        "channel",
-        "counterparty",
-        "description",
+    found = lake.rows_of_keys(
+        TRANSACTIONS,
+        key="customer_id",
+        values=query.customer_ids,
+        columns=("booked_at", *filter_columns),
+        partitions=[f"month=*/bucket={bucket}" for bucket in buckets],
+        keep=_months_kept(query),
     )
-    with lake.cursor() as duck:
-        rows = duck.execute(
-            # Only placeholders and our own column names go into the text; values are parameters.
-            f"SELECT {', '.join(columns)}, count(*) OVER () AS total FROM {source} WHERE {where} "  # noqa: S608
-            "ORDER BY booked_at DESC, txn_id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        ).fetchall()
-        if not rows and offset:
-            counted = duck.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()  # noqa: S608
-            return [], int(counted[0] if counted else 0)
-    total = int(rows[0][-1]) if rows else 0
-    return [dict(zip(columns, row[:-1], strict=True)) for row in rows], total
+    if found.table is None:
+        return [], 0
+    table = found.table.append_column("position", pa.array(np.arange(found.num_rows)))
+    if condition is not None:
+        table = table.filter(condition)
+    total = int(table.num_rows)
+    by_time = table.sort_by([("booked_at", "descending")]).slice(offset, limit)
+    if by_time.num_rows == 0:
+        return [], total
+    return _page_in_exact_order(found, table, by_time, offset=offset, limit=limit), total
+
+
+def _page_in_exact_order(
+    found: KeyedRows, matching: pa.Table, by_time: pa.Table, *, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """The rows of positions ``offset``… in (booked_at, txn_id) descending order, given the page as
+    ordered by time alone: rows outside it may share its edge times and outrank its rows by id."""
+    newest, oldest = by_time["booked_at"][0], by_time["booked_at"][-1]
+    times = matching["booked_at"]
+    before = int(pc.sum(pc.greater(times, newest)).as_py() or 0)  # rows certainly ahead of the page
+    candidates = matching.filter(pc.and_(pc.less_equal(times, newest), pc.greater_equal(times, oldest)))
+    rows = found.fetch(candidates["position"].to_pylist(), TRANSACTION_COLUMNS)
+    rows.sort(key=lambda row: (row["booked_at"], row["txn_id"]), reverse=True)
+    return rows[offset - before : offset - before + limit]
 
 
 def monthly_balances(lake: Lake, customer_id: int, *, since_month: str) -> list[tuple[str, str, Decimal]]:
     """(month, category, month-end balance) rows from ``since_month`` on."""
     if not lake.has_dataset(BALANCES):
         return []
-    source = lake.scan_expression(BALANCES)
-    with lake.cursor() as duck:
-        rows = duck.execute(
-            f"SELECT month, category, sum(balance) FROM {source} WHERE customer_id = ? AND month >= ? "  # noqa: S608
-            "GROUP BY month, category ORDER BY month",
-            [customer_id, since_month],
-        ).fetchall()
+    found = lake.rows_of_keys(
+        BALANCES,
+        key="customer_id",
+        values=[customer_id],
+        columns=("category", "balance"),
+        partitions=["month=*"],
+        keep=lambda partition: partition["month"] >= since_month,
+    )
+    if found.table is None:
+        return []
+    sums = found.table.group_by(["month", "category"], use_threads=False).aggregate([("balance", "sum")])
+    rows = sorted(
+        zip(
+            sums["month"].to_pylist(),
+            sums["category"].to_pylist(),
+            sums["balance_sum"].to_pylist(),
+            strict=True,
+        ),
+        key=lambda row: (row[0], row[1]),
+    )
     return [(str(month), str(category), Decimal(str(balance))) for month, category, balance in rows]
 
 
