@@ -16,8 +16,8 @@ from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.core.pagination import PageRequest
 from bankcrm.customers import lake_repository
-from bankcrm.customers.schemas import InteractionIn, RevealIn, TransactionFilter
-from bankcrm.customers.service import customers, holdings, interactions, view360
+from bankcrm.customers.schemas import InteractionIn, RevealIn, TagIn, TransactionFilter
+from bankcrm.customers.service import customers, holdings, interactions, tags, view360
 from tests.customers.conftest import unit_id
 
 
@@ -176,6 +176,20 @@ def test_timeline_merges_interactions_and_changes(db: Session, as_user, rich_cus
     assert kinds == {"interaction", "change"}
     created = next(item for item in items if item.title == "create")
     assert {"name", "mobile", "primary_rm_id"} <= set(created.fields)
+
+
+def test_tagging_many_customers_at_once_shows_on_each_timeline_with_the_tag_and_author(  # type: ignore[no-untyped-def]
+    db: Session, as_user, make_customer
+) -> None:
+    rm = as_user("rm.zhang")
+    found = [make_customer(name=f"批量客户{i}") for i in range(2)]
+    tag = tags.create_tag(db, as_user("admin"), data=TagIn(code="pension", name="养老规划"))
+    tags.tag_customers(db, rm, tag_id=tag.id, customer_ids=[c.id for c in found], add=True)
+    tags.tag_customers(db, rm, tag_id=tag.id, customer_ids=[found[1].id], add=False)
+    for customer, actions in ((found[0], ["tag"]), (found[1], ["untag", "tag"])):
+        events = [i for i in view360.timeline(db, rm, customer_id=customer.id) if i.title in {"tag", "untag"}]
+        assert [event.title for event in events] == actions
+        assert {(event.subject, event.actor) for event in events} == {("养老规划", "张晓明")}
 
 
 def test_a_reveal_on_the_timeline_names_the_field_shown(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]

@@ -198,6 +198,10 @@ def test_rm_tags_a_customer_and_adds_them_to_a_list_from_the_360_page(ui: Browsi
     tags = ui.page.get_by_test_id("section-tags")
     expect(tags).to_contain_text(t(ui, "In my lists:"))
     expect(tags.locator(".badge", has_text=listed)).to_have_count(1)
+    # The timeline names the tag that was set, not only that a tag was.
+    timeline = ui.page.get_by_test_id("section-timeline")
+    tagged = timeline.locator(".timeline-item", has=ui.page.locator("[data-action=tag]"))
+    expect(tagged.get_by_test_id("change-subject").first).to_have_text(tag)
     wait_for_sections(ui)
     look(ui, "tagged")
 

@@ -525,6 +525,13 @@ def find_tag_by_code(session: Session, code: str) -> Tag | None:
     return session.execute(select(Tag).where(Tag.code == code)).scalar_one_or_none()
 
 
+def tag_names_by_code(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Tag.code, Tag.name).where(Tag.code.in_(codes))).all()
+    return {row.code: row.name for row in rows}
+
+
 def tags(session: Session) -> list[Tag]:
     return list(session.execute(select(Tag).order_by(Tag.category, Tag.name)).scalars())
 

@@ -389,6 +389,7 @@ class TimelineItem(BaseModel):
     detail: str | None
     actor: str | None
     fields: list[str] = Field(default_factory=list, description="For a change: the fields it changed.")
+    subject: str | None = Field(None, description="For a change: what it concerned, e.g. the tag's name.")
 
 
 class ScoreOut(BaseModel):

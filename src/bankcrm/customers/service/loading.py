@@ -46,13 +46,14 @@ def tag_customer(session: Session, actor: Actor, *, tag_id: int, customer_id: in
     if repo.get_customer_tag(session, customer_id, tag_id) is None:
         repo.add(session, CustomerTag(customer_id=customer_id, tag_id=tag_id))
         session.flush()
+        tag = repo.find_tag(session, tag_id)
         audit.record_event(
             session,
             actor,
             action="tag",
             entity_type="customer",
             entity_id=customer_id,
-            details={"tag_id": tag_id},
+            details={"tag": tag.code if tag else str(tag_id)},  # as a person's tagging records it
         )
 
 

@@ -100,26 +100,32 @@ def tag_customers(
     """Add or remove a manual tag on one or many customers; returns how many changed."""
     principal.require(Permission.CUSTOMER_TAG)
     tag = _manual_tag(session, tag_id)
-    changed = 0
+    changed: list[int] = []
     for customer_id in _readable_all(session, principal, customer_ids):
         existing = repo.get_customer_tag(session, customer_id, tag.id)
         if add and existing is None:
             repo.add(session, CustomerTag(customer_id=customer_id, tag_id=tag.id, added_by=principal.user_id))
-            changed += 1
+            changed.append(customer_id)
         elif not add and existing is not None:
             session.delete(existing)
-            changed += 1
+            changed.append(customer_id)
     session.flush()
-    if changed:
-        audit.record_event(
-            session,
-            principal.actor,
-            action="tag" if add else "untag",
-            entity_type="customer",
-            entity_id=customer_ids[0] if len(customer_ids) == 1 else None,
-            details={"tag": tag.code, "customers": len(customer_ids), "changed": changed},
-        )
-    return changed
+    # One row per customer changed, so each customer's own history (and 360° timeline) shows it,
+    # also when the tag was set from a search result for many customers at once.
+    audit.record_many(
+        session,
+        principal.actor,
+        [
+            audit.event_entry(
+                action="tag" if add else "untag",
+                entity_type="customer",
+                entity_id=customer_id,
+                details={"tag": tag.code},
+            )
+            for customer_id in changed
+        ],
+    )
+    return len(changed)
 
 
 def create_group(session: Session, principal: Principal, *, data: GroupIn) -> GroupOut:

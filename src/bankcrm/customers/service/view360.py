@@ -39,6 +39,7 @@ from bankcrm.customers.service.common import (
     scope_of,
 )
 from bankcrm.customers.service.interactions import list_interactions
+from bankcrm.identity.service import users
 
 # What counts towards assets under management (DOMAIN.md): deposits and investments held through the bank.
 ASSET_KINDS = frozenset({"current", "savings", "time_deposit"})
@@ -230,6 +231,12 @@ def data_quality_flags(session: Session, principal: Principal, *, customer_id: i
     return flags
 
 
+def _tag_code(changes: Mapping[str, Any] | None) -> str:
+    """The tag a tagging event names (``{"tag": code}``), or ""."""
+    code = (changes or {}).get("tag")
+    return code if isinstance(code, str) else ""
+
+
 def _changed_fields(changes: Mapping[str, Any]) -> list[str]:
     """The fields an audit row touched: the keys of a before/after diff, or the one an event names
     (a reveal records ``{"field": "mobile"}``); other events' details are not field names."""
@@ -258,17 +265,24 @@ def timeline(
         )
         for i in list_interactions(session, principal, customer_id=customer_id, limit=limit)
     ]
-    for event in audit.entity_history(session, entity_type="customer", entity_id=customer_id, limit=limit):
-        if event.action in LOADER_ACTIONS:
-            continue
+    events = [
+        event
+        for event in audit.entity_history(session, entity_type="customer", entity_id=customer_id, limit=limit)
+        if event.action not in LOADER_ACTIONS
+    ]
+    # Changes name their author as interactions do (display name, not login); jobs keep theirs.
+    authors = users.display_names(session, {e.actor_id for e in events if e.actor_id is not None})
+    tag_names = repo.tag_names_by_code(session, {_tag_code(e.changes) for e in events} - {""})
+    for event in events:
         items.append(
             TimelineItem(
                 at=event.occurred_at,
                 kind="change",
                 title=event.action,
-                detail=", ".join(sorted(event.changes)) if event.changes else None,
-                actor=event.actor_name,
+                detail=None,
+                actor=authors.get(event.actor_id, event.actor_name) if event.actor_id else event.actor_name,
                 fields=_changed_fields(event.changes or {}),
+                subject=tag_names.get(_tag_code(event.changes)),
             )
         )
     items.sort(key=lambda item: item.at, reverse=True)
