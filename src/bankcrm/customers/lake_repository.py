@@ -42,21 +42,6 @@ class TransactionQuery:
     channel: str | None = None
 
 
-TRANSACTION_COLUMNS = (
-    "txn_id",
-    "customer_id",
-    "account_no",
-    "booked_at",
-    "direction",
-    "amount",
-    "currency",
-    "category",
-    "channel",
-    "counterparty",
-    "description",
-)
-
-
 def _filter(query: TransactionQuery) -> tuple[pc.Expression | None, tuple[str, ...]]:
     """The query's conditions beyond the customer as one Arrow expression, and the columns it reads."""
     conditions: list[tuple[str, pc.Expression]] = []
@@ -189,6 +174,7 @@ TRANSACTION_SCHEMA = pa.schema(
         ("description", pa.string()),
     ]
 )
+TRANSACTION_COLUMNS = tuple(TRANSACTION_SCHEMA.names)
 BALANCE_SCHEMA = pa.schema(
     [("customer_id", pa.int64()), ("category", pa.string()), ("balance", pa.decimal128(20, 2))]
 )
