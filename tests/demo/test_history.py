@@ -15,7 +15,8 @@ import pytest
 from bankcrm.core.lake import ROW_GROUP_ROWS, Lake
 from bankcrm.customers import lake_repository
 from bankcrm.customers.lake_repository import TransactionQuery
-from bankcrm.demo.history import BatchHistory, HistoryFailed, HistoryPlan, HistoryWriter
+from bankcrm.demo import history
+from bankcrm.demo.history import BatchHistory, HistoryFailed, HistoryPlan, HistoryWriter, InlineHistoryWriter
 
 TODAY = date(2026, 11, 29)
 
@@ -154,8 +155,10 @@ def test_transactions_appended_out_of_order_are_sorted_into_their_files(tmp_path
     ]
 
 
-def _write_history_of_49_customers(plan: HistoryPlan, *, then_fail: bool = False) -> int:
-    with HistoryWriter(plan) as writer:
+def _write_history_of_49_customers(
+    plan: HistoryPlan, *, then_fail: bool = False, writer_type: type = HistoryWriter
+) -> int:
+    with writer_type(plan) as writer:
         writer.add(list(range(1, 50)), [1e4] * 49)
         if then_fail:
             raise RuntimeError("loading failed")
@@ -185,3 +188,38 @@ def test_the_history_process_writes_what_it_was_given(tmp_path: Path) -> None:
         pq.ParquetFile(p).metadata.num_rows for p in (tmp_path / "transactions").rglob("*.parquet")
     )
     assert len(list((tmp_path / "balances").rglob("*.parquet"))) == 12
+
+
+def test_a_bank_of_one_batch_writes_its_history_in_process_the_same_as_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_worker, in_process = tmp_path / "worker", tmp_path / "inline"
+    _write_history_of_49_customers(HistoryPlan(lake_root=by_worker, seed_value=1, today=TODAY))
+    monkeypatch.setattr(history.multiprocessing, "get_context", _no_processes)
+    writer = history.writer_for(HistoryPlan(lake_root=in_process, seed_value=1, today=TODAY), batches=1)
+    assert isinstance(writer, InlineHistoryWriter)
+    _write_history_of_49_customers(
+        HistoryPlan(lake_root=in_process, seed_value=1, today=TODAY), writer_type=InlineHistoryWriter
+    )
+    assert _all_transactions(in_process).equals(_all_transactions(by_worker))
+    for month in sorted(p.name for p in (by_worker / "balances").iterdir()):
+        assert pq.read_table(in_process / "balances" / month).equals(
+            pq.read_table(by_worker / "balances" / month)
+        )
+
+
+def test_leaving_the_in_process_writer_by_an_error_leaves_no_files(tmp_path: Path) -> None:
+    plan = HistoryPlan(lake_root=tmp_path, seed_value=1, today=TODAY)
+    with pytest.raises(RuntimeError, match="loading failed"):
+        _write_history_of_49_customers(plan, then_fail=True, writer_type=InlineHistoryWriter)
+    assert not list(tmp_path.rglob("*.parquet"))
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_bank_of_several_batches_overlaps_its_history_in_a_worker(tmp_path: Path) -> None:
+    plan = HistoryPlan(lake_root=tmp_path, seed_value=1, today=TODAY)
+    assert isinstance(history.writer_for(plan, batches=2), HistoryWriter)
+
+
+def _no_processes(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("a bank of one batch must not start a process")

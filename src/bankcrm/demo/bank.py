@@ -154,7 +154,7 @@ def generate_bank(
     accounts = 0
     issued: set[str] = set()  # resident ID numbers given out so far (17 digits, without the check)
     plan = history.HistoryPlan(lake_root=lake.root, seed_value=seed_value, today=business_today())
-    with history.HistoryWriter(plan) as lake_writer:
+    with history.writer_for(plan, batches=-(-customers // BATCH)) as lake_writer:
         for start in range(0, customers, BATCH):
             count = min(BATCH, customers - start)
             records, wealth = _customer_records(rng, count, rm_ids, team_units, issued)
