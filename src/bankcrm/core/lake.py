@@ -84,16 +84,6 @@ class Lake:
         directory = self.dataset_dir(dataset)
         return directory.exists() and any(directory.rglob("*.parquet"))
 
-    def has_files(self, dataset: str, *, partitions: str) -> bool:
-        """Whether any file lies in the partition folders ``partitions`` (e.g. ``"month=*/bucket=7"``).
-
-        DuckDB refuses to scan a pattern that matches no file, so a narrowed scan asks this first.
-        """
-        if not _PARTITION_GLOB.fullmatch(partitions):
-            raise LakeError(f"partition pattern {partitions!r} is not of the form key=value/key=*")
-        directory = self.dataset_dir(dataset)
-        return directory.exists() and next(directory.glob(f"{partitions}/*.parquet"), None) is not None
-
     def datasets(self) -> list[str]:
         if not self.root.exists():
             return []

@@ -8,7 +8,7 @@ holds month-end balances per customer and product category.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -71,7 +71,7 @@ def _filter(query: TransactionQuery) -> tuple[pc.Expression | None, tuple[str, .
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 
-def _months_kept(query: TransactionQuery) -> Any:
+def _months_kept(query: TransactionQuery) -> Callable[[Mapping[str, str]], bool] | None:
     """Which monthly folders can hold rows of the query's dates."""
     since = query.date_from.strftime("%Y-%m") if query.date_from else None
     until = query.date_to.strftime("%Y-%m") if query.date_to else None
