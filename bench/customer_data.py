@@ -20,16 +20,13 @@ from pypinyin import Style, pinyin
 
 from bankcrm.cli import run_migrations
 from bankcrm.core.config import Settings
-from bankcrm.core.context import Actor, Origin
+from bankcrm.core.context import Actor
 from bankcrm.core.db import create_database
 from bankcrm.core.lake import Lake
 from bankcrm.customers import lake_repository
 from bankcrm.customers.service import holdings
-from bankcrm.demo import seed
 from bankcrm.demo.bank import generate_bank
-from bankcrm.identity.schemas import ApiTokenCreate
-from bankcrm.identity.service import auth, roles, tokens, users
-from bench.dataset import ADMIN, API_CLIENT
+from bench.dataset import issue_api_token
 
 MANIFEST = "bench-customers.json"
 SEED = 20261129
@@ -176,35 +173,6 @@ def _link_sources(settings: Settings, samples: list[Sample], searches: dict[str,
     database.dispose()
 
 
-def _issue_api_token(settings: Settings) -> str:
-    """A token for the call-centre system with every scope its role has (customer reads included)."""
-    database = create_database(settings)
-    origin = Origin(ip="127.0.0.1", user_agent="bench")
-    with database.transaction() as session:
-        login = auth.login(
-            session, username=ADMIN, password=seed.DEMO_PASSWORD, origin=origin, settings=settings
-        )
-        assert login.token is not None, "the demo administrator could not sign in"
-        resolved = auth.resolve_session(session, token=login.token, origin=origin, settings=settings)
-        assert resolved is not None
-        admin = resolved.principal
-        api_role = next(role for role in roles.list_roles(session, admin) if role.code == "api_client")
-        client = users.find_user_by_username(session, API_CLIENT)
-        assert client is not None
-        issued = tokens.issue_token(
-            session,
-            admin,
-            data=ApiTokenCreate(
-                name=f"bench-customers-{time.time_ns()}",  # one per run: a reused dir has the others
-                user_id=client.id,
-                scopes=sorted(api_role.permissions),
-            ),
-        )
-        auth.logout(session, token=login.token, origin=origin)
-    database.dispose()
-    return issued.token
-
-
 def prepare(settings: Settings, *, customers: int, reuse: bool) -> CustomerData:
     """Generate the bank (unless reusing a dir that has one), then sample it once and keep the sample."""
     var_dir = settings.var_dir
@@ -261,5 +229,6 @@ def prepare(settings: Settings, *, customers: int, reuse: bool) -> CustomerData:
         lake_bytes=_bytes(list(settings.lake_root.rglob("*.parquet"))),
         samples=samples,
         searches=searches,
-        api_token=_issue_api_token(settings),
+        # One token per run: a reused dir holds the earlier runs' tokens.
+        api_token=issue_api_token(settings, name=f"bench-customers-{time.time_ns()}"),
     )

@@ -112,8 +112,9 @@ def _add_staff(count: int) -> None:
     database.dispose()
 
 
-def _issue_api_token(settings: Settings) -> str:
-    """As the administrator: let the API-client role read users, and issue it a token."""
+def issue_api_token(settings: Settings, *, name: str, grant: str | None = None, reason: str = "") -> str:
+    """As the administrator: a token for the call-centre system with every scope of the API-client
+    role, after letting the role hold ``grant`` too (for ``reason``) when one is given."""
     database = create_database(settings)
     origin = Origin(ip="127.0.0.1", user_agent="bench")
     with database.transaction() as session:
@@ -125,17 +126,19 @@ def _issue_api_token(settings: Settings) -> str:
         assert resolved is not None
         admin = resolved.principal
         api_role = next(role for role in roles.list_roles(session, admin) if role.code == "api_client")
-        scopes = sorted({*api_role.permissions, Permission.USER_READ.value})
-        roles.update_role_permissions(
-            session,
-            admin,
-            role_id=api_role.id,
-            data=RolePermissionsUpdate(permissions=scopes, reason="Data warehouse reads the staff list"),
-        )
+        scopes = sorted(api_role.permissions)
+        if grant is not None and grant not in scopes:
+            scopes = sorted({*scopes, grant})
+            roles.update_role_permissions(
+                session,
+                admin,
+                role_id=api_role.id,
+                data=RolePermissionsUpdate(permissions=scopes, reason=reason),
+            )
         client = users.find_user_by_username(session, API_CLIENT)
         assert client is not None
         issued = tokens.issue_token(
-            session, admin, data=ApiTokenCreate(name="bench", user_id=client.id, scopes=scopes)
+            session, admin, data=ApiTokenCreate(name=name, user_id=client.id, scopes=scopes)
         )
         auth.logout(session, token=login.token, origin=origin)
     database.dispose()
@@ -152,7 +155,9 @@ def build(settings: Settings, *, staff: int) -> Dataset:
     database.dispose()
     with cheap_hashing():
         _add_staff(staff)
-    token = _issue_api_token(settings)
+    token = issue_api_token(
+        settings, name="bench", grant=Permission.USER_READ.value, reason="Data warehouse reads the staff list"
+    )
     database = create_database(settings)
     with database.engine.connect() as connection:
         counts = {
