@@ -191,3 +191,15 @@ def test_row_groups_without_statistics_are_read_rather_than_skipped(tmp_path: Pa
 def test_rows_of_keys_refuses_a_partition_pattern_that_is_not_key_value(tmp_path: Path) -> None:
     with pytest.raises(LakeError, match="partition pattern"):
         Lake(tmp_path).rows_of_keys("history", key="customer_id", values=[1], columns=[], partitions=["../x"])
+
+
+def test_fetch_gives_null_for_a_column_an_older_file_lacks(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.write_file("history", _by_customer([1, 2], "old"), file_key="b1", partition={"month": "2026-10"})
+    newer = _by_customer([2], "new").append_column("channel", pa.array(["mobile"]))
+    lake.write_file("history", newer, file_key="b1", partition={"month": "2026-11"})
+    found = lake.rows_of_keys("history", key="customer_id", values=[2], columns=[], partitions=["month=*"])
+    assert found.fetch([0, 1], ["note", "channel"]) == [
+        {"note": "old2", "channel": None},
+        {"note": "new2", "channel": "mobile"},
+    ]

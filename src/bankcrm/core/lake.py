@@ -474,9 +474,16 @@ class KeyedRows:
         found: dict[int, dict[str, Any]] = {}
         for file_index, group in sorted({(int(f), int(g)) for f, g, _ in chosen.tolist()}):
             in_group = np.flatnonzero((chosen[:, 0] == file_index) & (chosen[:, 1] == group))
-            read = _read_groups(self._files[file_index], [group], columns)
+            file = self._files[file_index]
+            # A file written before a column existed has none: its rows read as null there, as
+            # DuckDB's union by name gave them.
+            present = [name for name in columns if name in file.schema_arrow.names]
+            read = _read_groups(file, [group], present)
             taken = read.take(pa.array(chosen[in_group, 2])).to_pylist()
-            found.update(zip(in_group.tolist(), taken, strict=True))
+            found.update(
+                (position, {name: row.get(name) for name in columns})
+                for position, row in zip(in_group.tolist(), taken, strict=True)
+            )
         return [found[position] for position in range(len(chosen))]
 
 
