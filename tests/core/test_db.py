@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
-from bankcrm.core.db import UTCDateTime, read_memo
+from bankcrm.core.db import Money, UTCDateTime, insert_many, read_memo, utcnow
 from tests.conftest import BACKEND
 
 
@@ -64,3 +79,66 @@ def test_a_read_memo_lasts_until_the_transaction_writes(db: Session) -> None:
     read_memo(db, "test")["answer"] = 42
     db.rollback()
     assert read_memo(db, "test") == {}
+
+
+SAMPLE = Table(
+    "test_insert_many",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime()),
+    Column("day", Date()),
+    Column("amount", Money),
+    Column("flag", Boolean, default=False),
+    Column("label", String(20), default="crm"),
+    Column("stamped", UTCDateTime(), default=utcnow),
+    Column("doc", JSON()),
+    Column("note", Text, nullable=True),
+)
+
+
+def _sample_rows() -> list[dict[str, object]]:
+    moment = datetime(2026, 11, 29, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
+    return [
+        {
+            "at": moment,
+            "day": date(2026, 2, 28),
+            "amount": Decimal("12.30"),
+            "doc": {"a": [1, "二"]},
+            "note": "x",
+        },
+        {"at": moment, "day": None, "amount": None, "doc": None, "note": None},
+        {
+            "at": datetime(1999, 1, 1, tzinfo=UTC),
+            "day": date(1900, 1, 1),
+            "amount": Decimal(0),
+            "doc": [],
+            "note": "",
+        },
+    ]
+
+
+def _stored(db: Session) -> list[tuple[object, ...]]:
+    """The rows as the database holds them (no type processing on the way out), default time aside."""
+    names = ", ".join(column.name for column in SAMPLE.columns if column.name not in ("id", "stamped"))
+    return [tuple(row) for row in db.execute(text(f"SELECT {names} FROM test_insert_many ORDER BY id"))]
+
+
+def test_insert_many_stores_what_a_core_insert_stores_defaults_included(db: Session) -> None:
+    SAMPLE.create(db.connection())
+    db.execute(insert(SAMPLE), _sample_rows())
+    by_core = _stored(db)
+    db.execute(SAMPLE.delete())
+    before = utcnow()
+    read_memo(db, "test")["answer"] = 42
+    insert_many(db, SAMPLE, _sample_rows())
+    assert _stored(db) == by_core
+    assert read_memo(db, "test") == {}, "an insert is a write"
+    stamped = db.execute(select(SAMPLE.c.stamped, SAMPLE.c.flag, SAMPLE.c.label)).all()
+    assert all(at >= before and (flag, label) == (False, "crm") for at, flag, label in stamped)
+    insert_many(db, SAMPLE, [])  # nothing to do
+
+
+def test_insert_many_wants_the_same_keys_in_every_row(db: Session) -> None:
+    SAMPLE.create(db.connection())
+    with pytest.raises(KeyError):
+        insert_many(db, SAMPLE, [{"note": "a"}, {"day": None}])

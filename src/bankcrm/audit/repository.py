@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditChainHead, AuditEvent
 from bankcrm.audit.schemas import AuditFilter
+from bankcrm.core.db import insert_many, table_of
 from bankcrm.core.validation import parse_row_id
 
 
@@ -31,9 +32,11 @@ def add_event(session: Session, event: AuditEvent) -> None:
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Many chained rows in one executemany (the caller has locked the chain head)."""
+    """Many chained rows in one executemany (the caller has locked the chain head), after the
+    session's pending changes, as an ORM insert of the rows would have flushed them first."""
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.flush()
+        insert_many(session, table_of(AuditEvent), rows)
 
 
 def _filtered(

@@ -6,13 +6,13 @@ The same models and migrations run on SQLite (embedded default) and PostgreSQL (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -26,8 +26,10 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     create_engine,
     event,
+    insert,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -231,3 +233,68 @@ def _forget_reads_on_write(state: ORMExecuteState) -> None:
 for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
     event.listen(Session, _event, _forget_reads)
 event.listen(Session, "do_orm_execute", _forget_reads_on_write)
+
+
+# ---------------------------------------------------------------- many rows at once
+
+
+def table_of(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """What ``session.execute(insert(table), rows)`` does, at a fraction of its cost per row.
+
+    For loading jobs that insert hundreds of thousands of rows: SQLAlchemy's executemany builds a
+    dict of every parameter and runs each value through several layers per row, which cost as much
+    as the database's own work. Here the statement is compiled once, each column's bind processor
+    (the same the dialect applies: UTC for time stamps, dates as text on SQLite) runs over its
+    column, and the rows go to the driver as they are. Columns missing from the rows get their
+    Python-side defaults, once per row, as Core gives them. Every row must have the same keys.
+    Like a Core insert, it does not flush the session first.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    given = list(rows[0])
+    defaulted = [c for c in table.columns if c.key not in rows[0] and c.default is not None]
+    compiled = insert(table).compile(dialect=dialect, column_keys=[*given, *(c.key for c in defaulted)])
+    columns: dict[str, list[Any]] = {key: [row[key] for row in rows] for key in given}
+    for column in defaulted:
+        columns[column.key] = _default_values(column.default, len(rows))
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    if sorted(names) != sorted(columns):
+        raise ValueError(f"insert_many: binds {names} do not match the columns {sorted(columns)}")
+    for name in names:
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            columns[name] = _processed(processor, columns[name])
+    values = list(zip(*(columns[name] for name in names), strict=True))
+    parameters: list[Any] = (
+        values if compiled.positional else [dict(zip(names, v, strict=True)) for v in values]
+    )
+    connection.exec_driver_sql(compiled.string, parameters)
+    _forget_reads(session)  # a write, as every INSERT through the session counts
+
+
+def _default_values(default: Any, count: int) -> list[Any]:
+    if default.is_scalar:
+        return [default.arg] * count
+    if default.is_callable:
+        make: Callable[[Any], Any] = default.arg
+        return [make(None) for _ in range(count)]
+    raise ValueError(f"insert_many cannot fill a default of kind {type(default).__name__}")
+
+
+def _processed(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """``processor`` over ``values``; a value that is the very object before it reuses its result
+    (a loading job stamps thousands of rows with one time)."""
+    out = []
+    last: Any = object()
+    result: Any = None
+    for value in values:
+        if value is not last:
+            last, result = value, processor(value)
+        out.append(result)
+    return out

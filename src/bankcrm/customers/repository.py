@@ -16,7 +16,6 @@ from sqlalchemy import (
     delete,
     false,
     func,
-    insert,
     or_,
     select,
     true,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bankcrm.core.db import Base, likely
+from bankcrm.core.db import Base, insert_many, likely
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.customers.keys import QueryPart
 from bankcrm.customers.models import (
@@ -742,7 +741,7 @@ def insert_customers(session: Session, rows: list[dict[str, object]]) -> list[in
     # SQLAlchemy sends such an insert one row at a time there. The ids are read back by customer
     # number (unique, every row has one) instead.
     table = _table_of(Customer)
-    session.execute(insert(table), rows)
+    insert_many(session, table, rows)
     numbers = [str(row["customer_no"]) for row in rows]
     ids: dict[str, int] = {}
     for start in range(0, len(numbers), CHUNK):
@@ -756,11 +755,11 @@ def insert_customers(session: Session, rows: list[dict[str, object]]) -> list[in
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, object]]) -> None:
     """Insert many rows of one table; every row must have the same keys (None where there is no value).
 
-    A Core executemany: the ORM's bulk insert would group the rows by which values are None and
-    send each group as its own statement, several times slower for the synthetic bank's millions.
+    One executemany (``insert_many``): the ORM's bulk insert would group the rows by which values
+    are None and send each group as its own statement, several times slower for the synthetic
+    bank's millions.
     """
-    if rows:
-        session.execute(insert(_table_of(model)), rows)
+    insert_many(session, _table_of(model), rows)
 
 
 def existing_id_digests(session: Session, digests: list[str]) -> set[str]:

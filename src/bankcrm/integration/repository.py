@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
+from bankcrm.core.db import Base, insert_many, table_of
 from bankcrm.integration.models import (
     Batch,
     BatchReject,
@@ -37,8 +38,16 @@ def get_batch(session: Session, batch_id: int) -> Batch | None:
 
 
 def add_rejects(session: Session, rows: list[dict[str, Any]]) -> None:
+    _insert_after_flush(session, BatchReject, rows)
+
+
+def _insert_after_flush(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Many rows of a model's table in one executemany, after the session's pending changes (which
+    an ORM insert of the model would have flushed first): a delivery writes hundreds of thousands
+    of such rows, and the ORM's per-row bookkeeping cost more than the database's work."""
     if rows:
-        session.execute(insert(BatchReject), rows)
+        session.flush()
+        insert_many(session, table_of(model), rows)
 
 
 def rejects_of(session: Session, batch_id: int, *, offset: int, limit: int) -> list[BatchReject]:
@@ -110,8 +119,7 @@ def source_records_by_number(
 
 def insert_source_records(session: Session, rows: list[dict[str, Any]]) -> None:
     """Many new source records in one executemany (every row has every column)."""
-    if rows:
-        session.execute(insert(SourceRecord), rows)
+    _insert_after_flush(session, SourceRecord, rows)
 
 
 # Numbers per IN list: within SQLite's 32,766 and PostgreSQL's 65,535 parameters, and few
@@ -294,5 +302,4 @@ def golden_history(session: Session, customer_id: int, *, limit: int) -> list[Go
 
 
 def add_golden_changes(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(GoldenFieldChange), rows)
+    _insert_after_flush(session, GoldenFieldChange, rows)
