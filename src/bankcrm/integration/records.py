@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -34,6 +34,7 @@ from bankcrm.integration.mapping import C3_COLUMN, Mapping
 
 _SPACES = re.compile(r"\s+")
 _NON_DIGITS = re.compile(r"\D")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ID_TYPES = frozenset(
     {
         "resident_id",
@@ -122,43 +123,87 @@ def _refuse_c3(columns: Sequence[str]) -> None:
         )
 
 
-def _apply(step: str, value: str, mapping: Mapping) -> str:
-    if step == "strip":
-        return value.strip()
-    if step == "half_width":
-        return to_half_width(value)
-    if step == "traditional_to_simplified":
-        return str(_t2s().convert(value))
-    if step == "upper":
-        return value.upper()
-    if step == "lower":
-        return value.lower()
-    if step == "digits":
-        return _NON_DIGITS.sub("", to_half_width(value))
-    if step == "address":
-        return _SPACES.sub("", str(_t2s().convert(to_half_width(value)))).replace("，", ",")
-    if step == "phone":
-        return re.sub(r"[\s\-()]", "", to_half_width(value))
+def _simplified(value: str) -> str:
+    return str(_t2s().convert(value))
+
+
+def _digits(value: str) -> str:
+    return _NON_DIGITS.sub("", to_half_width(value))
+
+
+def _address(value: str) -> str:
+    return _SPACES.sub("", _simplified(to_half_width(value))).replace("，", ",")
+
+
+def _phone(value: str) -> str:
+    return _PHONE_SEPARATORS.sub("", to_half_width(value))
+
+
+def _unchanged(value: str) -> str:
     return value  # amount, date, datetime are typed in validation
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+# The transforms a mapping file may name, looked up once per field rather than once per value.
+TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "strip": str.strip,
+    "half_width": to_half_width,
+    "traditional_to_simplified": _simplified,
+    "upper": str.upper,
+    "lower": str.lower,
+    "digits": _digits,
+    "address": _address,
+    "phone": _phone,
+}
+
+
+def _steps(mapping: Mapping, target: str) -> tuple[Callable[[str], str], ...]:
+    return tuple(TRANSFORMS.get(step, _unchanged) for step in mapping.transforms.get(target, ()))
+
+
+def standardiser(mapping: Mapping) -> Callable[[dict[str, str]], dict[str, str]]:
+    """``standardise`` for many rows of one mapping: its columns, value tables and transforms are
+    looked up once, not for every value of every row (an eighth of loading a customer delivery)."""
+    plan = [
+        (column, target, mapping.values.get(target, {}), _steps(mapping, target))
+        for column, target in mapping.columns.items()
+    ]
+
+    def standardise_row(raw: dict[str, str]) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        for column, target, translated, steps in plan:
+            text = (raw.get(column) or "").strip()
+            value = translated.get(text, text)
+            for step in steps:
+                value = step(value)
+            fields[target] = value.strip()
+        return fields
+
+    return standardise_row
 
 
 def standardise(mapping: Mapping, raw: dict[str, str]) -> dict[str, str]:
     """Canonical fields from a raw row: column renames, value translation, then the field's transforms."""
-    fields: dict[str, str] = {}
-    for column, target in mapping.columns.items():
-        fields[target] = standardise_value(mapping, target, raw.get(column) or "")
-    return fields
+    return standardiser(mapping)(raw)
 
 
 def standardise_value(mapping: Mapping, target: str, raw: str) -> str:
     """One raw value of the column feeding ``target``, as ``standardise`` leaves it."""
-    value = mapping.values.get(target, {}).get(raw.strip(), raw.strip())
-    for step in mapping.transforms.get(target, ()):
-        value = _apply(step, value, mapping)
+    text = raw.strip()
+    value = mapping.values.get(target, {}).get(text, text)
+    for step in _steps(mapping, target):
+        value = step(value)
     return value.strip()
 
 
 def _date(value: str, formats: tuple[str, ...]) -> date:
+    if formats[:1] == ("%Y-%m-%d",) and _ISO_DAY.fullmatch(value):
+        # The common shape, read without strptime (a tenth of its cost): a strict YYYY-MM-DD that
+        # is a real day is what the first format reads it as; anything else takes the loop.
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     for fmt in formats:
         try:
             return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a calendar date, no time

@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from bankcrm.integration.records import (
     CleanRecord,
     FileRefused,
     read_rows,
-    standardise,
+    standardiser,
     validate_customer,
 )
 from bankcrm.integration.service import golden, quality, transactions
@@ -232,7 +232,8 @@ def _load(
     repo.add(session, batch)
     session.flush()
     # Customer deliveries only: journals load batch by batch (``_load_journal``).
-    records = [validate_customer(mapping, number, standardise(mapping, raw)) for number, raw in rows]
+    standardise = standardiser(mapping)
+    records = [validate_customer(mapping, number, standardise(raw)) for number, raw in rows]
     good = [r for r in records if not r.problems]
     quality.record_measures(session, batch, mapping, records)
     reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
@@ -334,8 +335,26 @@ class Incoming:
     def version(self, source_code: str, position: int) -> golden.RecordVersion:
         """The record as survivorship reads it, ``position`` ordering it among its customer's."""
         return golden.RecordVersion(
-            source_code, self.number, json.loads(self.text), self.received_at, position
+            source_code, self.number, _as_stored(self.record.fields), self.received_at, position
         )
+
+
+def _as_stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """``json.loads(_canonical(fields))`` - the fields as the stored record reads back - without
+    writing and parsing the JSON again: text, numbers and None stay, dates and times become the
+    text ``str`` gives them (``default=str``); anything else takes the JSON round trip."""
+    return {name: _stored_value(fields[name]) for name in sorted(fields)}
+
+
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
+def _stored_value(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
+    if type(value) in (date, datetime):
+        return str(value)
+    return json.loads(_canonical({"v": value}))["v"]
 
 
 def _load_customers(
