@@ -87,3 +87,25 @@ def test_current_ids_and_aliases_of_many_follow_merges_as_for_one(
         i: sorted(customers.merged_aliases(db, i)) for i in ids
     }
     assert sorted(aliases[third]) == sorted([first, second])
+
+
+@pytest.mark.usefixtures("demo")
+def test_golden_values_of_many_read_as_rows_are_those_of_one_customer_at_a_time(
+    db: Session,
+    make_customer,  # type: ignore[no-untyped-def]
+) -> None:
+    ids = [make_customer(email="old@crm.cn", address="北京市海淀区9号").id for _ in range(3)]
+    ids.append(make_customer().id)  # no e-mail, no address
+    # Newer e-mails and addresses, blank values, a risk level with its date, an unsaved change.
+    sourcing.apply_source_values_many(
+        db, JOB, [sourcing.SourceValues(ids[index], values, reason) for index, values, reason in CHANGES]
+    )
+    db.get(Customer, ids[3]).occupation = "医生"  # type: ignore[union-attr]
+    many = sourcing.golden_values_of(db, [*ids, 10**9])
+    assert set(many) == set(ids)
+    for customer_id in ids:
+        one = customers.golden_values(db, customer_id)
+        assert many[customer_id] == one
+        assert list(many[customer_id].values) == list(one.values)  # type: ignore[union-attr]
+    assert many[ids[3]].values["occupation"] == "医生"
+    assert many[ids[1]].values["risk_assessed_on"] == "2026-05-01"

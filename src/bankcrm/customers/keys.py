@@ -103,6 +103,17 @@ def _syllables(name: str) -> list[str]:
     return [item[0] for item in pinyin(name, style=Style.NORMAL, errors="ignore") if item]
 
 
+_SURNAME_ORDER = {surname: position for position, surname in enumerate(SURNAME_READINGS)}
+
+
+def _surname_of(name: str) -> str | None:
+    """The first entry of SURNAME_READINGS, in its order, that ``name`` starts with: a surname has
+    one or two characters, so only the name's first one and first two can be one."""
+    found = [prefix for prefix in (name[:1], name[:2]) if prefix in _SURNAME_ORDER]
+    return min(found, key=_SURNAME_ORDER.__getitem__) if found else None
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a bank's names repeat: read each once per process
 def _spellings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Full pinyin and initials: the everyday reading, plus the surname reading where it differs."""
     syllables = _syllables(name)
@@ -110,12 +121,12 @@ def _spellings(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return (), ()
     full = ["".join(syllables).lower()]
     initials = ["".join(s[0] for s in syllables).lower()]
-    for surname, reading in SURNAME_READINGS.items():
-        if name.startswith(surname):
-            rest = syllables[len(surname) :]
-            full.append((reading + "".join(rest)).lower())
-            initials.append((reading[0] + "".join(s[0] for s in rest)).lower())
-            break
+    surname = _surname_of(name)
+    if surname is not None:
+        reading = SURNAME_READINGS[surname]
+        rest = syllables[len(surname) :]
+        full.append((reading + "".join(rest)).lower())
+        initials.append((reading[0] + "".join(s[0] for s in rest)).lower())
     return tuple(full), tuple(initials)
 
 
