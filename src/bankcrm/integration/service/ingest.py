@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
+from bankcrm.core.collection import paused_garbage_collection
 from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
@@ -129,12 +130,13 @@ def ingest_file(session: Session, actor: Actor, *, source: str, path: Path) -> I
         )
     if mapping.kind == "transactions":
         return _ingest_journal(session, actor, mapping, path, checksum)
-    try:
-        rows = list(read_rows(mapping, path))
-    except FileRefused as exc:
-        return _refused(session, actor, mapping, path.name, checksum, str(exc))
-    _land(source, path, checksum)
-    return _load(session, actor, mapping, path.name, checksum, rows)
+    with paused_garbage_collection():  # reading makes a dict per record too
+        try:
+            rows = list(read_rows(mapping, path))
+        except FileRefused as exc:
+            return _refused(session, actor, mapping, path.name, checksum, str(exc))
+        _land(source, path, checksum)
+        return _load(session, actor, mapping, path.name, checksum, rows)
 
 
 def _ingest_journal(
@@ -232,13 +234,14 @@ def _load(
     repo.add(session, batch)
     session.flush()
     # Customer deliveries only: journals load batch by batch (``_load_journal``).
-    standardise = standardiser(mapping)
-    records = [validate_customer(mapping, number, standardise(raw)) for number, raw in rows]
-    good = [r for r in records if not r.problems]
-    quality.record_measures(session, batch, mapping, records)
-    reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
-    _load_customers(session, actor, mapping, batch, good, reject_rows)
-    return _finish(session, actor, batch, reject_rows)
+    with paused_garbage_collection():
+        standardise = standardiser(mapping)
+        records = [validate_customer(mapping, number, standardise(raw)) for number, raw in rows]
+        good = [r for r in records if not r.problems]
+        quality.record_measures(session, batch, mapping, records)
+        reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
+        _load_customers(session, actor, mapping, batch, good, reject_rows)
+        return _finish(session, actor, batch, reject_rows)
 
 
 def _load_journal(
