@@ -202,7 +202,7 @@ def former_first_values(
 def test_first_history_rows_are_those_of_a_decision_with_one_candidate(fields: dict[str, Any]) -> None:
     mapping = registry()["core"]
     version = golden.RecordVersion("core", "K1", fields, datetime(2026, 11, 29, tzinfo=UTC), 0)
-    assert golden.record_first_values(7, version, mapping, 3) == former_first_values(7, version, mapping, 3)
+    assert golden.record_first_values(7, version, 3) == former_first_values(7, version, mapping, 3)
 
 
 def former_measure(batch: Any, mapping: Any, found: list[records.CleanRecord]) -> list[dict[str, Any]]:

@@ -390,9 +390,7 @@ def _after_applying(
     return replace(golden, values={**golden.values, **changed}, updated_at=now)
 
 
-def record_first_values(
-    customer_id: int, record: RecordVersion, mapping: Mapping, batch_id: int
-) -> list[dict[str, Any]]:
+def record_first_values(customer_id: int, record: RecordVersion, batch_id: int) -> list[dict[str, Any]]:
     """History rows for a golden record just made from one source record: every field came from it.
 
     Returned rather than written so a batch adds them for all its new customers in one statement.

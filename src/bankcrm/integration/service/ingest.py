@@ -533,7 +533,7 @@ def _create_golden_records(
         item.customer_id, item.match_rule = customer_id, NEW_CUSTOMER_RULE
         links.append((customer_id, item.number))
         version = item.version(mapping.code, 0)
-        first_values += golden.record_first_values(customer_id, version, mapping, batch.id)
+        first_values += golden.record_first_values(customer_id, version, batch.id)
         batch.created_count += 1
     holdings.link_new_customers(
         session,
