@@ -185,3 +185,21 @@ def test_api_clients_cannot_sign_in_to_the_web(db: Session, settings) -> None:  
     assert not auth.login(
         db, username="callcenter", password=DEMO_PASSWORD, origin=Origin(), settings=settings
     ).ok
+
+
+def test_a_token_that_just_worked_stops_at_the_next_request_once_revoked_or_its_user_disabled(  # type: ignore[no-untyped-def]
+    client: TestClient, db: Session, as_user
+) -> None:
+    def me(token: str) -> int:
+        return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    admin = as_user("admin")
+    revoked = issue(db, admin, ["api.access"], name="revoked")
+    disabled = issue(db, admin, ["api.access"], name="disabled")
+    assert (me(revoked.token), me(disabled.token)) == (200, 200)
+    tokens.revoke_token(db, admin, token_id=revoked.id, reason="leaked")
+    assert (me(revoked.token), me(disabled.token)) == (401, 200)
+    client_user = user_service.find_user_by_username(db, "callcenter")
+    assert client_user is not None
+    user_service.set_user_active(db, admin, user_id=client_user.id, active=False, reason="system retired")
+    assert me(disabled.token) == 401

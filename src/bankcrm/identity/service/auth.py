@@ -19,8 +19,9 @@ from bankcrm.core.principal import DataScope, Principal
 from bankcrm.core.security import new_token, token_digest
 from bankcrm.core.validation import without_control_characters
 from bankcrm.identity import repository as repo
-from bankcrm.identity.models import ApiToken, OrgUnit, Role, User, UserSession
+from bankcrm.identity.models import UserSession
 from bankcrm.identity.passwords import password_problems
+from bankcrm.identity.repository import CredentialHolder
 from bankcrm.identity.schemas import PasswordChange
 from bankcrm.identity.service.common import password_hashing
 
@@ -161,46 +162,44 @@ _ROLE_PERMISSIONS: dict[tuple[int, str], frozenset[str]] = {}
 _ROLE_PERMISSIONS_KEPT = 512
 
 
-def _permissions_of(session: Session, role: Role) -> frozenset[str]:
-    key = (role.id, role.permissions_stamp)
+def _permissions_of(session: Session, role_id: int, stamp: str) -> frozenset[str]:
+    key = (role_id, stamp)
     cached = _ROLE_PERMISSIONS.get(key)
     if cached is None:
         if len(_ROLE_PERMISSIONS) >= _ROLE_PERMISSIONS_KEPT:
             _ROLE_PERMISSIONS.clear()  # stamps of past edits; cheaper to forget all than to track age
-        cached = _ROLE_PERMISSIONS[key] = frozenset(repo.role_permissions(session, role.id))
+        cached = _ROLE_PERMISSIONS[key] = frozenset(repo.role_permissions(session, role_id))
     return cached
 
 
 def _principal_for(
     session: Session,
-    user: User,
-    role: Role,
-    unit: OrgUnit,
+    holder: CredentialHolder,
     *,
     origin: Origin,
     auth_method: str,
     session_id: int | None,
     allowed: set[str] | None = None,
 ) -> Principal:
-    permissions = set(_permissions_of(session, role))
+    permissions = set(_permissions_of(session, holder.role_id, holder.permissions_stamp))
     if allowed is not None:
         permissions &= allowed
-    if user.must_change_password and auth_method == "session":
+    if holder.must_change_password and auth_method == "session":
         permissions &= PASSWORD_CHANGE_ONLY
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=role.code,
-        org_unit_id=unit.id,
-        org_path=unit.path,
-        org_unit_name=unit.name,
-        scope=DataScope(role.data_scope),
+        user_id=holder.user_id,
+        username=holder.username,
+        display_name=holder.display_name,
+        role=holder.role_code,
+        org_unit_id=holder.org_unit_id,
+        org_path=holder.org_path,
+        org_unit_name=holder.org_unit_name,
+        scope=DataScope(holder.data_scope),
         permissions=frozenset(permissions),
         origin=origin,
         auth_method=auth_method,
         session_id=session_id,
-        must_change_password=user.must_change_password,
+        must_change_password=holder.must_change_password,
     )
 
 
@@ -208,20 +207,18 @@ def resolve_session(
     session: Session, *, token: str, origin: Origin, settings: Settings
 ) -> ResolvedSession | None:
     """The principal behind a session cookie, or None when it is unknown, ended or timed out."""
-    found = repo.find_credential_holder(session, UserSession, token_digest(token))
+    found = repo.find_session_holder(session, token_digest(token))
     now = utcnow()
     if found is None:
         return None
-    record, user, role, unit = found
+    record, holder = found
     if record.ended_at is not None or record.expires_at <= now:
         return None
     if record.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
         return None
-    if not user.is_active:
+    if not holder.is_active:
         return None
-    principal = _principal_for(
-        session, user, role, unit, origin=origin, auth_method="session", session_id=record.id
-    )
+    principal = _principal_for(session, holder, origin=origin, auth_method="session", session_id=record.id)
     return ResolvedSession(principal=principal, needs_touch=now - record.last_seen_at >= TOUCH_EVERY)
 
 
@@ -237,20 +234,18 @@ class ResolvedToken:
 
 def resolve_bearer(session: Session, *, token: str, origin: Origin) -> ResolvedToken | None:
     """The principal behind an API token: the token's scopes, never more than its user's role allows."""
-    found = repo.find_credential_holder(session, ApiToken, token_digest(token))
+    found = repo.find_token_holder(session, token_digest(token))
     now = utcnow()
     if found is None:
         return None
-    record, user, role, unit = found
+    record, holder = found
     if record.revoked_at is not None or (record.expires_at and record.expires_at <= now):
         return None
-    if not user.is_active:
+    if not holder.is_active:
         return None
     principal = _principal_for(
         session,
-        user,
-        role,
-        unit,
+        holder,
         origin=origin,
         auth_method="token",
         session_id=None,
