@@ -6,13 +6,13 @@ The same models and migrations run on SQLite (embedded default) and PostgreSQL (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -202,6 +202,36 @@ def likely(condition: ColumnElement[bool], probability: float = 0.95) -> ColumnE
     no hint, so the condition is left as it is there.
     """
     return _Likely(condition, probability)
+
+
+# ---------------------------------------------------------------- prebuilt statements
+
+K = TypeVar("K", bound=Hashable)
+S = TypeVar("S")
+
+
+class StatementCache(Generic[K, S]):
+    """Statements built once per shape and run again with new bound values.
+
+    Building a select in SQLAlchemy (coercing every column and condition, then deriving its cache
+    key) costs about as much as running a small query on SQLite, and a list builds the same few
+    shapes over and over. The key must name everything the builder reads (which filters are
+    present, the sort, the principal's ``scope_key``); the values that change per request go in
+    as bound parameters. Per process and bounded: statements hold no data, so a forgotten one is
+    only built again.
+    """
+
+    def __init__(self, *, kept: int = 256) -> None:
+        self._kept = kept
+        self._built: dict[K, S] = {}
+
+    def get(self, key: K, build: Callable[[], S]) -> S:
+        found = self._built.get(key)
+        if found is None:
+            if len(self._built) >= self._kept:
+                self._built.clear()  # shapes of principals long gone; cheaper to forget all than to age
+            found = self._built[key] = build()
+        return found
 
 
 # ---------------------------------------------------------------- read memo
