@@ -270,3 +270,45 @@ def test_search_treats_sql_wildcards_and_quotes_as_text(db: Session, as_user) ->
     admin = as_user("admin")
     for term in ("%", "_", "' OR 1=1 --", "\\"):
         assert user_service.list_users(db, admin, page=PageRequest(1, 25), search=term).total == 0
+
+
+def test_listed_users_read_exactly_as_each_user_does_on_its_own(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+    admin = as_user("admin")
+    listed = user_service.list_users(db, admin, page=PageRequest(1, 100))
+    assert listed.total == len(listed.items) > 0
+    for item in listed.items:
+        assert item == user_service.get_user(db, admin, user_id=item.id)
+    assert any(item.mobile and "****" in item.mobile for item in listed.items)  # masked in the list too
+
+
+def test_a_scoped_list_counts_only_what_the_reader_sees_even_past_the_last_page(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+    branch = as_user("bm.beijing")
+    first = user_service.list_users(db, branch, page=PageRequest(1, 3))
+    beyond = user_service.list_users(db, branch, page=PageRequest(5, 3))
+    assert (first.total, len(first.items)) == (4, 3)
+    assert (beyond.total, beyond.items) == (4, [])
+
+
+def test_list_statements_built_once_still_follow_each_readers_scope_and_filters(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+    admin, branch, sub_branch = as_user("admin"), as_user("bm.beijing"), as_user("sbm.haidian")
+
+    def names(principal, **filters) -> set[str]:  # type: ignore[no-untyped-def]
+        return {
+            u.username
+            for u in user_service.list_users(db, principal, page=PageRequest(1, 100), **filters).items
+        }
+
+    for _ in range(2):  # the second round runs the statements the first one built
+        assert user_service.list_users(db, admin, page=PageRequest(1, 100)).total == 12
+        assert names(branch) == {"bm.beijing", "sbm.haidian", "rm.zhang", "rm.chen"}
+        assert names(sub_branch) == {"sbm.haidian", "rm.zhang"}
+        assert names(branch, search="chen") == {"rm.chen"}
+        assert names(sub_branch, search="chen") == set()
+        assert names(sub_branch, search="zhang") == {"rm.zhang"}
+        assert names(admin, role="relationship_manager", search="rm.") == {"rm.zhang", "rm.chen", "rm.liu"}
+
+
+def test_the_largest_ids_filter_the_list_to_nothing_instead_of_failing(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+    largest = 2**63 - 2  # ids are 64-bit on PostgreSQL: a bound filter must not be cast to 32 bits
+    found = user_service.list_users(db, as_user("admin"), page=PageRequest(1, 25), org_unit_id=largest)
+    assert (found.items, found.total) == ([], 0)

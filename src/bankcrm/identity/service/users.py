@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,7 +16,7 @@ from bankcrm.core.db import utcnow
 from bankcrm.core.errors import PermissionDenied, ProblemCollector, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.masking import MaskKind, mask_mobile
-from bankcrm.core.pagination import Page, PageRequest
+from bankcrm.core.pagination import TOTAL_COLUMN, AnyRow, Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.core.validation import IdentifierError, normalise_email, normalise_mobile
@@ -42,24 +44,47 @@ def _snapshot(user: User) -> dict[str, Any]:
     }
 
 
+# The User attributes UserOut shows, besides the unit's name and the role's code.
+_SHOWN_FIELDS = (
+    "id",
+    "username",
+    "display_name",
+    "email",
+    "mobile",
+    "employee_no",
+    "org_unit_id",
+    "is_active",
+    "locked_until",
+    "must_change_password",
+    "last_login_at",
+    "version",
+)
+
+
+def _shown(fields: dict[str, Any], now: datetime) -> UserOut:
+    """A user as the API and the pages show them: the mobile masked, the lock as a flag."""
+    mobile = fields["mobile"]
+    fields["mobile"] = mask_mobile(mobile) if mobile else None
+    locked_until = fields.pop("locked_until")
+    fields["is_locked"] = bool(locked_until and locked_until > now)
+    return UserOut.model_validate(fields)
+
+
 def to_out(user: User, *, org_unit_name: str, role_code: str) -> UserOut:
+    fields = {name: getattr(user, name) for name in _SHOWN_FIELDS}
+    return _shown({**fields, "org_unit_name": org_unit_name, "role": role_code}, utcnow())
+
+
+def _listed_out(rows: Sequence[AnyRow]) -> list[UserOut]:
+    """Rows of the users list: ``User``'s attribute names plus ``org_unit_name`` and ``role``. Read
+    as dicts, since naming a row's attributes one by one cost more than validating them."""
     now = utcnow()
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        email=user.email,
-        mobile=mask_mobile(user.mobile) if user.mobile else None,
-        employee_no=user.employee_no,
-        org_unit_id=user.org_unit_id,
-        org_unit_name=org_unit_name,
-        role=role_code,
-        is_active=user.is_active,
-        is_locked=bool(user.locked_until and user.locked_until > now),
-        must_change_password=user.must_change_password,
-        last_login_at=user.last_login_at,
-        version=user.version,
-    )
+    shown = []
+    for row in rows:
+        fields = row._asdict()
+        del fields[TOTAL_COLUMN]
+        shown.append(_shown(fields, now))
+    return shown
 
 
 def _out(session: Session, user: User) -> UserOut:
@@ -112,10 +137,7 @@ def list_users(
         if found is None:
             return Page(items=[], total=0, page=page.page, size=page.size)
         role_id = found.id
-    total = repo.count_users(
-        session, principal, search=search, role_id=role_id, org_unit_id=org_unit_id, active=active
-    )
-    rows = repo.list_users_labelled(
+    listed = repo.page_of_users(
         session,
         principal,
         search=search,
@@ -124,11 +146,9 @@ def list_users(
         active=active,
         sort=sort,
         descending=descending,
-        offset=page.offset,
-        limit=page.size,
+        page=page,
     )
-    items = [to_out(user, org_unit_name=unit_name, role_code=code) for user, unit_name, code in rows]
-    return Page(items=items, total=total, page=page.page, size=page.size)
+    return Page(items=_listed_out(listed.rows), total=listed.total, page=page.page, size=page.size)
 
 
 def _validated_contacts(
