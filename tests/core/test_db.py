@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
-from bankcrm.core.db import Money, UTCDateTime, insert_many, read_memo, utcnow
+from bankcrm.core.db import Money, UTCDateTime, build_database, ends_locally, insert_many, read_memo, utcnow
+from bankcrm.identity.models import KnownPermission
 from tests.conftest import BACKEND
 
 
@@ -142,3 +143,19 @@ def test_insert_many_wants_the_same_keys_in_every_row(db: Session) -> None:
     SAMPLE.create(db.connection())
     with pytest.raises(KeyError):
         insert_many(db, SAMPLE, [{"note": "a"}, {"day": None}])
+
+
+def test_only_a_sqlite_transaction_that_changed_nothing_ends_on_the_event_loop(engine: Engine) -> None:
+    database = build_database(engine)
+    with database.read_sessions() as session:
+        assert ends_locally(session), "no transaction yet: nothing to end"
+        session.execute(select(KnownPermission.permission).limit(1))
+        assert ends_locally(session) is (BACKEND == "sqlite"), "PostgreSQL ends with a round trip"
+        session.add(KnownPermission(permission="test.pending"))
+        assert not ends_locally(session), "a commit would flush the pending row"
+        session.flush()
+        assert not ends_locally(session), "a transaction that wrote may checkpoint when it commits"
+        session.rollback()
+        session.execute(text("UPDATE app_user SET display_name = display_name WHERE id = -1"))
+        assert ends_locally(session) is (BACKEND == "sqlite"), "a statement that changed no row wrote nothing"
+        session.rollback()

@@ -106,9 +106,33 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) 
     cursor.close()
 
 
+_CHANGES_AT_BEGIN = "bankcrm.changes_at_begin"
+
+
 def _begin_sqlite_transaction(conn: Any) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
+    conn.info[_CHANGES_AT_BEGIN] = conn.connection.dbapi_connection.total_changes
+
+
+def ends_locally(session: Session) -> bool:
+    """Whether ending the session's transaction (commit or rollback, then close) is a local call
+    that cannot wait, so it may run on the event loop instead of costing a thread-pool hop.
+
+    True when nothing is pending and, on SQLite, the transaction changed no row: in WAL mode ending
+    a reader only releases its lock in shared memory. A transaction that wrote appends to the WAL
+    and may checkpoint, and on PostgreSQL every commit is a round trip, so those are not local.
+    """
+    if session.new or session.dirty or session.deleted:
+        return False
+    if not session.in_transaction():
+        return True
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    at_begin = connection.info.get(_CHANGES_AT_BEGIN)
+    changes = getattr(connection.connection.dbapi_connection, "total_changes", None)
+    return at_begin is not None and changes == at_begin
 
 
 def create_db_engine(database_url: str, *, echo: bool = False) -> Engine:

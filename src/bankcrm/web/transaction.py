@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bankcrm.core.db import Database
+from bankcrm.core.db import Database, ends_locally
 from bankcrm.core.logging import get_logger
 
 IndependentWrite = Callable[[Session], None]
@@ -42,6 +42,10 @@ class RequestTransaction:
     @property
     def opened(self) -> bool:
         return self._session is not None
+
+    @property
+    def ends_locally(self) -> bool:
+        return self._session is None or ends_locally(self._session)
 
     def finish(self, *, success: bool) -> None:
         if self._session is None:
@@ -100,7 +104,11 @@ class TransactionMiddleware:
             nonlocal finished
             if not finished:
                 finished = True
-                if transaction.opened:  # nothing to end (and no thread hop) when no query ran
+                if not transaction.opened:
+                    return  # nothing to end when no query ran
+                if transaction.ends_locally:
+                    transaction.finish(success=success)  # a reader on SQLite: no I/O, no thread hop
+                else:
                     await to_thread.run_sync(lambda: transaction.finish(success=success))
 
         async def send_after_commit(message: Message) -> None:
