@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from bankcrm.core.db import StatementCache
+from bankcrm.core.db import StatementCache, read_rows
 from bankcrm.core.pagination import PageRequest, fetch_page, paged
 from bankcrm.identity.models import OrgUnit, User
 
@@ -82,3 +83,17 @@ def test_a_statement_cache_builds_each_key_once_and_forgets_all_when_full() -> N
     assert get("c") == "C"  # a third key: the cache starts over
     assert get("a") == "A"
     assert built == ["a", "b", "c", "a"]
+
+
+def test_paged_lists_read_plain_columns_not_entities() -> None:
+    with pytest.raises(ValueError, match="plain columns"):
+        paged(select(User).order_by(User.username))
+
+
+def test_plain_reads_see_what_the_session_has_pending(db: Session, demo: None) -> None:
+    user = db.execute(select(User).where(User.username == "rm.zhang")).scalar_one()
+    user.display_name = "张晓明（已改）"
+    rows = read_rows(
+        db, select(User.display_name).where(User.username == bindparam("name")), {"name": "rm.zhang"}
+    )
+    assert [row.display_name for row in rows] == ["张晓明（已改）"]

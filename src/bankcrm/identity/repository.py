@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bankcrm.core.db import StatementCache
+from bankcrm.core.db import StatementCache, read_rows
 from bankcrm.core.pagination import PagedQuery, PageRequest, PageRows, fetch_page, paged
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.identity.models import (
@@ -521,21 +521,21 @@ _TOKEN_HOLDER = _holder_query(ApiToken, _TOKEN_COLUMNS)
 
 
 def _split(
-    row: Row[*tuple[Any, ...]] | None, credential_columns: int
+    rows: Sequence[Row[*tuple[Any, ...]]], credential_columns: int
 ) -> tuple[tuple[Any, ...], CredentialHolder] | None:
-    if row is None:
-        return None
-    values = tuple(row)
+    if not rows:
+        return None  # the digest is unique: at most one row
+    values = tuple(rows[0])
     return values[:credential_columns], CredentialHolder(*values[credential_columns:])
 
 
 def find_session_holder(session: Session, digest: str) -> tuple[SessionRecord, CredentialHolder] | None:
-    found = _split(session.execute(_SESSION_HOLDER, {"digest": digest}).one_or_none(), len(_SESSION_COLUMNS))
+    found = _split(read_rows(session, _SESSION_HOLDER, {"digest": digest}), len(_SESSION_COLUMNS))
     return None if found is None else (SessionRecord(*found[0]), found[1])
 
 
 def find_token_holder(session: Session, digest: str) -> tuple[TokenRecord, CredentialHolder] | None:
-    found = _split(session.execute(_TOKEN_HOLDER, {"digest": digest}).one_or_none(), len(_TOKEN_COLUMNS))
+    found = _split(read_rows(session, _TOKEN_HOLDER, {"digest": digest}), len(_TOKEN_COLUMNS))
     return None if found is None else (TokenRecord(*found[0]), found[1])
 
 
