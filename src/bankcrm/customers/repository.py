@@ -6,13 +6,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
-    Table,
     and_,
     delete,
     false,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bankcrm.core.db import Base, insert_many, likely
+from bankcrm.core.db import Base, insert_many, likely, table_of
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.customers.keys import QueryPart
 from bankcrm.customers.models import (
@@ -727,10 +726,6 @@ def reserve_customer_numbers(session: Session, count: int) -> int:
     return int(last) - count + 1
 
 
-def _table_of(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
-
-
 def insert_customers(session: Session, rows: list[dict[str, object]]) -> list[int]:
     """Insert many customers in one statement batch; ids come back in the order of ``rows``."""
     if not rows:
@@ -741,7 +736,7 @@ def insert_customers(session: Session, rows: list[dict[str, object]]) -> list[in
     # Nor RETURNING in parameter order: SQLite cannot promise the order of a multi-row RETURNING, so
     # SQLAlchemy sends such an insert one row at a time there. The ids are read back by customer
     # number (unique, every row has one) instead.
-    table = _table_of(Customer)
+    table = table_of(Customer)
     insert_many(session, table, rows)
     numbers = [str(row["customer_no"]) for row in rows]
     ids: dict[str, int] = {}
@@ -760,7 +755,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, object
     are None and send each group as its own statement, several times slower for the synthetic
     bank's millions.
     """
-    insert_many(session, _table_of(model), rows)
+    insert_many(session, table_of(model), rows)
 
 
 def existing_id_digests(session: Session, digests: list[str]) -> set[str]:
