@@ -18,12 +18,14 @@ from bankcrm.core.context import Actor
 from bankcrm.core.errors import PermissionDenied
 from bankcrm.core.lake import Lake
 from bankcrm.core.pagination import PageRequest
-from bankcrm.customers.models import Customer
-from bankcrm.customers.service import sourcing
+from bankcrm.customers.models import Customer, CustomerSearchKey
+from bankcrm.customers.service import holdings, sourcing
 from bankcrm.demo.extracts import write_extracts
 from bankcrm.integration.models import MatchCandidate, SourceRecord
+from bankcrm.integration.service import golden
 from bankcrm.integration.service.ingest import ingest_file
 from bankcrm.integration.service.matching import (
+    LinkedRecord,
     _documents,
     _documents_conflict,
     decide,
@@ -173,11 +175,12 @@ def test_golden_records_with_two_resident_id_numbers_are_never_merged_automatica
     """A passport registration agrees with every 王宁 on name and reading; once it joined one of
     them, the others must not follow it into the same golden record."""
 
-    def source(record_id: int, customer_id: int, id_type: str, id_number: str) -> SourceRecord:
-        return SourceRecord(
+    def source(record_id: int, customer_id: int, id_type: str, id_number: str) -> LinkedRecord:
+        return LinkedRecord(
             id=record_id,
+            source_code="core",
             customer_id=customer_id,
-            fields=json.dumps({"name": "王宁", "id_type": id_type, "id_number": id_number}),
+            fields={"name": "王宁", "id_type": id_type, "id_number": id_number},
         )
 
     documents = _documents(
@@ -193,3 +196,29 @@ def test_golden_records_with_two_resident_id_numbers_are_never_merged_automatica
     assert not _documents_conflict(documents, 10, 30)  # a passport alone says nothing either way
     assert not _documents_conflict(documents, 10, 40)  # the same number
     assert not _documents_conflict(documents, 20, 30)
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_run_leaves_the_customers_it_merged_with_current_figures_keys_and_golden_values(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    """A run refreshes what its merges touched once, at its end: refreshing again changes nothing."""
+    folder = write_extracts(tmp_path / "x", people=400, seed=7, transactions_per_customer=1).folder
+    load(db, folder)
+    assert run_matching(db, JOB).auto_merged > 0
+    merged = db.execute(select(Customer).where(Customer.status == "merged")).scalars().all()
+    survivors = {c.merged_into_id for c in merged if c.merged_into_id is not None}
+    touched = survivors | {c.id for c in merged}
+
+    def figures() -> dict[int, tuple[object, ...]]:
+        keys: dict[int, set[str]] = defaultdict(set)
+        rows = db.execute(select(CustomerSearchKey).where(CustomerSearchKey.customer_id.in_(touched)))
+        for key in rows.scalars():
+            keys[key.customer_id].add(key.key)
+        customers = db.execute(select(Customer).where(Customer.id.in_(touched))).scalars()
+        return {c.id: (c.aum, c.tier, frozenset(keys[c.id])) for c in customers}
+
+    left_by_the_run = figures()
+    holdings.refresh_figures_of(db, touched)
+    assert figures() == left_by_the_run
+    assert all(golden.refresh(db, JOB, customer_id=survivor) == [] for survivor in survivors)

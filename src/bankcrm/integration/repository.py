@@ -22,6 +22,7 @@ from bankcrm.integration.models import (
 
 SourceRecordRow = Row[int, int | None, str, str, str, datetime]
 ChoiceRow = Row[int, str, str, str, datetime]
+LinkedRecordRow = Row[int, str, int | None, str]
 
 
 def add(session: Session, row: object) -> None:
@@ -146,9 +147,15 @@ def find_idempotent(session: Session, key: str, scope: str) -> IdempotentRequest
     return session.get(IdempotentRequest, (key, scope))
 
 
-def linked_source_records(session: Session) -> list[SourceRecord]:
-    stmt = select(SourceRecord).where(SourceRecord.customer_id.is_not(None)).order_by(SourceRecord.id)
-    return list(session.execute(stmt).scalars())
+def linked_source_records(session: Session) -> list[LinkedRecordRow]:
+    """(id, source, customer id, fields JSON) of every record linked to a customer, as plain rows:
+    a matching run reads them all, and as mapped objects they would crowd the session it merges in."""
+    stmt = (
+        select(SourceRecord.id, SourceRecord.source_code, SourceRecord.customer_id, SourceRecord.fields)
+        .where(SourceRecord.customer_id.is_not(None))
+        .order_by(SourceRecord.id)
+    )
+    return list(session.execute(stmt).all())
 
 
 def get_source_record(session: Session, record_id: int) -> SourceRecord | None:

@@ -7,7 +7,7 @@ accounts and positions but does not open them. Each call is audited with the job
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -316,6 +316,14 @@ def refresh_customer_figures(session: Session, customer: Customer) -> None:
     customer.tier = tier_for(aum)
     session.flush()
     refresh_search_keys(session, customer)
+
+
+def refresh_figures_of(session: Session, customer_ids: Iterable[int]) -> None:
+    """``refresh_customer_figures`` for each of these customers that exists, in id order."""
+    for customer_id in sorted(set(customer_ids)):
+        customer = repo.get_customer(session, customer_id)
+        if customer is not None:
+            refresh_customer_figures(session, customer)
 
 
 def tier_for(aum: Decimal) -> str:

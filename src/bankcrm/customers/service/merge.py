@@ -561,9 +561,14 @@ def system_merge(
     merged_id: int,
     reason: str,
     approved_by: int | None = None,
+    refresh_figures: bool = True,
 ) -> MergeRequestOut | None:
     """A merge decided by record matching: above the auto-merge threshold, or accepted by a reviewer
     in the match queue (``approved_by``). Same effect and same undo as a maker-checker merge.
+
+    A job merging many pairs passes ``refresh_figures=False`` and calls ``refresh_customer_figures``
+    once for every customer it touched when it is done: a survivor absorbing ten records would
+    otherwise recount its AUM and rebuild its search keys ten times.
 
     Returns None when the two are already one customer or either is no longer active.
     """
@@ -598,8 +603,9 @@ def system_merge(
     row.decided_by = approved_by
     row.decided_at = utcnow()
     session.flush()
-    for customer in (survivor, merged):
-        refresh_customer_figures(session, customer)
+    if refresh_figures:
+        for customer in (survivor, merged):
+            refresh_customer_figures(session, customer)
     audit.record_event(
         session,
         actor,

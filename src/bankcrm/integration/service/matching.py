@@ -10,6 +10,7 @@ reviewer's decision is remembered and never overturned by a later run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from bankcrm.core.masking import MaskKind, mask
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.customers.service import customers
+from bankcrm.customers.service import customers, holdings, sourcing
 from bankcrm.customers.service import merge as customer_merge
 from bankcrm.integration import repository as repo
 from bankcrm.integration.models import MatchCandidate, MatchRun, SourceRecord
@@ -44,7 +45,7 @@ log = get_logger(__name__)
 # Splink reports every comparison level it could not train at WARNING; those notes belong in a
 # model review, not in the application's log.
 logging.getLogger("splink").setLevel(logging.ERROR)
-COMPARED = ("name", "pinyin", "birth_date", "mobile", "email", "id_number", "address")
+COMPARED = ("name", "birth_date", "mobile", "email", "id_number", "address")
 MIN_RECORDS = 10  # below this there is nothing to learn from
 # A person has one resident ID number and a company one USCC: two golden records holding different
 # numbers of one of these types are two parties, however alike their other fields.
@@ -66,17 +67,73 @@ class MatchSummary:
     queued: int
 
 
-def _row(record: SourceRecord) -> dict[str, Any]:
-    return {"unique_id": record.id, "source": record.source_code, **_comparable(json.loads(record.fields))}
+@dataclass(frozen=True)
+class LinkedRecord:
+    """A source record as a matching run holds it: plain values, fields parsed once."""
+
+    id: int
+    source_code: str
+    customer_id: int
+    fields: dict[str, Any]
 
 
-def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
+class CurrentOwners:
+    """Which customer each customer now stands for, read once for the whole run and kept current
+    through the run's own merges: asking the database for every pair cost a query each."""
+
+    def __init__(self, session: Session, customer_ids: set[int]) -> None:
+        self._survivor_of = {
+            customer: current
+            for customer, current in sourcing.current_customer_ids(session, customer_ids).items()
+            if customer != current
+        }
+
+    def of(self, customer_id: int) -> int:
+        seen = {customer_id}
+        current = customer_id
+        while (survivor := self._survivor_of.get(current)) is not None and survivor not in seen:
+            seen.add(survivor)
+            current = survivor
+        if current != customer_id:
+            self._survivor_of[customer_id] = current  # the next walk is one step
+        return current
+
+    def merged(self, gone: int, survivor: int) -> None:
+        self._survivor_of[gone] = survivor
+
+
+def _linked_records(session: Session) -> list[LinkedRecord]:
+    return [
+        LinkedRecord(int(row.id), str(row.source_code), int(row.customer_id), json.loads(row.fields))
+        for row in repo.linked_source_records(session)
+    ]
+
+
+def _row(record: LinkedRecord, reading: Callable[[str], str | None]) -> dict[str, Any]:
+    return {"unique_id": record.id, "source": record.source_code, **_comparable(record.fields, reading)}
+
+
+def _memoised_reading() -> Callable[[str], str | None]:
+    """``name_reading`` remembered for one run: most names recur, and each costs a pinyin lookup."""
+    readings: dict[str, str | None] = {}
+
+    def reading(name: str) -> str | None:
+        if name not in readings:
+            readings[name] = name_reading(name)
+        return readings[name]
+
+    return reading
+
+
+def _comparable(
+    fields: dict[str, Any], reading: Callable[[str], str | None] = name_reading
+) -> dict[str, Any]:
     """The values Splink compares, derived from a record's standardised fields."""
     name = fields.get("name") or ""
     address = fields.get("address") or ""
     return {
         "name": name or None,
-        "pinyin": name_reading(name),
+        "pinyin": reading(name),
         "birth_date": fields.get("birth_date") or None,
         "mobile": fields.get("mobile") or None,
         "email": fields.get("email") or None,
@@ -105,6 +162,24 @@ def _identity_document() -> cl.CustomComparison:
     )
 
 
+def _name() -> cl.CustomComparison:
+    """One comparison for the name and its reading. As two, a name written alike counted twice (the
+    same characters always read alike), so two strangers called 王伟 with nothing else in common
+    scored as high as a typo'd ID number and crowded the review queue. Term frequencies: sharing
+    a common name says less than sharing a rare one."""
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.NullLevel("name"),
+            cll.ExactMatchLevel("name", term_frequency_adjustments=True),
+            # 張偉民 / 张伟民 / ZHANG WEIMIN: written differently, read alike.
+            cll.ExactMatchLevel("pinyin", term_frequency_adjustments=True),
+            cll.JaroWinklerLevel("name", 0.8),  # a typo
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def _settings() -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
@@ -118,8 +193,7 @@ def _settings() -> SettingsCreator:
         comparisons=[
             # Few levels per comparison: every level must be seen in the data to be trained, and a
             # branch-sized delivery is small. Typos in names are caught by the similarity level.
-            cl.JaroWinklerAtThresholds("name", [0.8]),
-            cl.ExactMatch("pinyin"),
+            _name(),
             cl.ExactMatch("birth_date"),
             cl.ExactMatch("mobile"),
             cl.ExactMatch("email"),
@@ -130,9 +204,10 @@ def _settings() -> SettingsCreator:
     )
 
 
-def predict_pairs(records: list[SourceRecord], *, review_threshold: float) -> list[dict[str, Any]]:
+def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> list[dict[str, Any]]:
     """Scored pairs above the review threshold, each with its per-comparison weights."""
-    table = pa.Table.from_pylist([_row(r) for r in records])
+    reading = _memoised_reading()
+    table = pa.Table.from_pylist([_row(r, reading) for r in records])
     linker = Linker(DuckDBAPI().register(table), _settings(), log_level="WARNING")
     linker.training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=1)
@@ -168,16 +243,17 @@ def run_matching(session: Session, actor: Actor) -> MatchSummary:
     )
     repo.add(session, run)
     session.flush()
-    records = repo.linked_source_records(session)
+    records = _linked_records(session)
     run.records = len(records)
     if len(records) >= MIN_RECORDS:
         pairs = predict_pairs(records, review_threshold=settings.match_review_threshold)
         by_id = {record.id: record for record in records}
-        documents = _documents(
-            records, lambda customer_id: customers.current_customer_id(session, customer_id)
-        )
+        owners = CurrentOwners(session, {record.customer_id for record in records})
+        documents = _documents(records, owners.of)
+        merged = MergedInRun()
         for pair in sorted(pairs, key=lambda p: -float(p["match_probability"])):
-            _consider(session, actor, run, pair, by_id, documents)
+            _consider(session, actor, run, pair, by_id, owners, documents, merged)
+        _refresh_merged(session, actor, merged, owners)
     run.finished_at = utcnow()
     session.flush()
     audit.record_event(
@@ -198,18 +274,35 @@ def run_matching(session: Session, actor: Actor) -> MatchSummary:
     )
 
 
+@dataclass
+class MergedInRun:
+    """The customers a run's merges touched, refreshed once each when the run has merged them all
+    (figures and search keys of both sides, the golden values of the survivors): a survivor taking
+    in several records was otherwise refreshed after each."""
+
+    customers: set[int] = dataclasses.field(default_factory=set)
+
+    def add(self, survivor: int, gone: int) -> None:
+        self.customers.update((survivor, gone))
+
+
+def _refresh_merged(session: Session, actor: Actor, merged: MergedInRun, owners: CurrentOwners) -> None:
+    holdings.refresh_figures_of(session, merged.customers)
+    for customer_id in sorted(merged.customers):
+        if owners.of(customer_id) == customer_id:  # still a golden record after the run
+            golden.refresh(session, actor, customer_id=customer_id)
+
+
 def _same_customer(customer_id: int) -> int:
     return customer_id
 
 
-def _documents(records: list[SourceRecord], owner_of: Callable[[int], int] = _same_customer) -> Documents:
+def _documents(records: list[LinkedRecord], owner_of: Callable[[int], int] = _same_customer) -> Documents:
     """Per golden record (``owner_of`` a record's customer: the one it now stands for, through
     merges), the numbers of each single-document type its source records carry."""
     documents: Documents = {}
     for record in records:
-        if record.customer_id is None:
-            continue
-        fields = json.loads(record.fields)
+        fields = record.fields
         if fields.get("id_type") in SINGLE_DOCUMENT_TYPES and fields.get("id_number"):
             owner = owner_of(record.customer_id)
             held = documents.setdefault(owner, {})
@@ -227,20 +320,22 @@ def _consider(
     actor: Actor,
     run: MatchRun,
     pair: dict[str, Any],
-    by_id: dict[int, SourceRecord],
+    by_id: dict[int, LinkedRecord],
+    current: CurrentOwners,
     documents: Documents,
+    merged_in_run: MergedInRun,
 ) -> None:
     left, right = sorted((int(pair["unique_id_l"]), int(pair["unique_id_r"])))
     run.pairs += 1
     a, b = by_id[left], by_id[right]
-    if a.customer_id is None or b.customer_id is None or a.customer_id == b.customer_id:
+    if a.customer_id == b.customer_id:
         # Already one golden record (most pairs: deterministic matching joined them at loading),
         # so there is nothing to decide; checked before the candidate query, which cost a query
         # and an autoflush for every such pair.
         return
     # Records keep the customer they first linked to: compare the customers those now stand for.
-    owners = _owners(session, a, b)
-    if owners is None or owners[0] == owners[1]:
+    owners = (current.of(a.customer_id), current.of(b.customer_id))
+    if owners[0] == owners[1]:
         return
     earlier = repo.find_candidate(session, left, right)
     if earlier is not None and earlier.status in ("accepted", "rejected", "auto_merged"):
@@ -268,10 +363,11 @@ def _consider(
     # A person decides such a pair.
     if probability >= run.auto_threshold and not _documents_conflict(documents, *owners):
         survivor, gone = sorted(owners)
-        merged = _merge_golden(session, actor, owners, candidate, approved_by=None)
+        merged = _merge_golden(session, actor, owners, candidate, approved_by=None, run=merged_in_run)
         if merged:
             candidate.status = "auto_merged"
             run.auto_merged += 1
+            current.merged(gone, survivor)
             for kind, numbers in documents.pop(gone, {}).items():
                 documents.setdefault(survivor, {}).setdefault(kind, set()).update(numbers)
     else:
@@ -295,21 +391,33 @@ def _merge_golden(
     candidate: MatchCandidate,
     *,
     approved_by: int | None,
+    run: MergedInRun | None = None,
 ) -> bool:
+    """Merge the younger golden record into the older; within a matching ``run`` the refreshes wait
+    for the end of the run."""
     survivor, merged = sorted(owners)  # the older golden record survives
     reason = (
         f"record matching: weight {candidate.match_weight}, probability "
         f"{candidate.match_probability:.4f} (candidate {candidate.id})"
     )
     result = customer_merge.system_merge(
-        session, actor, survivor_id=survivor, merged_id=merged, reason=reason, approved_by=approved_by
+        session,
+        actor,
+        survivor_id=survivor,
+        merged_id=merged,
+        reason=reason,
+        approved_by=approved_by,
+        refresh_figures=run is None,
     )
     if result is None:
         return False
     candidate.merge_request_id = result.id
     session.flush()
-    # The survivor now has more sources: each field is chosen again among all of them.
-    golden.refresh(session, actor, customer_id=survivor)
+    if run is not None:
+        run.add(survivor, merged)
+    else:
+        # The survivor now has more sources: each field is chosen again among all of them.
+        golden.refresh(session, actor, customer_id=survivor)
     return True
 
 
@@ -372,8 +480,8 @@ def _compare(
     compared_left, compared_right = _comparable(left), _comparable(right)
     lines = []
     for field, kind in SHOWN_FIELDS.items():
-        a = compared_left.get(field) if field in COMPARED else left.get(field) or None
-        b = compared_right.get(field) if field in COMPARED else right.get(field) or None
+        a = compared_left.get(field) if field in compared_left else left.get(field) or None
+        b = compared_right.get(field) if field in compared_right else right.get(field) or None
         shown_a = a if field == "pinyin" else left.get(field) or None
         shown_b = b if field == "pinyin" else right.get(field) or None
         lines.append(
