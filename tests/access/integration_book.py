@@ -82,7 +82,7 @@ class IntegrationBook:
         self.ids.setdefault(kind, {})[key] = ident
 
 
-def _scored(db: Session, pairs: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def _scored(db: Session, pairs: dict[str, tuple[str, str]]) -> matching.ScoredPairs:
     """Splink's output for the given pairs of source customer numbers, with a review-band score."""
     scored = []
     for left_no, right_no in pairs.values():
@@ -93,6 +93,8 @@ def _scored(db: Session, pairs: dict[str, tuple[str, str]]) -> list[dict[str, An
         pair: dict[str, Any] = {
             "unique_id_l": left.id,
             "unique_id_r": right.id,
+            "customer_id_l": left.customer_id,
+            "customer_id_r": right.customer_id,
             "match_probability": REVIEW_PROBABILITY,
             "match_weight": 3.17,
         }
@@ -100,7 +102,7 @@ def _scored(db: Session, pairs: dict[str, tuple[str, str]]) -> list[dict[str, An
             pair[f"gamma_{name}"] = 0 if name == "id_number" else 1
             pair[f"mw_{name}"] = -4.0 if name == "id_number" else 1.5
         scored.append(pair)
-    return scored
+    return matching.ScoredPairs(total=len(scored), open=scored)
 
 
 def build_integration(db: Session, admin: Principal) -> IntegrationBook:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
@@ -110,7 +111,12 @@ def _linked_records(session: Session) -> list[LinkedRecord]:
 
 
 def _row(record: LinkedRecord, reading: Callable[[str], str | None]) -> dict[str, Any]:
-    return {"unique_id": record.id, "source": record.source_code, **_comparable(record.fields, reading)}
+    return {
+        "unique_id": record.id,
+        "source": record.source_code,
+        "customer_id": record.customer_id,
+        **_comparable(record.fields, reading),
+    }
 
 
 def _memoised_reading() -> Callable[[str], str | None]:
@@ -201,11 +207,21 @@ def _settings() -> SettingsCreator:
             cl.ExactMatch("address"),
         ],
         retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=["customer_id"],
     )
 
 
-def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> list[dict[str, Any]]:
-    """Scored pairs above the review threshold, each with its per-comparison weights."""
+@dataclass(frozen=True)
+class ScoredPairs:
+    total: int  # pairs at or above the review threshold
+    # Those of them whose records are linked to two customers, each with its per-comparison
+    # weights. The others (most: deterministic matching joined them at loading) are already one
+    # golden record and stay in DuckDB: as Python dicts, a million records' pairs cost gigabytes.
+    open: list[dict[str, Any]]
+
+
+def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> ScoredPairs:
+    """Scored pairs above the review threshold."""
     reading = _memoised_reading()
     table = pa.Table.from_pylist([_row(r, reading) for r in records])
     linker = Linker(DuckDBAPI().register(table), _settings(), log_level="WARNING")
@@ -219,7 +235,9 @@ def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> li
             # e-mail, say); Splink then cannot fit that level. Keep the other estimates.
             log.warning("match.training_step_skipped", rule=str(rule), why=str(exc)[:200])
     predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-    return list(predictions.as_pyarrow_table().to_pylist())  # type: ignore[no-untyped-call]
+    scored = predictions.as_pyarrow_table()  # type: ignore[no-untyped-call]
+    apart = pc.not_equal(scored["customer_id_l"], scored["customer_id_r"])
+    return ScoredPairs(total=scored.num_rows, open=scored.filter(apart).to_pylist())
 
 
 def _explanation(pair: dict[str, Any]) -> dict[str, Any]:
@@ -246,12 +264,13 @@ def run_matching(session: Session, actor: Actor) -> MatchSummary:
     records = _linked_records(session)
     run.records = len(records)
     if len(records) >= MIN_RECORDS:
-        pairs = predict_pairs(records, review_threshold=settings.match_review_threshold)
+        scored = predict_pairs(records, review_threshold=settings.match_review_threshold)
+        run.pairs = scored.total
         by_id = {record.id: record for record in records}
         owners = CurrentOwners(session, {record.customer_id for record in records})
         documents = _documents(records, owners.of)
         merged = MergedInRun()
-        for pair in sorted(pairs, key=lambda p: -float(p["match_probability"])):
+        for pair in sorted(scored.open, key=lambda p: -float(p["match_probability"])):
             _consider(session, actor, run, pair, by_id, owners, documents, merged)
         _refresh_merged(session, actor, merged, owners)
     run.finished_at = utcnow()
@@ -326,13 +345,7 @@ def _consider(
     merged_in_run: MergedInRun,
 ) -> None:
     left, right = sorted((int(pair["unique_id_l"]), int(pair["unique_id_r"])))
-    run.pairs += 1
     a, b = by_id[left], by_id[right]
-    if a.customer_id == b.customer_id:
-        # Already one golden record (most pairs: deterministic matching joined them at loading),
-        # so there is nothing to decide; checked before the candidate query, which cost a query
-        # and an autoflush for every such pair.
-        return
     # Records keep the customer they first linked to: compare the customers those now stand for.
     owners = (current.of(a.customer_id), current.of(b.customer_id))
     if owners[0] == owners[1]:
