@@ -180,7 +180,7 @@ def test_golden_records_with_two_resident_id_numbers_are_never_merged_automatica
             id=record_id,
             source_code="core",
             customer_id=customer_id,
-            fields={"name": "王宁", "id_type": id_type, "id_number": id_number},
+            compared={"name": "王宁", "id_type": id_type, "id_number": id_number},
         )
 
     documents = _documents(

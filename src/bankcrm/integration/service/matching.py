@@ -70,12 +70,13 @@ class MatchSummary:
 
 @dataclass(frozen=True)
 class LinkedRecord:
-    """A source record as a matching run holds it: plain values, fields parsed once."""
+    """A source record as a matching run holds it: plain values, and of its fields only what is
+    compared (a million records' whole fields took gigabytes)."""
 
     id: int
     source_code: str
     customer_id: int
-    fields: dict[str, Any]
+    compared: dict[str, Any]  # ``_comparable`` of its fields
 
 
 class CurrentOwners:
@@ -104,18 +105,24 @@ class CurrentOwners:
 
 
 def _linked_records(session: Session) -> list[LinkedRecord]:
+    reading = _memoised_reading()
     return [
-        LinkedRecord(int(row.id), str(row.source_code), int(row.customer_id), json.loads(row.fields))
+        LinkedRecord(
+            int(row.id),
+            str(row.source_code),
+            int(row.customer_id),
+            _comparable(json.loads(row.fields), reading),
+        )
         for row in repo.linked_source_records(session)
     ]
 
 
-def _row(record: LinkedRecord, reading: Callable[[str], str | None]) -> dict[str, Any]:
+def _row(record: LinkedRecord) -> dict[str, Any]:
     return {
         "unique_id": record.id,
         "source": record.source_code,
         "customer_id": record.customer_id,
-        **_comparable(record.fields, reading),
+        **record.compared,
     }
 
 
@@ -222,8 +229,7 @@ class ScoredPairs:
 
 def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> ScoredPairs:
     """Scored pairs above the review threshold."""
-    reading = _memoised_reading()
-    table = pa.Table.from_pylist([_row(r, reading) for r in records])
+    table = pa.Table.from_pylist([_row(r) for r in records])
     linker = Linker(DuckDBAPI().register(table), _settings(), log_level="WARNING")
     linker.training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=1)
@@ -321,7 +327,7 @@ def _documents(records: list[LinkedRecord], owner_of: Callable[[int], int] = _sa
     merges), the numbers of each single-document type its source records carry."""
     documents: Documents = {}
     for record in records:
-        fields = record.fields
+        fields = record.compared
         if fields.get("id_type") in SINGLE_DOCUMENT_TYPES and fields.get("id_number"):
             owner = owner_of(record.customer_id)
             held = documents.setdefault(owner, {})
