@@ -109,3 +109,30 @@ def test_golden_values_of_many_read_as_rows_are_those_of_one_customer_at_a_time(
         assert list(many[customer_id].values) == list(one.values)  # type: ignore[union-attr]
     assert many[ids[3]].values["occupation"] == "医生"
     assert many[ids[1]].values["risk_assessed_on"] == "2026-05-01"
+
+
+@pytest.mark.usefixtures("demo")
+def test_contacts_and_addresses_a_source_sets_say_they_were_loaded(
+    db: Session,
+    make_customer,  # type: ignore[no-untyped-def]
+) -> None:
+    """What survivorship writes is the sources' value, not a CRM user's entry: the 360° view and
+    the next survivorship decision both tell the two apart by the row's source."""
+    one, many = (make_customer(email="old@crm.cn", address="北京市海淀区9号").id for _ in range(2))
+    values = {"email": "new@bank.cn", "address": "上海市浦东新区世纪大道100号"}
+    customers.apply_source_values(db, JOB, customer_id=one, values=values, reason="survivorship")
+    sourcing.apply_source_values_many(db, JOB, [sourcing.SourceValues(many, values, "survivorship")])
+    db.flush()
+    for customer_id in (one, many):
+        address = db.execute(
+            select(Address).where(Address.customer_id == customer_id, Address.valid_to.is_(None))
+        ).scalar_one()
+        email = db.execute(
+            select(ContactPoint).where(
+                ContactPoint.customer_id == customer_id,
+                ContactPoint.kind == "email",
+                ContactPoint.valid_to.is_(None),
+            )
+        ).scalar_one()
+        assert (address.line, address.source) == (values["address"], "load")
+        assert (email.value, email.source) == (values["email"], "load")

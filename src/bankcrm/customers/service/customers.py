@@ -484,14 +484,26 @@ def _replace_contact(
 
 
 def _replace_address(
-    session: Session, customer_id: int, line: str | None, old: Address | None, on: date
+    session: Session,
+    customer_id: int,
+    line: str | None,
+    old: Address | None,
+    on: date,
+    *,
+    source: str = "crm",
 ) -> None:
     """Close the current address and open ``line`` in its place, of the same kind (home if none)."""
     repo.close_addresses(session, customer_id, on)
     if line:
         repo.add(
             session,
-            Address(customer_id=customer_id, kind=old.kind if old else "home", line=line, valid_from=on),
+            Address(
+                customer_id=customer_id,
+                kind=old.kind if old else "home",
+                line=line,
+                valid_from=on,
+                source=source,
+            ),
         )
 
 
@@ -1047,7 +1059,12 @@ def apply_source_values(
             _replace_contact(session, customer.id, kind, changed[kind], today, source="load")
     if "address" in changed:
         _replace_address(
-            session, customer.id, changed["address"], repo.current_address(session, customer.id), today
+            session,
+            customer.id,
+            changed["address"],
+            repo.current_address(session, customer.id),
+            today,
+            source="load",
         )
     for name, value in changed.items():
         if name == "risk_assessed_on":

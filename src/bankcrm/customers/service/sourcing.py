@@ -245,7 +245,6 @@ def _contact_row(customer_id: int, kind: str, value: str, today: date) -> dict[s
 
 
 def _address_row(customer_id: int, line: str, kind: str, today: date) -> dict[str, Any]:
-    # Source "crm", the column's default, as customers.apply_source_values has always written it.
     return {
         "customer_id": customer_id,
         "kind": kind,
@@ -254,5 +253,5 @@ def _address_row(customer_id: int, line: str, kind: str, today: date) -> dict[st
         "postcode": None,
         "valid_from": today,
         "valid_to": None,
-        "source": "crm",
+        "source": "load",
     }
