@@ -6,11 +6,13 @@ import dataclasses
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bankcrm.core.context import Actor
 from bankcrm.core.pagination import PageRequest
+from bankcrm.customers import repository
 from bankcrm.customers.models import ContactPoint, Customer
 from bankcrm.customers.schemas import CustomerFilter
 from bankcrm.customers.service import bulk, customers, holdings
@@ -139,3 +141,16 @@ def test_generated_wealth_splits_into_holdings_that_add_up_to_its_aum() -> None:
         Decimal("40000.00"),
     )
     assert rich.aum == Decimal("100000.00")
+
+
+def test_the_id_holder_lookup_searches_the_digest_index_on_sqlite(db: Session) -> None:
+    """A delivery looks up its ID holders 500 digests at a time. Asked with the status in SQL,
+    SQLite (no planner statistics) read every active customer per chunk through the status index,
+    which made linking a delivery grow with the size of the store."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("the query plan checked is SQLite's; PostgreSQL keeps its own statistics")
+    statement = repository.holders_of(["a" * 64, "b" * 64]).compile(
+        dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    plan = " ".join(str(row[-1]) for row in db.execute(text(f"EXPLAIN QUERY PLAN {statement}")))
+    assert "USING INDEX ix_customer_id_digest" in plan, plan

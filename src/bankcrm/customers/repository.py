@@ -115,19 +115,23 @@ def find_by_id_digest(session: Session, digest: str) -> list[Customer]:
     return list(session.execute(select(Customer).where(Customer.id_digest == digest)).scalars())
 
 
+def holders_of(digests: list[str]) -> Select[str, int, str]:
+    """(digest, id, status) of the customers holding these ID digests. The status is left to the
+    caller, not put in SQL: without planner statistics SQLite chose the status index for
+    "status = 'active'" and read every active customer for each chunk of digests."""
+    return (
+        select(Customer.id_digest, Customer.id, Customer.status)
+        .where(Customer.id_digest.in_(digests))
+        .order_by(Customer.id)
+    )
+
+
 def active_ids_by_digest(session: Session, digests: Iterable[str]) -> dict[str, int]:
     """The active customer holding each of these ID digests (those held by nobody are left out)."""
     wanted = sorted(set(digests))
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 500):  # bounded IN lists
-        # The status is checked here, not in SQL: without planner statistics SQLite chose the
-        # status index for "status = 'active'" and read every active customer for each chunk.
-        stmt = (
-            select(Customer.id_digest, Customer.id, Customer.status)
-            .where(Customer.id_digest.in_(wanted[start : start + 500]))
-            .order_by(Customer.id)
-        )
-        for digest, customer_id, status in session.execute(stmt).all():
+        for digest, customer_id, status in session.execute(holders_of(wanted[start : start + 500])).all():
             if status == "active":
                 found.setdefault(str(digest), int(customer_id))
     return found
