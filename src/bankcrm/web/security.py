@@ -59,6 +59,11 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def carries_credential(request: Request) -> bool:
+    """Whether the request brings anything a principal could be resolved from (token or session)."""
+    return bearer_token(request) is not None or bool(request.cookies.get(SESSION_COOKIE))
+
+
 def csrf_binding(request: Request) -> str | None:
     """What the CSRF token is bound to: the signed-in session, else the pre-session cookie."""
     session_token = request.cookies.get(SESSION_COOKIE)
