@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -159,3 +160,21 @@ def test_only_a_sqlite_transaction_that_changed_nothing_ends_on_the_event_loop(e
         session.execute(text("UPDATE app_user SET display_name = display_name WHERE id = -1"))
         assert ends_locally(session) is (BACKEND == "sqlite"), "a statement that changed no row wrote nothing"
         session.rollback()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's BEGIN modes")
+def test_a_sqlite_writer_takes_the_write_lock_when_it_begins_and_a_reader_does_not(engine: Engine) -> None:
+    database = build_database(engine)
+    other = sqlite3.connect(str(engine.url.database), timeout=0, isolation_level=None)
+    try:
+        with database.read_sessions() as reader:
+            reader.execute(select(KnownPermission.permission).limit(1))
+            other.execute("BEGIN IMMEDIATE")  # a reader leaves the write lock free
+            other.execute("ROLLBACK")
+        with database.write_sessions() as writer:
+            writer.execute(select(KnownPermission.permission).limit(1))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            writer.rollback()
+    finally:
+        other.close()

@@ -113,8 +113,11 @@ _CHANGES_AT_BEGIN = "bankcrm.changes_at_begin"
 
 def _begin_sqlite_transaction(conn: Any) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
-    conn.info[_CHANGES_AT_BEGIN] = conn.connection.dbapi_connection.total_changes
+    driver = conn.connection.dbapi_connection
+    # Straight to the driver: through ``exec_driver_sql`` SQLAlchemy set up events and a result for
+    # a statement that returns nothing, which cost a tenth of resolving a bearer token.
+    driver.execute(f"BEGIN {mode}")
+    conn.info[_CHANGES_AT_BEGIN] = driver.total_changes
 
 
 def ends_locally(session: Session) -> bool:
