@@ -148,7 +148,8 @@ def _page(page: Page[Any]) -> dict[str, Any]:
     }
 
 
-def customer_filter(
+# Async because it does no I/O: FastAPI runs a sync dependency in the thread pool, one more hop.
+async def customer_filter(
     q: Annotated[str | None, Query(max_length=100)] = None,
     kind: Literal["individual", "corporate"] | None = None,
     tier: Literal["mass", "affluent", "vip", "private"] | None = None,
