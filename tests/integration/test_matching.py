@@ -91,6 +91,13 @@ def test_matching_reaches_the_accuracy_targets_and_explains_its_merges(
     explanation = json.loads(merged.explanation)
     assert set(explanation) >= {"name", "mobile", "id_number"}
     assert merged.match_probability >= 0.99
+    # The weights shown add up to the pair's match weight (prior aside), the name's frequency too.
+    total = sum(part["weight"] for part in explanation.values())
+    prior = merged.match_weight - total
+    assert all(
+        abs(c.match_weight - sum(p["weight"] for p in json.loads(c.explanation).values()) - prior) < 0.1
+        for c in db.execute(select(MatchCandidate)).scalars()
+    )
     merged_customers = db.execute(select(Customer).where(Customer.status == "merged")).scalars().all()
     assert len(merged_customers) == summary.auto_merged
 

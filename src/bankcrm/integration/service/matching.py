@@ -247,12 +247,16 @@ def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> Sc
 
 
 def _explanation(pair: dict[str, Any]) -> dict[str, Any]:
-    """Per comparison: the agreement level Splink chose and its weight. The compared values are
-    deliberately left out: the candidate row must not become a second copy of personal data."""
+    """Per comparison: the agreement level Splink chose and its weight, the name's including how
+    common the name is (its term-frequency adjustment), so the weights add up to the pair's. The
+    compared values are deliberately left out: the candidate row must not become a second copy of
+    personal data."""
     return {
         name: {
             "level": pair.get(f"gamma_{name}"),
-            "weight": round(float(pair.get(f"mw_{name}") or 0.0), 2),
+            "weight": round(
+                float(pair.get(f"mw_{name}") or 0.0) + float(pair.get(f"mw_tf_adj_{name}") or 0.0), 2
+            ),
         }
         for name in COMPARED
     }
