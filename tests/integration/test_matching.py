@@ -26,6 +26,7 @@ from bankcrm.integration.service import golden
 from bankcrm.integration.service.ingest import ingest_file
 from bankcrm.integration.service.matching import (
     LinkedRecord,
+    _compare,
     _documents,
     _documents_conflict,
     decide,
@@ -229,3 +230,16 @@ def test_a_run_leaves_the_customers_it_merged_with_current_figures_keys_and_gold
     holdings.refresh_figures_of(db, touched)
     assert figures() == left_by_the_run
     assert all(golden.refresh(db, JOB, customer_id=survivor) == [] for survivor in survivors)
+
+
+def test_a_name_written_differently_but_read_alike_shows_its_weight_on_the_reading_line() -> None:
+    explanation = {"name": {"level": 2, "weight": 2.78}, "mobile": {"level": 1, "weight": 9.37}}
+    lines = {
+        line.field: line
+        for line in _compare({"name": "谢婷", "mobile": "13800138000"}, {"name": "XIE TING"}, explanation)
+    }
+    assert (lines["name"].agreement, lines["name"].weight) == ("differs", None)
+    assert (lines["pinyin"].agreement, lines["pinyin"].weight) == ("same", 2.78)
+    assert lines["mobile"].weight == 9.37
+    same = {line.field: line for line in _compare({"name": "谢婷"}, {"name": "谢婷"}, explanation)}
+    assert (same["name"].weight, same["pinyin"].weight) == (2.78, None)  # earned by the characters

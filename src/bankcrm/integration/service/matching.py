@@ -516,7 +516,26 @@ def _compare(
                 weight=explanation.get(field, {}).get("weight"),
             )
         )
-    return lines
+    return _name_weight_where_earned(lines, explanation)
+
+
+def _name_weight_where_earned(
+    lines: list[FieldComparison], explanation: dict[str, Any]
+) -> list[FieldComparison]:
+    """The name and its reading are one comparison; when the characters differ but the readings
+    agree (张伟民 and ZHANG WEIMIN), its weight was earned by the reading and is shown on that line.
+    (Explanations stored before the two were one comparison weigh the reading on its own.)"""
+    by_field = {line.field: line for line in lines}
+    name, reading = by_field.get("name"), by_field.get("pinyin")
+    if "pinyin" in explanation or name is None or reading is None:
+        return lines
+    if name.agreement != "differs" or reading.agreement != "same":
+        return lines
+    moved = {
+        "name": dataclasses.replace(name, weight=None),
+        "pinyin": dataclasses.replace(reading, weight=name.weight),
+    }
+    return [moved.get(line.field, line) for line in lines]
 
 
 def _view(session: Session, candidate: MatchCandidate) -> CandidateView:
