@@ -230,7 +230,8 @@ class ScoredPairs:
 def predict_pairs(records: list[LinkedRecord], *, review_threshold: float) -> ScoredPairs:
     """Scored pairs above the review threshold."""
     table = pa.Table.from_pylist([_row(r) for r in records])
-    linker = Linker(DuckDBAPI().register(table), _settings(), log_level="WARNING")
+    # ERROR: Splink would otherwise set its loggers back to WARNING (see the top of this module).
+    linker = Linker(DuckDBAPI().register(table), _settings(), log_level="ERROR")
     linker.training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=1)
     for rule in (block_on("birth_date"), block_on("mobile")):
