@@ -11,6 +11,7 @@ reviewer's decision is remembered and never overturned by a later run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -105,7 +106,8 @@ class CurrentOwners:
 
 
 def _linked_records(session: Session) -> list[LinkedRecord]:
-    reading = _memoised_reading()
+    # Readings remembered for this run only: most names recur, and each costs a pinyin lookup.
+    reading = functools.cache(name_reading)
     return [
         LinkedRecord(
             int(row.id),
@@ -124,18 +126,6 @@ def _row(record: LinkedRecord) -> dict[str, Any]:
         "customer_id": record.customer_id,
         **record.compared,
     }
-
-
-def _memoised_reading() -> Callable[[str], str | None]:
-    """``name_reading`` remembered for one run: most names recur, and each costs a pinyin lookup."""
-    readings: dict[str, str | None] = {}
-
-    def reading(name: str) -> str | None:
-        if name not in readings:
-            readings[name] = name_reading(name)
-        return readings[name]
-
-    return reading
 
 
 def _comparable(
