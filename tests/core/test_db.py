@@ -25,7 +25,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
-from bankcrm.core.db import Money, UTCDateTime, build_database, ends_locally, insert_many, read_memo, utcnow
+from bankcrm.core.db import (
+    Money,
+    UTCDateTime,
+    build_database,
+    ends_locally,
+    insert_many,
+    loading_cache,
+    read_memo,
+    utcnow,
+)
 from bankcrm.identity.models import KnownPermission
 from tests.conftest import BACKEND
 
@@ -178,3 +187,14 @@ def test_a_sqlite_writer_takes_the_write_lock_when_it_begins_and_a_reader_does_n
             writer.rollback()
     finally:
         other.close()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's page cache")
+def test_a_loading_job_has_a_larger_sqlite_page_cache_until_it_ends(engine: Engine) -> None:
+    database = build_database(engine)
+    with database.write_sessions() as session:
+        before = session.execute(text("PRAGMA cache_size")).scalar()
+        with loading_cache(session, 64):
+            assert session.execute(text("PRAGMA cache_size")).scalar() == -64 * 1024
+        assert session.execute(text("PRAGMA cache_size")).scalar() == before, "set back for the pool"
+        session.rollback()

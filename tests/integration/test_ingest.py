@@ -6,18 +6,22 @@ import csv
 import io
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.customers.models import Customer, CustomerSearchKey, SourceXref
 from bankcrm.customers.service.common import refresh_search_keys
 from bankcrm.integration.models import SourceRecord
+from bankcrm.integration.service import ingest
 from bankcrm.integration.service.ingest import ingest_file
+from tests.conftest import BACKEND
 from tests.integration.files import (
     cards_line,
     core_row,
@@ -369,3 +373,26 @@ def test_new_customers_get_the_cross_references_and_search_keys_of_a_single_link
         )
         assert loaded == rebuilt
         assert any(key.startswith("x:k1") for key in loaded)
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's page cache")
+def test_a_customer_delivery_writes_with_the_loading_page_cache(
+    db: Session, lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    load_customers = ingest._load_customers
+
+    def watched(session: Session, *args: Any) -> None:
+        seen.append(int(session.execute(text("PRAGMA cache_size")).scalar_one()))
+        load_customers(session, *args)
+
+    monkeypatch.setattr(ingest, "_load_customers", watched)
+    before = db.execute(text("PRAGMA cache_size")).scalar_one()
+    rows = [core_row("K201", "王强", WANG)]
+    result = ingest_file(
+        db, JOB, source="core", path=write_core(tmp_path, "core_customers_20261201.csv", rows)
+    )
+    assert result.created == 1
+    assert seen == [-get_settings().loading_cache_mib * 1024]
+    assert db.execute(text("PRAGMA cache_size")).scalar_one() == before

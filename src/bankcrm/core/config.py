@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="Records of a transaction journal validated and written to the lake at a time "
         "(memory grows with it; the lake's files with the number of batches).",
     )
+    loading_cache_mib: int = Field(
+        default=256,
+        ge=2,
+        le=16 * 1024,
+        description="SQLite page cache of a loading job's connection while it writes a delivery (MiB).",
+    )
     scheduler_enabled: bool = Field(default=True, description="Run periodic jobs inside the web process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

@@ -26,7 +26,7 @@ from bankcrm.audit import service as audit
 from bankcrm.core.collection import paused_garbage_collection
 from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
-from bankcrm.core.db import utcnow
+from bankcrm.core.db import loading_cache, utcnow
 from bankcrm.core.i18n import N_
 from bankcrm.core.masking import MaskKind, mask
 from bankcrm.customers.service import bulk, customers, holdings
@@ -234,7 +234,7 @@ def _load(
     repo.add(session, batch)
     session.flush()
     # Customer deliveries only: journals load batch by batch (``_load_journal``).
-    with paused_garbage_collection():
+    with paused_garbage_collection(), loading_cache(session, get_settings().loading_cache_mib):
         standardise = standardiser(mapping)
         records = [validate_customer(mapping, number, standardise(raw)) for number, raw in rows]
         good = [r for r in records if not r.problems]
