@@ -240,7 +240,8 @@ def finance_contact_form(world: World, target: Target) -> dict[str, Any]:
 
 
 def assistant(world: World, target: Target) -> dict[str, Any]:
-    """rm.wang (an RM of BJ-HD-T1) as assistant."""
+    """rm.wang (an RM of BJ-HD-T1) as assistant: allowed for managers whose scope reaches him and
+    for customers of his own unit's line; an RM of another branch's customer is refused (422)."""
     return {"user_id": world.users["rm.wang"]}
 
 

@@ -256,7 +256,7 @@ def test_access_checks_reused_in_a_transaction_follow_its_writes(make_customer, 
     zhang, chen = as_user("rm.zhang"), as_user("rm.chen")
     with pytest.raises(CustomerNotFound):
         customers.get_customer_header(db, chen, customer_id=created.id)
-    portfolio.add_assistant(db, zhang, customer_id=created.id, user_id=chen.user_id)
+    portfolio.add_assistant(db, as_user("bm.beijing"), customer_id=created.id, user_id=chen.user_id)
     assert customers.get_customer_header(db, chen, customer_id=created.id).id == created.id
     assert customers.get_customer_header(db, zhang, customer_id=created.id).id == created.id
     repository.end_primary_assignment(db, created.id, business_today())  # a bulk UPDATE, no flush

@@ -356,10 +356,13 @@ class RelationshipIn(StrictIn):
 
 
 class RelationshipOut(BaseModel):
+    """A link as one of its customers' viewers sees it: the other party's id, name and number are
+    left out (None, "—") when that customer is outside the viewer's data scope."""
+
     id: int
-    from_customer_id: int
-    to_customer_id: int
-    other_customer_id: int
+    from_customer_id: int | None
+    to_customer_id: int | None
+    other_customer_id: int | None
     other_name: str
     other_customer_no: str
     kind: str

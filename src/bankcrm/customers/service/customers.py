@@ -19,7 +19,7 @@ from bankcrm.core.db import utcnow
 from bankcrm.core.errors import FieldProblem, ProblemCollector, ValidationFailed
 from bankcrm.core.formatting import business_today, format_datetime
 from bankcrm.core.i18n import N_
-from bankcrm.core.masking import MaskKind
+from bankcrm.core.masking import MaskKind, mask
 from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
@@ -312,17 +312,38 @@ def _snapshot(customer: Customer, *, address: str | None = None, email: str | No
 
 
 def check_unique_id(
-    session: Session, problems: ProblemCollector, id_type: str, number: str, exclude_id: int | None
+    session: Session,
+    scope: Scope | None,
+    problems: ProblemCollector,
+    id_type: str,
+    number: str,
+    exclude_id: int | None,
 ) -> str:
+    """The ID's digest; a problem when another customer holds the ID. That customer is named only
+    to a user who may see it (a loading job, ``scope`` None, sees all): otherwise typing ID numbers
+    would find out whose they are."""
     digest = id_digest(id_type, number)
-    for other in repo.find_by_id_digest(session, digest):
-        if other.id != exclude_id and other.status != "merged":
+    others = [
+        c for c in repo.find_by_id_digest(session, digest) if c.id != exclude_id and c.status != "merged"
+    ]
+    visible = (
+        {c.id for c in others} if scope is None else repo.readable_ids(session, scope, [c.id for c in others])
+    )
+    for other in others:
+        if other.id in visible:
             problems.add(
                 "id_number",
                 "customer.id_unique",
                 N_("A customer with this ID already exists (%(customer_no)s)."),
                 None,
                 customer_no=other.customer_no,
+            )
+        else:
+            problems.add(
+                "id_number",
+                "customer.id_unique",
+                N_("A customer with this ID already exists outside your data scope; ask its branch."),
+                None,
             )
     return digest
 
@@ -370,7 +391,9 @@ def create_customer(session: Session, principal: Principal, *, data: CustomerCre
     unit_id, rm_id = _placement(
         session, principal, problems, org_unit_id=data.org_unit_id, primary_rm_id=data.primary_rm_id
     )
-    digest = check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    digest = check_unique_id(
+        session, scope_of(session, principal), problems, data.id_type, clean["id_number"], None
+    )
     problems.raise_if_any()
     if not data.confirm_not_duplicate:
         _raise_if_duplicates(
@@ -394,7 +417,7 @@ def load_customer(
     """
     problems = ProblemCollector()
     clean = validate_fields(data.kind, data, problems)
-    digest = check_unique_id(session, problems, data.id_type, clean["id_number"], None)
+    digest = check_unique_id(session, None, problems, data.id_type, clean["id_number"], None)
     problems.raise_if_any()
     return _insert(session, actor, data, clean, digest=digest, unit_id=org_unit_id, rm_id=primary_rm_id)
 
@@ -527,7 +550,9 @@ def update_customer(
     )
     assert data.id_type is not None
     clean = validate_fields(customer.kind, data, problems)
-    digest = check_unique_id(session, problems, data.id_type, clean["id_number"], customer.id)
+    digest = check_unique_id(
+        session, scope_of(session, principal), problems, data.id_type, clean["id_number"], customer.id
+    )
     problems.raise_if_any()
     # An edit that leaves the mobile out keeps the stored one, so it cannot make a new duplicate by mobile.
     mobile = clean["mobile"] if "mobile" in data.model_fields_set else customer.mobile
@@ -699,7 +724,7 @@ def detail(session: Session, principal: Principal, customer: Customer) -> Custom
     address = repo.current_address(session, customer.id)
     return CustomerDetail(
         **summary.model_dump(),
-        name_en=customer.name_en,
+        name_en=shown_name(principal, customer.name_en) if customer.name_en else None,
         birth_date=customer.birth_date,
         age=age,
         gender=customer.gender,
@@ -836,6 +861,15 @@ EXPORT_COLUMNS = (
 )
 
 
+def _audited_filters(filters: CustomerFilter) -> dict[str, Any]:
+    """The export's filters as the audit trail keeps them: the search text may be a name, a mobile
+    or an ID number, so it is kept masked, like every personal value in the trail."""
+    kept = filters.model_dump(mode="json", exclude_none=True)
+    if kept.get("q"):
+        kept["q"] = mask(MaskKind.GENERIC, str(kept["q"]))
+    return kept
+
+
 def export_csv(session: Session, principal: Principal, *, filters: CustomerFilter) -> Iterator[str]:
     """A customer list as CSV: permissioned, audited, masked, and marked with who exported it."""
     principal.require(Permission.CUSTOMER_EXPORT)
@@ -848,7 +882,7 @@ def export_csv(session: Session, principal: Principal, *, filters: CustomerFilte
         principal.actor,
         action="export",
         entity_type=ENTITY,
-        details={"filters": filters.model_dump(mode="json", exclude_none=True), "rows": len(items)},
+        details={"filters": _audited_filters(filters), "rows": len(items)},
     )
 
     def generate() -> Iterator[str]:
@@ -943,9 +977,12 @@ def find_by_number(session: Session, principal: Principal, *, customer_no: str) 
     """A customer by its CRM number, within the principal's scope (for pickers such as relationships)."""
     principal.require(Permission.CUSTOMER_READ)
     found = repo.find_by_customer_no(session, customer_no.strip().upper())
-    if found is None:
+    scope = scope_of(session, principal)
+    if found is None or not repo.readable_ids(session, scope, [found.id]):
+        # The same answer, naming what was typed, whether the number is unknown or out of scope:
+        # naming the customer's id would tell that it exists.
         raise CustomerNotFound(id=customer_no)
-    return detail(session, principal, readable_customer(session, scope_of(session, principal), found.id))
+    return detail(session, principal, readable_customer(session, scope, found.id))
 
 
 def identity_digest(id_type: str, id_number: str) -> str:

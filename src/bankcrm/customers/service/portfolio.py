@@ -18,7 +18,7 @@ from bankcrm.customers.models import PortfolioHandover, RmAssignment
 from bankcrm.customers.schemas import AssignmentOut, HandoverIn, HandoverOut
 from bankcrm.customers.service.common import readable_customer, scope_of
 from bankcrm.customers.service.errors import HandoverNotFound
-from bankcrm.identity.service import users
+from bankcrm.identity.service import orgs, users
 
 ENTITY = "portfolio_handover"
 
@@ -63,6 +63,20 @@ def add_assistant(session: Session, principal: Principal, *, customer_id: int, u
             "user_id",
             "customer.rm_role",
             N_("User %(id)s cannot hold a customer portfolio."),
+            user_id,
+            id=user_id,
+        )
+    if not (
+        users.is_visible_to(session, principal, user_id)
+        or orgs.in_one_line(session, owner.org_unit_id, customer.org_unit_id)
+    ):
+        # An assistant reads the customer as its RM does, so naming one is granting access: a
+        # manager may name anyone within their scope; anyone else only a colleague of the
+        # customer's own unit or a unit above or below it, never across branches.
+        raise ValidationFailed.single(
+            "user_id",
+            "customer.assistant_unit",
+            N_("User %(id)s works outside this customer's branch and outside your data scope."),
             user_id,
             id=user_id,
         )
@@ -141,12 +155,12 @@ def request_handover(session: Session, principal: Principal, *, data: HandoverIn
     readable = repo.readable_ids(session, scope, wanted)
     outside = wanted - readable
     if outside:
+        # No count and no value: how many would tell the size of a portfolio the user may not see.
         problems.add(
             "customer_ids",
             "handover.scope",
-            N_("%(count)s of the customers are outside your data scope."),
-            len(outside),
-            count=len(outside),
+            N_("Some of the customers are outside your data scope."),
+            None,
         )
     not_owned = readable - owned
     if not_owned:

@@ -118,12 +118,13 @@ def relationships(
         other_id = link.to_customer_id if outgoing else link.from_customer_id
         other = people[other_id]
         shown = other_id in visible
+        hidden_id = None if shown else other_id
         out.append(
             RelationshipOut(
                 id=link.id,
-                from_customer_id=link.from_customer_id,
-                to_customer_id=link.to_customer_id,
-                other_customer_id=other_id,
+                from_customer_id=None if link.from_customer_id == hidden_id else link.from_customer_id,
+                to_customer_id=None if link.to_customer_id == hidden_id else link.to_customer_id,
+                other_customer_id=other_id if shown else None,
                 other_name=shown_name(principal, other.name) if shown else "—",
                 other_customer_no=other.customer_no if shown else "—",
                 kind=link.kind,

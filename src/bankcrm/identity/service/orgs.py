@@ -380,3 +380,11 @@ def unit_names(session: Session, ids: list[int] | set[int] | tuple[int, ...]) ->
 def is_open_unit(session: Session, unit_id: int) -> bool:
     unit = repo.get_org_unit(session, unit_id)
     return bool(unit and unit.is_active)
+
+
+def in_one_line(session: Session, unit_id: int, other_id: int) -> bool:
+    """Whether two units are the same, or one is above the other (their paths nest)."""
+    unit, other = repo.get_org_unit(session, unit_id), repo.get_org_unit(session, other_id)
+    if unit is None or other is None:
+        return False
+    return unit.path.startswith(other.path) or other.path.startswith(unit.path)

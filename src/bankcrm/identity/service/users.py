@@ -539,6 +539,11 @@ def portfolio_owner(session: Session, user_id: int) -> UserBrief | None:
     )
 
 
+def is_visible_to(session: Session, principal: Principal, user_id: int) -> bool:
+    """Whether the principal's data scope reaches the user (as the users list and pickers show)."""
+    return repo.find_readable_user(session, principal, user_id) is not None
+
+
 def portfolio_owners(session: Session, principal: Principal) -> list[UserBrief]:
     """Active RMs and managers the principal can see, for pickers."""
     codes = repo.role_codes(session)
