@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -40,3 +41,19 @@ def test_error_logs_carry_the_traceback_but_no_local_variables(
     if as_json:
         line = next(line for line in text.splitlines() if "request.failed" in line)
         assert "RuntimeError" in json.loads(line)["exception"]
+
+
+def test_the_access_log_keeps_the_path_but_not_the_search_in_the_query() -> None:
+    configure_logging("INFO")
+    access = logging.getLogger("uvicorn.access")
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/customers?q=13812345678", "1.1", 200),
+        None,
+    )
+    assert access.filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /customers HTTP/1.1" 200'

@@ -29,6 +29,28 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
         cache_logger_on_first_use=True,
     )
+    _keep_queries_out_of_the_access_log()
+
+
+class PathWithoutQuery(logging.Filter):
+    """Cut the query string from the server's access lines.
+
+    A search travels in the query (``/customers?q=13812345678``) and may be a name, a mobile or an
+    ID number; the access log keeps the path, method and status, which is what operations need.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client, method, path with query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _keep_queries_out_of_the_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, PathWithoutQuery) for f in access.filters):
+        access.addFilter(PathWithoutQuery())
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
