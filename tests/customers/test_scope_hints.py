@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.audit.models import AuditEvent
 from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.pagination import PageRequest
 from bankcrm.customers.schemas import CustomerCreate, CustomerFilter, HandoverIn, RelationshipIn
 from bankcrm.customers.service import customers, portfolio, relationships
 from bankcrm.customers.service.errors import CustomerNotFound
@@ -129,3 +130,19 @@ def test_an_exports_search_text_is_masked_in_the_audit_trail(db: Session, as_use
     event = db.execute(select(AuditEvent).where(AuditEvent.action == "export")).scalar_one()
     assert '"q": "1*********6"' in json.dumps(json.loads(event.changes), ensure_ascii=False)
     assert "13400006666" not in event.changes
+
+
+def test_a_viewer_of_masked_names_finds_a_name_only_whole(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
+    person = make_customer("rm.zhang", name="闫静颖")
+
+    def found(username: str, q: str) -> set[int]:
+        page = customers.list_customers(
+            db, as_user(username), filters=CustomerFilter(q=q), page=PageRequest(1, 10)
+        )
+        return {item.id for item in page.items}
+
+    assert person.id in found("rm.zhang", "闫静")
+    assert person.id in found("rm.zhang", "yanj")
+    assert person.id not in found("analyst", "闫静")
+    assert person.id not in found("analyst", "yanj")
+    assert person.id in found("analyst", "闫静颖")

@@ -767,6 +767,15 @@ def get_customer_header(session: Session, principal: Principal, *, customer_id: 
     )
 
 
+NAME_KEY_KINDS = ("n:", "p:", "i:")
+
+
+def _whole_names_only(parts: list[QueryPart]) -> list[QueryPart]:
+    """For a viewer who sees names masked: a name (or its pinyin) matches only whole, never as a
+    prefix, or typing one more character at a time would spell out every masked name."""
+    return [QueryPart(p.key, exact=True) if p.key.startswith(NAME_KEY_KINDS) else p for p in parts]
+
+
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
     if filters.group_id is not None:
         group = repo.find_group(session, filters.group_id)
@@ -779,6 +788,8 @@ def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> List
         if parsed.id_number:
             for id_type in ("resident_id", "uscc", "passport", "other"):
                 parts.append(QueryPart(f"d:{id_digest(id_type, parsed.id_number)}", exact=True))
+        if not scope.principal.can(Permission.CUSTOMER_NAME_VIEW):
+            parts = _whole_names_only(parts)
         if not parts:
             return None
         also_key = f"l:{parsed.last4}" if parsed.last4 else None
