@@ -36,7 +36,11 @@ def signed_in_principal(db: Session, settings: Settings, username: str) -> Princ
 
 
 def grant_every_permission(db: Session, admin: Principal, role_code: str) -> None:
+    """Every permission the role may hold: those of whole-bank data only when its scope is the bank."""
     role = next(role for role in role_service.list_roles(db, admin) if role.code == role_code)
+    allowed = [
+        p for p in EVERY_PERMISSION if role.data_scope == "all" or p not in role_service.WHOLE_BANK_ONLY
+    ]
     role_service.update_role_permissions(
-        db, admin, role_id=role.id, data=RolePermissionsUpdate(permissions=EVERY_PERMISSION, reason="tests")
+        db, admin, role_id=role.id, data=RolePermissionsUpdate(permissions=allowed, reason="tests")
     )

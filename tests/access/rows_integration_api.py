@@ -9,8 +9,8 @@ Reading guide (the batch and the match candidates are described in ``integration
   back); every other role gets 403 on every route, whatever the target (checked before the record
   is looked up);
 * the rights are bank-wide: a delivery belongs to a source system, not to a branch, so the data scope
-  does not narrow them (``bj*`` and ``own*``, holding every right, see and do what the administrator
-  does);
+  does not narrow them, and only a role whose scope is the whole bank may hold them (``bj*`` and
+  ``own*`` hold every other right: 403 here);
 * tokens: ``cc`` holds every right of the API-client role and may send records; ``cc-`` is narrowed to
   api.access (403); ``cc+`` also asks for ``integration.read`` and ``integration.match_review``, which
   the role does not hold, so it reads and decides nothing, exactly like ``cc``;
@@ -31,7 +31,7 @@ from tests.access.table import route, visibility
 # The lists, which name no record: integration.read, and no data scope.
 READ_ONLY_TABLE = """
     target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-    -      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
+    -      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 """
 
 ROUTES = [
@@ -42,16 +42,16 @@ ROUTES = [
         "GET /api/v1/integration/batches/{batch_id}",
         """
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        batch:core    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        batch:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        batch:core    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        batch:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
         """,
     ),
     route(
         "GET /api/v1/integration/batches/{batch_id}/rejects",
         """
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        batch:core    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        batch:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        batch:core    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        batch:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
         """,
     ),
     # ------------------------------------------------------------ records from other systems
@@ -59,9 +59,9 @@ ROUTES = [
         "POST /api/v1/integration/sources/{source}/records",
         """
         target               anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        source:core          401  201 403 403 403 403 403 403 403 403 403 403 201 403 201 201 201
-        source:core>key:used 401  409 403 403 403 403 403 403 403 403 403 403 201 403 201 201 201
-        source:missing       401  404 403 403 403 403 403 403 403 403 403 403 404 403 404 404 404
+        source:core          401  201 403 403 403 403 403 403 403 403 403 403 201 403 201 403 403
+        source:core>key:used 401  409 403 403 403 403 403 403 403 403 403 403 201 403 201 403 403
+        source:missing       401  404 403 403 403 403 403 403 403 403 403 403 404 403 404 403 403
         """,
         body=bodies.records,
         headers=bodies.idempotency_key,
@@ -72,9 +72,9 @@ ROUTES = [
         "POST /api/v1/integration/matches/{candidate_id}/decision",
         """
         target            anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        candidate:pending 401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        candidate:decided 401  422 403 403 403 403 403 403 403 403 403 403 403 403 403 422 422
-        candidate:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        candidate:pending 401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        candidate:decided 401  422 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        candidate:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
         """,
         body=bodies.match_verdict,
     ),
@@ -84,9 +84,9 @@ ROUTES = [
         "GET /api/v1/integration/quality/{source}",
         """
         target         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        source:core    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        source:cards   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        source:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        source:core    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        source:cards   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        source:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
         """,
     ),
     # ``source:cards`` has delivered nothing: its list of failing records is empty, not missing.
@@ -94,10 +94,10 @@ ROUTES = [
         "GET /api/v1/integration/quality/{source}/{field}/rejects",
         """
         target                         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        source:core>field:id_number    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        source:cards>field:id_number   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200
-        source:core>field:nosuch       401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
-        source:missing>field:id_number 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        source:core>field:id_number    401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        source:cards>field:id_number   401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        source:core>field:nosuch       401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        source:missing>field:id_number 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
         """,
     ),
     # ------------------------------------------------------------ golden records
@@ -107,10 +107,10 @@ ROUTES = [
         "GET /api/v1/integration/golden/{customer_id}",
         """
         target           anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        customer:zh      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
-        customer:ch      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404
-        customer:liu     401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
-        customer:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 404 404
+        customer:zh      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        customer:ch      401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        customer:liu     401  200 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+        customer:missing 401  404 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
         """,
     ),
 ]
@@ -125,7 +125,7 @@ VISIBILITY = [
         "/api/v1/integration/batches",
         """
         target     anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        batch:core -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   yes yes
+        batch:core -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
         """,
         found=_listed_ids,
     ),
@@ -133,8 +133,8 @@ VISIBILITY = [
         "/api/v1/integration/matches",
         """
         target            anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        candidate:pending -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   yes yes
-        candidate:decided -    no  -   -   -   -   -   -   -   -   -   -   -   -   -   no  no
+        candidate:pending -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        candidate:decided -    no  -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
         """,
         found=_listed_ids,
     ),

@@ -2,8 +2,9 @@
 reject reports, the match review queue, and data quality.
 
 Reading guide: the rights are those of the API (see ``rows_integration_api.py``): the administrator
-alone holds them by default, ``bj*`` and ``own*`` hold every right, and the data scope narrows none of
-them; everybody else gets a 403 page. A browser that is not signed in, and a bearer token, are sent to
+alone holds them by default, only a role whose scope is the whole bank may hold them (``bj*`` and
+``own*`` hold every other right), and the data scope narrows none of them; everybody else gets a 403
+page. A browser that is not signed in, and a bearer token, are sent to
 the sign-in page (``lgn``). A missing batch, match candidate, source or field is a 404 page. A
 successful form post redirects (``303``): the upload to the new batch's page, a decision to the queue;
 a form refused by a rule (an unknown source, a pair already decided) redirects too, with a message.
@@ -21,7 +22,7 @@ from tests.access.table import route, visibility
 # The lists, which name no record: integration.read, and no data scope.
 READ_ONLY_TABLE = """
     target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-    -      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
+    -      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
 """
 
 ROUTES = [
@@ -31,8 +32,8 @@ ROUTES = [
         "POST /integration/upload",
         """
         target         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        source:core    lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
-        source:missing lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
+        source:core    lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        source:missing lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
         body=bodies.delivery_form,
     ),
@@ -41,16 +42,16 @@ ROUTES = [
         "GET /integration/batches/{batch_id}",
         """
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        batch:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
-        batch:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        batch:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        batch:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
     ),
     route(
         "POST /integration/batches/{batch_id}/rejects.csv",
         """
         target        anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        batch:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
-        batch:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        batch:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        batch:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
     ),
     # ------------------------------------------------------------ match review
@@ -59,9 +60,9 @@ ROUTES = [
         "POST /integration/matches/{candidate_id}/decision",
         """
         target            anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        candidate:pending lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
-        candidate:decided lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 303 303
-        candidate:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        candidate:pending lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        candidate:decided lgn  303 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        candidate:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
         body=bodies.match_verdict_form,
     ),
@@ -71,19 +72,19 @@ ROUTES = [
         "GET /integration/quality/{source}",
         """
         target         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        source:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
-        source:cards   lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
-        source:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        source:core    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        source:cards   lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        source:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
     ),
     route(
         "GET /integration/quality/{source}/{field}",
         """
         target                         anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        source:core>field:id_number    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
-        source:cards>field:id_number   lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 200
-        source:core>field:nosuch       lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
-        source:missing>field:id_number lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        source:core>field:id_number    lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        source:cards>field:id_number   lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        source:core>field:nosuch       lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        source:missing>field:id_number lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
     ),
     # ------------------------------------------------------------ golden records
@@ -93,10 +94,10 @@ ROUTES = [
         "GET /integration/golden/{customer_id}",
         """
         target           anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        customer:zh      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 404
-        customer:ch      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 200 404
-        customer:liu     lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
-        customer:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 404 404
+        customer:zh      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        customer:ch      lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        customer:liu     lgn  200 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
+        customer:missing lgn  404 403 403 403 403 403 403 403 403 403 403 lgn lgn lgn 403 403
         """,
     ),
 ]
@@ -115,7 +116,7 @@ VISIBILITY = [
         "/integration/batches",
         """
         target     anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        batch:core -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   yes yes
+        batch:core -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
         """,
         found=_links_to_batch,
     ),
@@ -123,8 +124,8 @@ VISIBILITY = [
         "/integration/matches",
         """
         target            anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
-        candidate:pending -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   yes yes
-        candidate:decided -    no  -   -   -   -   -   -   -   -   -   -   -   -   -   no  no
+        candidate:pending -    yes -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        candidate:decided -    no  -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
         """,
         found=_shows_candidate,
     ),

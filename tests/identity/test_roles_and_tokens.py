@@ -24,6 +24,10 @@ def role(db: Session, code: str) -> Role:
     return db.query(Role).filter_by(code=code).one()
 
 
+def principal_permissions(db: Session, role_id: int) -> list[str]:
+    return [row.permission for row in db.query(RolePermission).filter_by(role_id=role_id)]
+
+
 def test_an_administrator_edits_a_role_and_the_change_applies_at_once(db: Session, as_user, settings) -> None:  # type: ignore[no-untyped-def]
     analyst = role(db, "analyst")
     before = as_user("analyst")
@@ -203,3 +207,31 @@ def test_a_token_that_just_worked_stops_at_the_next_request_once_revoked_or_its_
     assert client_user is not None
     user_service.set_user_active(db, admin, user_id=client_user.id, active=False, reason="system retired")
     assert me(disabled.token) == 401
+
+
+def test_whole_bank_data_rights_go_only_to_roles_of_the_whole_bank(db: Session, as_user) -> None:  # type: ignore[no-untyped-def]
+    """Batches, rejected records and match pairs belong to no branch: a branch role holding them
+    would see and merge the whole bank's."""
+    manager = role(db, "branch_manager")
+    before = set(principal_permissions(db, manager.id))
+    with pytest.raises(ValidationFailed) as caught:
+        roles.update_role_permissions(
+            db,
+            as_user("admin"),
+            role_id=manager.id,
+            data=RolePermissionsUpdate(
+                permissions=sorted({*before, Permission.MATCH_REVIEW.value}), reason="help the data team"
+            ),
+        )
+    assert [(p.rule, p.value) for p in caught.value.problems] == [
+        ("role.whole_bank_only", Permission.MATCH_REVIEW.value)
+    ]
+    assert set(principal_permissions(db, manager.id)) == before
+    executive = role(db, "executive")
+    granted = sorted({*principal_permissions(db, executive.id), Permission.INTEGRATION_READ.value})
+    roles.update_role_permissions(
+        db,
+        as_user("admin"),
+        role_id=executive.id,
+        data=RolePermissionsUpdate(permissions=granted, reason="data stewardship"),
+    )

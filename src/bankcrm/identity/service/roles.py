@@ -19,6 +19,13 @@ from bankcrm.identity.service.errors import RoleNotFound
 ENTITY = "role"
 # The administrator role must keep these, or nobody could ever repair the permission map again.
 ADMIN_ESSENTIALS = {Permission.ROLE_READ.value, Permission.ROLE_WRITE.value, Permission.USER_WRITE.value}
+# Source systems' batches, rejected records and match pairs belong to no branch: they show and
+# change data of the whole bank, so only a role whose data scope is the whole bank may hold them.
+WHOLE_BANK_ONLY = {
+    Permission.INTEGRATION_READ.value,
+    Permission.INTEGRATION_RUN.value,
+    Permission.MATCH_REVIEW.value,
+}
 
 
 def sync_roles(session: Session, actor: Actor) -> list[str]:
@@ -105,6 +112,17 @@ def update_role_permissions(
             N_("The administrator role must keep: %(names)s."),
             ", ".join(sorted(ADMIN_ESSENTIALS - wanted)),
             names=", ".join(sorted(ADMIN_ESSENTIALS)),
+        )
+    beyond_scope = sorted(wanted & WHOLE_BANK_ONLY) if role.data_scope != "all" else []
+    if beyond_scope:
+        raise ValidationFailed.single(
+            "permissions",
+            "role.whole_bank_only",
+            N_(
+                "%(names)s show data of the whole bank; only a role whose data scope is the whole bank may hold them."
+            ),
+            ", ".join(beyond_scope),
+            names=", ".join(beyond_scope),
         )
     before = repo.role_permissions(session, role.id)
     repo.set_role_permissions(session, role.id, wanted)
