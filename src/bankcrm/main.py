@@ -25,6 +25,7 @@ from bankcrm.identity.resolver import audit_denial, resolve_principal
 from bankcrm.identity.service import orgs
 from bankcrm.integration import api as integration_api
 from bankcrm.integration import pages as integration_pages
+from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
 from bankcrm.web.security import RequestContextMiddleware, csrf_protect
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.principal_resolver = resolve_principal
+    app.router.route_class = PrincipalRoute  # the app's own routes, like every router's
 
     navigation = Navigation()
     renderer = Renderer(navigation)

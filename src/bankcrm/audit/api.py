@@ -14,10 +14,10 @@ from bankcrm.core.pagination import MAX_PAGE_SIZE, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.validation import TEXT_PATTERN, IsoDate
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=PrincipalRoute)
 PROBLEM = {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {}}}
 
 

@@ -17,12 +17,12 @@ from bankcrm.core.pagination import Page, PageRequest
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.validation import without_control_characters
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors, form_fields
 from bankcrm.web.render import Navigation, NavItem, Renderer, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/admin/audit", include_in_schema=False)
+router = APIRouter(prefix="/admin/audit", include_in_schema=False, route_class=PrincipalRoute)
 FILTER_FIELDS = ("actor", "entity_type", "entity_id", "action", "date_from", "date_to")
 
 

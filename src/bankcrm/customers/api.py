@@ -67,11 +67,11 @@ from bankcrm.customers.service import (
     tags,
     view360,
 )
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.params import PathId, QueryId
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/api/v1", tags=["customers"])
+router = APIRouter(prefix="/api/v1", tags=["customers"], route_class=PrincipalRoute)
 DB = Annotated[Session, Depends(db_session)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]

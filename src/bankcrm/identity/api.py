@@ -33,12 +33,12 @@ from bankcrm.identity.schemas import (
     UserUpdate,
 )
 from bankcrm.identity.service import orgs, roles, tokens, users
-from bankcrm.web.auth import current_principal, require
+from bankcrm.web.auth import PrincipalRoute, current_principal, require
 from bankcrm.web.params import PathId, QueryId
 from bankcrm.web.transaction import db_session
 
 T = TypeVar("T")
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = APIRouter(prefix="/api/v1", tags=["identity"], route_class=PrincipalRoute)
 DB = Annotated[Session, Depends(db_session)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")]

@@ -26,10 +26,10 @@ from bankcrm.integration.schemas import (
     SourceQualityOut,
 )
 from bankcrm.integration.service import golden, matching, monitor, quality, runs
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/api/v1/integration", tags=["integration"])
+router = APIRouter(prefix="/api/v1/integration", tags=["integration"], route_class=PrincipalRoute)
 DB = Annotated[Session, Depends(db_session)]
 PROBLEM = {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {}}}
 R: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}

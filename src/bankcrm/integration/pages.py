@@ -19,13 +19,13 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.core.validation import RowId
 from bankcrm.integration.service import golden, matching, monitor, quality, runs
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import parse_page
 from bankcrm.web.render import Navigation, NavItem, Renderer, redirect, translator
 from bankcrm.web.render import page as render
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/integration", include_in_schema=False)
+router = APIRouter(prefix="/integration", include_in_schema=False, route_class=PrincipalRoute)
 # Source and field codes in paths: short identifiers, never free text.
 SourceCode = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 FieldCode = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,63}$")]

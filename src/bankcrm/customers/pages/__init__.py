@@ -12,9 +12,10 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers.pages import detail, forms, home, listing, workflow
 from bankcrm.customers.pages.labels import LABELS
+from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.render import Navigation, NavItem, Renderer
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PrincipalRoute)
 for module in (listing, workflow, forms, detail):
     router.include_router(module.router)
 

@@ -49,7 +49,7 @@ from bankcrm.customers.service import (
 )
 from bankcrm.customers.service.errors import CustomerNotFound
 from bankcrm.identity.service import users
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.errors import HTTP_DETAILS
 from bankcrm.web.forms import (
     blank_to_none,
@@ -63,7 +63,7 @@ from bankcrm.web.render import Renderer, redirect, translator
 from bankcrm.web.render import page as render
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/customers/{customer_id}")
+router = APIRouter(prefix="/customers/{customer_id}", route_class=PrincipalRoute)
 # Order matters for the layout: half-width pairs, with accounts and transactions at full width.
 SECTIONS = (
     "assets",

@@ -16,14 +16,14 @@ from bankcrm.customers.schemas import CORPORATE_ID_TYPES, INDIVIDUAL_ID_TYPES, C
 from bankcrm.customers.service import customers
 from bankcrm.customers.service.errors import LikelyDuplicates
 from bankcrm.identity.service import orgs, users
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import blank_to_none, field_errors, form_fields, parse_form
 from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/customers")
+router = APIRouter(prefix="/customers", route_class=PrincipalRoute)
 OPTIONAL = (
     "name_en",
     "birth_date",

@@ -19,7 +19,7 @@ from bankcrm.core.validation import parse_row_id
 from bankcrm.customers.schemas import CustomerFilter, GroupIn, TagIn
 from bankcrm.customers.service import customers, tags
 from bankcrm.identity.service import orgs, users
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import (
     blank_to_none,
     field_errors,
@@ -31,7 +31,7 @@ from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter()
+router = APIRouter(route_class=PrincipalRoute)
 FILTER_KEYS = (
     "q",
     "kind",

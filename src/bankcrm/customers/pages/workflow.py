@@ -17,14 +17,14 @@ from bankcrm.customers.schemas import HandoverIn, MergeRequestIn
 from bankcrm.customers.service import customers, interactions, merge, portfolio
 from bankcrm.customers.service.merge import MERGEABLE_FIELDS
 from bankcrm.identity.service import users
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
 from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/customers")
+router = APIRouter(prefix="/customers", route_class=PrincipalRoute)
 READ = Depends(require(Permission.CUSTOMER_READ))
 
 

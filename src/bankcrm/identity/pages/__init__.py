@@ -12,9 +12,10 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.identity.pages import orgs, roles, session, tokens, users
 from bankcrm.identity.roles import MOVE_STATUS_LABELS, ORG_KIND_LABELS, ROLE_LABELS, SCOPE_LABELS
+from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.render import Navigation, NavItem, Renderer
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PrincipalRoute)
 for module in (session, users, roles, orgs, tokens):
     router.include_router(module.router)
 

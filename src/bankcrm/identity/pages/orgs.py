@@ -16,7 +16,7 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.identity.schemas import DisableIn, OrgUnitCreate, OrgUnitMoveIn, OrgUnitUpdate
 from bankcrm.identity.service import orgs
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import (
     blank_to_none,
     field_errors,
@@ -31,7 +31,7 @@ from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/admin/org-units")
+router = APIRouter(prefix="/admin/org-units", route_class=PrincipalRoute)
 KINDS = ("head_office", "branch", "sub_branch", "team")
 
 

@@ -12,14 +12,14 @@ from bankcrm.core.permissions import PERMISSION_LABELS, Permission
 from bankcrm.core.principal import Principal
 from bankcrm.identity.schemas import RolePermissionsUpdate
 from bankcrm.identity.service import roles
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
 from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/admin/roles")
+router = APIRouter(prefix="/admin/roles", route_class=PrincipalRoute)
 
 
 @router.get("")

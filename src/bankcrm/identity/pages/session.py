@@ -19,14 +19,14 @@ from bankcrm.core.validation import CONTROL_CHARACTERS
 from bankcrm.identity.roles import HOME_KIND
 from bankcrm.identity.schemas import PasswordChange
 from bankcrm.identity.service import auth, overview
-from bankcrm.web.auth import current_principal, optional_principal, require
+from bankcrm.web.auth import PrincipalRoute, current_principal, optional_principal, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
 from bankcrm.web.render import Renderer, redirect, translator
 from bankcrm.web.render import page as render
 from bankcrm.web.security import LOCALE_COOKIE, SESSION_COOKIE, ensure_presession, origin_of, settings_of
 from bankcrm.web.transaction import db_session
 
-router = APIRouter()
+router = APIRouter(route_class=PrincipalRoute)
 WRONG_LOGIN = N_("Wrong username or password.")
 
 

@@ -15,14 +15,14 @@ from bankcrm.core.permissions import PERMISSION_LABELS, Permission
 from bankcrm.core.principal import Principal
 from bankcrm.identity.schemas import ApiTokenCreate, DisableIn
 from bankcrm.identity.service import tokens, users
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form, parse_page
 from bankcrm.web.params import PathId
 from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/admin/api-tokens")
+router = APIRouter(prefix="/admin/api-tokens", route_class=PrincipalRoute)
 
 
 def _context(db: Session, principal: Principal, request: Request, **extra: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from bankcrm.core.principal import Principal
 from bankcrm.core.validation import parse_row_id
 from bankcrm.identity.schemas import DisableIn, PasswordReset, RevealIn, UserCreate, UserUpdate
 from bankcrm.identity.service import orgs, roles, users
-from bankcrm.web.auth import require
+from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import (
     blank_to_none,
     field_errors,
@@ -31,7 +31,7 @@ from bankcrm.web.render import page as render
 from bankcrm.web.render import redirect, translator
 from bankcrm.web.transaction import db_session
 
-router = APIRouter(prefix="/admin/users")
+router = APIRouter(prefix="/admin/users", route_class=PrincipalRoute)
 SORTS = ("username", "display_name", "last_login_at", "created_at")
 
 
