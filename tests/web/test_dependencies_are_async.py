@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 
-
-def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every route of the app, including those of included routers (kept apart since FastAPI 0.16x)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from _api_routes(included.routes)
+from tests.web.support import api_routes
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -35,9 +25,9 @@ def test_every_dependency_of_every_route_is_async(app: FastAPI) -> None:
     # to the pool by an async dependency only when there is something to look up.
     sync = {
         f"{route.path}: {call.__module__}.{call.__qualname__}"
-        for route in _api_routes(app.routes)
+        for route in api_routes(app.routes)
         for call in _dependencies(route.dependant)
         if not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call))
     }
-    assert sum(1 for _ in _api_routes(app.routes)) > 100, "the walk must reach the included routers"
+    assert sum(1 for _ in api_routes(app.routes)) > 100, "the walk must reach the included routers"
     assert not sync, sorted(sync)

@@ -9,22 +9,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from bankcrm.core.permissions import Permission
-from bankcrm.core.principal import DataScope, Principal
+from bankcrm.core.principal import Principal
 from bankcrm.web.auth import current_principal, optional_principal, require
 from bankcrm.web.security import SESSION_COOKIE
-
-CALLER = Principal(
-    user_id=7,
-    username="callcenter",
-    display_name="Call centre",
-    role="api_client",
-    org_unit_id=1,
-    org_path="/1/",
-    org_unit_name="Head office",
-    scope=DataScope.ALL,
-    permissions=frozenset({Permission.API_ACCESS.value, Permission.USER_READ.value}),
-    auth_method="token",
-)
+from tests.web.support import CALLER
 
 
 @dataclass

@@ -4,7 +4,7 @@ once per request, and 401/403 still outrank 422 for a bad parameter."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -13,35 +13,22 @@ import anyio.to_thread
 import pytest
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
 
 from bankcrm.audit.models import AuditEvent
 from bankcrm.core.errors import DomainError
 from bankcrm.core.permissions import Permission
-from bankcrm.core.principal import DataScope, Principal
+from bankcrm.core.principal import Principal
 from bankcrm.identity.schemas import ApiTokenCreate
 from bankcrm.identity.service import tokens
 from bankcrm.identity.service import users as user_service
 from bankcrm.web.auth import PrincipalRoute, current_principal, is_principal_dependency, require
 from bankcrm.web.errors import STATUS_BY_KIND
+from tests.web.support import CALLER, api_routes
 
-CALLER = Principal(
-    user_id=7,
-    username="callcenter",
-    display_name="Call centre",
-    role="api_client",
-    org_unit_id=1,
-    org_path="/1/",
-    org_unit_name="Head office",
-    scope=DataScope.ALL,
-    permissions=frozenset({Permission.API_ACCESS.value, Permission.USER_READ.value}),
-    auth_method="token",
-)
 WEAK = Principal(**{**CALLER.__dict__, "permissions": frozenset({Permission.API_ACCESS.value})})
 
 # The number of the thread-pool hop a piece of code runs in (0: on the event loop).
@@ -169,15 +156,6 @@ def test_an_async_route_looks_the_credential_up_in_a_hop_of_its_own(hops: list[A
 # ---------------------------------------------------------------- the application
 
 
-def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from _api_routes(included.routes)
-
-
 def _nested_principal_dependencies(dependant: Dependant) -> Iterator[str]:
     for sub in dependant.dependencies:
         for nested in sub.dependencies:
@@ -186,7 +164,7 @@ def _nested_principal_dependencies(dependant: Dependant) -> Iterator[str]:
 
 
 def test_every_route_of_the_app_looks_its_principal_up_in_its_own_hop(app: FastAPI) -> None:
-    routes = list(_api_routes(app.routes))
+    routes = list(api_routes(app.routes))
     assert len(routes) > 100, "the walk must reach the included routers"
     assert [r.path for r in routes if not isinstance(r, PrincipalRoute)] == []
     # A dependency that needed the principal would cost its route the hop again (and is allowed).
