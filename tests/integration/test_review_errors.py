@@ -25,16 +25,17 @@ def test_a_reviewer_without_the_read_right_gets_a_403_page(  # type: ignore[no-u
     db: Session, as_user, signed_in, client
 ) -> None:
     admin = as_user("admin")
-    analyst = next(role for role in role_service.list_roles(db, admin) if role.code == "analyst")
+    # A whole-bank role: only such a role may hold an integration right.
+    executive = next(role for role in role_service.list_roles(db, admin) if role.code == "executive")
     role_service.update_role_permissions(
         db,
         admin,
-        role_id=analyst.id,
+        role_id=executive.id,
         data=RolePermissionsUpdate(
             permissions=["home.view", "profile.edit", "integration.match_review"], reason="tests"
         ),
     )
-    signed_in("analyst")
+    signed_in("exec")
     answer = client.post(f"/integration/matches/{MISSING}/decision", data={"decision": "accept"})
     assert answer.status_code == 403
     assert (
