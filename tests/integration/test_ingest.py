@@ -18,7 +18,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.customers.models import Customer, CustomerSearchKey, SourceXref
 from bankcrm.customers.service.common import refresh_search_keys
-from bankcrm.integration.models import SourceRecord
+from bankcrm.integration.models import GoldenFieldChange, SourceRecord
 from bankcrm.integration.service import ingest
 from bankcrm.integration.service.ingest import ingest_file
 from tests.conftest import BACKEND
@@ -396,3 +396,29 @@ def test_a_customer_delivery_writes_with_the_loading_page_cache(
     assert result.created == 1
     assert seen == [-get_settings().loading_cache_mib * 1024]
     assert db.execute(text("PRAGMA cache_size")).scalar_one() == before
+
+
+@pytest.mark.usefixtures("demo")
+def test_new_customers_first_value_history_is_the_same_written_in_parts(
+    db: Session, lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first-value history of a delivery's new customers goes out in parts as it is made; the
+    rows are those of writing it all at the end."""
+    rows = [
+        core_row(f"K3{i:02d}", name, resident_id(date(1960 + i, 5, 5), 60 + i), mobile=f"1370000{i:04d}")
+        for i, name in enumerate(("王强", "李芳", "赵敏", "钱进", "孙俪"))
+    ]
+    path = write_core(tmp_path, "core_customers_20261202.csv", rows)
+    written = []
+    for at_a_time in (ingest.HISTORY_ROWS_AT_A_TIME, 3):
+        monkeypatch.setattr(ingest, "HISTORY_ROWS_AT_A_TIME", at_a_time)
+        savepoint = db.begin_nested()
+        assert ingest_file(db, JOB, source="core", path=path).created == 5
+        history = db.execute(select(GoldenFieldChange).order_by(GoldenFieldChange.id)).scalars()
+        written.append(
+            [(h.source_customer_no, h.field, h.rule, h.value_digest, h.value_masked) for h in history]
+        )
+        savepoint.rollback()
+    assert written[0] == written[1]
+    assert {number for number, *_rest in written[1]} == {f"K3{i:02d}" for i in range(5)}
+    assert len(written[1]) > 3 * 5
