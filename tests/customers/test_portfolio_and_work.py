@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bankcrm.audit.models import AuditEvent
 from bankcrm.core.context import Actor
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
 from bankcrm.core.formatting import business_today
@@ -255,3 +258,22 @@ def test_aum_sets_the_tier(db: Session, as_user, make_customer) -> None:  # type
         org_unit_id=unit_id(db, "BJ-HD"),
     )
     assert customers.get_customer(db, as_user("rm.zhang"), customer_id=person.id).tier == "vip"
+
+
+def test_an_approved_handover_shows_in_each_customers_own_trail(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
+    a = make_customer("rm.zhang", name="客户甲")
+    b = make_customer("rm.zhang", name="客户乙")
+    zhang, chen = user_id(db, "rm.zhang"), user_id(db, "rm.chen")
+    request = portfolio.request_handover(
+        db,
+        as_user("rm.zhang"),
+        data=HandoverIn(from_rm_id=zhang, to_rm_id=chen, reason="rm.zhang moves to HQ"),
+    )
+    portfolio.decide_handover(
+        db, as_user("bm.beijing"), handover_id=request.id, approve=True, note="同意移交"
+    )
+    trail = db.execute(select(AuditEvent).where(AuditEvent.action == "handover")).scalars().all()
+    assert sorted(int(e.entity_id) for e in trail if e.entity_type == "customer") == sorted([a.id, b.id])
+    changes = json.loads(trail[0].changes)
+    assert changes["primary_rm_id"] == {"before": zhang, "after": chen}
+    assert trail[0].reason == f"handover {request.id}: 同意移交"

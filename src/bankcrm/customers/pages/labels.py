@@ -147,6 +147,7 @@ LABELS: dict[str, dict[str, str]] = {
         "add_contact": N_("Contact added"),
         "end_contact": N_("Contact ended"),
         "add_assistant": N_("Assistant RM added"),
+        "handover": N_("Handed over to another RM"),
         "complete_from_source": N_("Completed from a source system"),
         "tag": N_("Tagged"),
         "untag": N_("Tag removed"),

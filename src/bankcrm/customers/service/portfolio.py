@@ -228,6 +228,7 @@ def decide_handover(
     row.decided_by = principal.user_id
     row.decided_at = utcnow()
     row.decision_note = note
+    moved: list[int] = []
     if approve:
         # A handover takes effect the day it is approved; the assignment history keeps both RMs' periods.
         effective = business_today()
@@ -238,6 +239,7 @@ def decide_handover(
                 start_primary_assignment(
                     session, customer_id=customer.id, rm_id=row.to_rm_id, on=effective, handover_id=row.id
                 )
+                moved.append(customer.id)
     session.flush()
     audit.record_event(
         session,
@@ -247,6 +249,22 @@ def decide_handover(
         entity_id=row.id,
         details={"customers": len(ids)},
         reason=note,
+    )
+    # Each customer's own trail shows its new RM, as an edit of the RM would.
+    audit.record_many(
+        session,
+        principal.actor,
+        [
+            audit.change_entry(
+                entity_type="customer",
+                entity_id=customer_id,
+                action="handover",
+                before={"primary_rm_id": row.from_rm_id},
+                after={"primary_rm_id": row.to_rm_id},
+                reason=f"handover {row.id}: {note}",
+            )
+            for customer_id in sorted(moved)
+        ],
     )
     return _out(session, row)
 
