@@ -220,7 +220,7 @@ def _result_of(batch: Batch, rejects: list[dict[str, Any]]) -> IngestResult:
 
 def _validated(mapping: Mapping, rows: Iterable[tuple[int, dict[str, str]]]) -> list[CleanRecord]:
     """A customer delivery's records standardised and validated as they are read: each raw row is
-    let go once its record is made, so a delivery never holds both (a sixth of its memory)."""
+    let go once its record is made, so a delivery never holds all its raw rows beside its records."""
     standardise = standardiser(mapping)
     return [validate_customer(mapping, number, standardise(raw)) for number, raw in rows]
 
