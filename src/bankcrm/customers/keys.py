@@ -217,6 +217,14 @@ def parse_query(raw: str) -> ParsedQuery:
     return ParsedQuery(alternatives=tuple(alternatives), id_number=id_number)
 
 
+NAME_KINDS = ("n:", "p:", "i:")  # name, full pinyin, initials
+
+
+def whole_names_only(parts: Iterable[QueryPart]) -> list[QueryPart]:
+    """``parts`` with every name, pinyin or initials part matched whole instead of as a prefix."""
+    return [QueryPart(p.key, exact=True) if p.key.startswith(NAME_KINDS) else p for p in parts]
+
+
 def _name_parts(text: str) -> tuple[QueryPart, ...]:
     clean = normalise_name(text)
     if not clean:

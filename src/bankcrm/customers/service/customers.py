@@ -32,7 +32,7 @@ from bankcrm.core.validation import (
     to_half_width,
 )
 from bankcrm.customers import repository as repo
-from bankcrm.customers.keys import QueryPart, parse_query
+from bankcrm.customers.keys import QueryPart, parse_query, whole_names_only
 from bankcrm.customers.models import Address, Consent, ContactPoint, Customer
 from bankcrm.customers.repository import ListQuery, Scope
 from bankcrm.customers.schemas import (
@@ -767,15 +767,6 @@ def get_customer_header(session: Session, principal: Principal, *, customer_id: 
     )
 
 
-NAME_KEY_KINDS = ("n:", "p:", "i:")
-
-
-def _whole_names_only(parts: list[QueryPart]) -> list[QueryPart]:
-    """For a viewer who sees names masked: a name (or its pinyin) matches only whole, never as a
-    prefix, or typing one more character at a time would spell out every masked name."""
-    return [QueryPart(p.key, exact=True) if p.key.startswith(NAME_KEY_KINDS) else p for p in parts]
-
-
 def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> ListQuery | None:
     if filters.group_id is not None:
         group = repo.find_group(session, filters.group_id)
@@ -789,7 +780,8 @@ def _list_query(session: Session, scope: Scope, filters: CustomerFilter) -> List
             for id_type in ("resident_id", "uscc", "passport", "other"):
                 parts.append(QueryPart(f"d:{id_digest(id_type, parsed.id_number)}", exact=True))
         if not scope.principal.can(Permission.CUSTOMER_NAME_VIEW):
-            parts = _whole_names_only(parts)
+            # Prefixes would spell out, a character at a time, the names this viewer sees masked.
+            parts = whole_names_only(parts)
         if not parts:
             return None
         also_key = f"l:{parsed.last4}" if parsed.last4 else None
