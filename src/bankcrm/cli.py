@@ -39,7 +39,7 @@ from bankcrm.integration.service.dedupe import (
     link_files,
     parse_role_columns,
 )
-from bankcrm.integration.service.ingest import UnknownSource, ingest_file
+from bankcrm.integration.service.ingest import IngestResult, UnknownSource, land_file, resolve_landed
 from bankcrm.integration.service.matching import run_matching
 
 app = typer.Typer(
@@ -161,11 +161,10 @@ def ingest(
     database = create_database(get_settings())
     failed = False
     for path in files:
-        with database.transaction() as session:
-            try:
-                result = ingest_file(session, Actor.system(f"ingest:{source}"), source=source, path=path)
-            except UnknownSource:
-                raise _fail(f"No source {source!r}: add a mapping file for it.", code=2) from None
+        try:
+            result = _ingest_in_two_steps(database, source, path)
+        except UnknownSource:
+            raise _fail(f"No source {source!r}: add a mapping file for it.", code=2) from None
         failed |= result.status == "refused"
         console.print(
             f"{path.name}: {result.status}; read {result.read}, loaded {result.loaded}, "
@@ -177,6 +176,17 @@ def ingest(
     database.dispose()
     if failed:
         raise typer.Exit(1)
+
+
+def _ingest_in_two_steps(database: Database, source: str, path: Path) -> IngestResult:
+    """Land the file and commit, then resolve it and commit: its validated records and rejects are
+    in the store before the golden-record work starts, and a run that dies in between is resolved
+    by running it again."""
+    actor = Actor.system(f"ingest:{source}")
+    with database.transaction() as session:
+        landed = land_file(session, actor, source=source, path=path)
+    with database.transaction() as session:
+        return resolve_landed(session, actor, landed)
 
 
 @app.command()
@@ -373,8 +383,7 @@ def _load_sample_deliveries(database: Database, folder: Path, people: int, seed_
     write_extracts(folder, people=people, seed=seed_value, transactions_per_customer=5)
     for source, pattern in SAMPLE_DELIVERIES:
         for path in sorted(folder.glob(pattern)):
-            with database.transaction() as session:
-                ingest_file(session, Actor.system(f"ingest:{source}"), source=source, path=path)
+            _ingest_in_two_steps(database, source, path)
     with database.transaction() as session:
         summary = run_matching(session, Actor.system("match"))
     console.print(

@@ -35,6 +35,7 @@ from bankcrm.integration import repository as repo
 from bankcrm.integration.mapping import Mapping
 from bankcrm.integration.models import Batch, GoldenFieldChange, SourceRecord
 from bankcrm.integration.records import CleanRecord
+from bankcrm.integration.repository import LandedRow
 from bankcrm.integration.service import golden, ingest
 from bankcrm.integration.service.ingest import ingest_file
 from tests.integration.files import core_row, resident_id, write_core
@@ -53,10 +54,12 @@ def one_at_a_time(
     actor: Actor,
     mapping: Mapping,
     batch: Batch,
-    good: list[CleanRecord],
+    landed: list[LandedRow],
     reject_rows: list[dict[str, Any]],
 ) -> None:
-    """Ingestion's customer loading as it was before it became set-based (the reference)."""
+    """Ingestion's customer loading as it was before it became set-based (the reference), from the
+    records as they landed."""
+    good = [CleanRecord(row.record_no, json.loads(row.fields)) for row in landed]
     unmatched: list[tuple[CleanRecord, SourceRecord]] = []
     seen: set[str] = set()
     for record in good:

@@ -23,7 +23,7 @@ class Batch(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     checksum: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(20))  # customers | transactions
-    status: Mapped[str] = mapped_column(String(12))  # loaded | refused
+    status: Mapped[str] = mapped_column(String(12))  # landed | loaded | refused
     read_count: Mapped[int] = mapped_column(default=0)
     loaded_count: Mapped[int] = mapped_column(default=0)
     rejected_count: Mapped[int] = mapped_column(default=0)
@@ -51,6 +51,25 @@ class BatchReject(Base):
     value: Mapped[str | None] = mapped_column(String(300))
     rule: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(String(300))
+
+
+class LandedRecord(Base):
+    """A validated record of a customer delivery that is in the store but not yet resolved to a golden
+    record: landing commits these, resolving turns them into source records and deletes them.
+
+    The fields are the canonical JSON the source record will hold; the content hash and the keyed ID
+    digest are taken while landing, so resolving only reads, decides and writes.
+    """
+
+    __tablename__ = "ingest_landed_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # in delivery order
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.id"), index=True)
+    record_no: Mapped[int]
+    source_customer_no: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[str] = mapped_column(Text)
+    id_digest: Mapped[str] = mapped_column(String(64))
 
 
 class SourceRecord(Base):

@@ -67,6 +67,7 @@ FIELD_LABELS = {
 
 
 LABELS = {
+    "landed": N_("landed, resolving"),
     "loaded": N_("loaded"),
     "refused": N_("refused"),
     "skipped": N_("skipped"),
@@ -83,6 +84,9 @@ LABELS = {
 }
 
 
+# A batch's status as a badge colour: landed is on its way (resolving follows in the same run).
+STATUS_BADGES = {"loaded": "bg-green-lt", "landed": "bg-yellow-lt"}
+
 RULE_LABELS = {
     "most_trusted": N_("most trusted source"),
     "most_recent": N_("most recent value"),
@@ -96,6 +100,7 @@ def integration_context(request: Request, principal: Principal | None) -> dict[s
         "integration_label": lambda code: LABELS.get(code, code),
         "field_label": lambda code: FIELD_LABELS.get(code, code),
         "rule_label": lambda code: RULE_LABELS.get(code, code),
+        "status_badge": lambda status: STATUS_BADGES.get(status, "bg-red-lt"),
     }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from bankcrm.core.db import Base, insert_many, table_of
@@ -16,6 +16,7 @@ from bankcrm.integration.models import (
     FieldQuality,
     GoldenFieldChange,
     IdempotentRequest,
+    LandedRecord,
     MatchCandidate,
     SourceRecord,
 )
@@ -121,6 +122,34 @@ def source_records_by_number(
 def insert_source_records(session: Session, rows: list[dict[str, Any]]) -> None:
     """Many new source records in one executemany (every row has every column)."""
     _insert_after_flush(session, SourceRecord, rows)
+
+
+def insert_landed_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    _insert_after_flush(session, LandedRecord, rows)
+
+
+LandedRow = Row[int, str, str, str, str]
+
+
+def landed_records(session: Session, batch_id: int) -> list[LandedRow]:
+    """A landed batch's records in delivery order: record number, customer number, content hash,
+    canonical fields and ID digest (plain rows: a delivery holds hundreds of thousands)."""
+    stmt = (
+        select(
+            LandedRecord.record_no,
+            LandedRecord.source_customer_no,
+            LandedRecord.content_hash,
+            LandedRecord.fields,
+            LandedRecord.id_digest,
+        )
+        .where(LandedRecord.batch_id == batch_id)
+        .order_by(LandedRecord.id)
+    )
+    return list(session.execute(stmt).all())
+
+
+def delete_landed_records(session: Session, batch_id: int) -> None:
+    session.execute(delete(LandedRecord).where(LandedRecord.batch_id == batch_id))
 
 
 # Numbers per IN list: within SQLite's 32,766 and PostgreSQL's 65,535 parameters, and few

@@ -1,9 +1,17 @@
 """Ingestion: land a delivery, validate every record, load the good ones exactly once, report the rest.
 
-Exactly once, even after a crash: a delivery is identified by its checksum; everything a batch writes
-to the operational store commits in one transaction with the batch row, and the files it writes to the
-lake are named after the checksum, so re-running a delivery that died half-way replaces its lake files
-and commits once, while re-running one that finished is recognised and skipped.
+A customer delivery goes in two steps, each one transaction. *Landing* reads, standardises and
+validates every record, reports the rejects and stores the good records as landed records (batch
+status ``landed``). *Resolving* links each landed record to the customer holding its ID or makes it a
+new golden record, and turns it into a source record (status ``loaded``). Landing is what the source
+system waits for (its rejects are known once it commits); resolving is the golden-record work, the
+same kind as matching's. ``ingest_file`` does both in the caller's one transaction (the web page and
+the API); ``bankcrm ingest`` commits after each.
+
+Exactly once, even after a crash: a delivery is identified by its checksum; what a step writes to the
+operational store commits in one transaction with the batch row, and the files a journal writes to
+the lake are named after the checksum, so re-running a delivery that died half-way replaces its lake
+files and commits once; one that died after landing is resolved; one that finished is skipped.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from bankcrm.integration.records import (
     standardiser,
     validate_customer,
 )
+from bankcrm.integration.repository import LandedRow
 from bankcrm.integration.service import golden, quality, transactions
 
 SENSITIVE_FIELDS = {
@@ -69,7 +78,7 @@ class IngestResult:
     batch_id: int | None
     source: str
     file_name: str
-    status: str  # loaded | skipped | refused
+    status: str  # landed | loaded | skipped | refused
     read: int = 0
     loaded: int = 0
     rejected: int = 0
@@ -99,7 +108,7 @@ def checksum_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _land(source: str, path: Path, checksum: str) -> None:
+def _keep_copy(source: str, path: Path, checksum: str) -> None:
     """Keep the delivery as received (for audit and re-runs); atomic, like every write to var/."""
     landing = get_settings().var_dir / "landing" / source
     landing.mkdir(parents=True, exist_ok=True)
@@ -111,10 +120,29 @@ def _land(source: str, path: Path, checksum: str) -> None:
 
 
 def ingest_file(session: Session, actor: Actor, *, source: str, path: Path) -> IngestResult:
+    """Land and resolve a delivered file in the caller's one transaction."""
+    return resolve_landed(session, actor, land_file(session, actor, source=source, path=path))
+
+
+def resolve_landed(session: Session, actor: Actor, landed: IngestResult) -> IngestResult:
+    """Resolve what ``land_file`` or ``land_records`` landed; any other outcome is already final."""
+    if landed.status != "landed" or landed.batch_id is None:
+        return landed
+    resolved = resolve_batch(session, actor, landed.batch_id)
+    resolved.rejects = landed.rejects + resolved.rejects
+    return resolved
+
+
+def land_file(session: Session, actor: Actor, *, source: str, path: Path) -> IngestResult:
+    """Step one: a customer delivery's records validated and stored as landed (status ``landed``), its
+    rejects reported; a journal loads whole. A delivery landed earlier but never resolved (the
+    process died between the steps) answers ``landed`` again, so the caller resolves it now."""
     mapping = mapping_for(source)
     checksum = checksum_of(path)
     previous = repo.find_batch(session, source, checksum)
     if previous is not None:
+        if previous.status == "landed":
+            return _result_of(previous, [])
         return IngestResult(
             batch_id=previous.id,
             source=source,
@@ -138,8 +166,8 @@ def ingest_file(session: Session, actor: Actor, *, source: str, path: Path) -> I
             records = _validated(mapping, read_rows(mapping, path))
         except FileRefused as exc:
             return _refused(session, actor, mapping, path.name, checksum, str(exc))
-        _land(source, path, checksum)
-        return _load(session, actor, mapping, path.name, checksum, records)
+        _keep_copy(source, path, checksum)
+        return _land_records(session, actor, mapping, path.name, checksum, records)
 
 
 def _ingest_journal(
@@ -153,7 +181,7 @@ def _ingest_journal(
         first = next(tables, None)
     except FileRefused as exc:
         return _refused(session, actor, mapping, path.name, checksum, str(exc))
-    _land(mapping.code, path, checksum)
+    _keep_copy(mapping.code, path, checksum)
     batches = itertools.chain([first] if first is not None else [], tables)
     return _load_journal(session, actor, mapping, path.name, checksum, batches)
 
@@ -161,18 +189,20 @@ def _ingest_journal(
 def ingest_records(
     session: Session, actor: Actor, *, source: str, records: list[dict[str, str]], label: str
 ) -> IngestResult:
-    """Small batches and real-time events sent to the API: the same pipeline as a file."""
+    """Small batches and real-time events sent to the API: the same pipeline as a file, both steps in
+    the caller's transaction."""
     mapping = mapping_for(source)
     checksum = hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     previous = repo.find_batch(session, source, checksum)
     if previous is not None:
-        return _result_of(previous, [])
+        return resolve_landed(session, actor, _result_of(previous, []))
     numbered = list(enumerate(records, start=1))
     if mapping.kind == "transactions":
         table = journal.records_table(list(mapping.columns), numbered)
         return _load_journal(session, actor, mapping, label, checksum, [table])
     with paused_garbage_collection():
-        return _load(session, actor, mapping, label, checksum, _validated(mapping, numbered))
+        landed = _land_records(session, actor, mapping, label, checksum, _validated(mapping, numbered))
+        return resolve_landed(session, actor, landed)
 
 
 def _refused(
@@ -225,7 +255,7 @@ def _validated(mapping: Mapping, rows: Iterable[tuple[int, dict[str, str]]]) -> 
     return [validate_customer(mapping, number, standardise(raw)) for number, raw in rows]
 
 
-def _load(
+def _land_records(
     session: Session,
     actor: Actor,
     mapping: Mapping,
@@ -233,23 +263,94 @@ def _load(
     checksum: str,
     records: list[CleanRecord],
 ) -> IngestResult:
+    """Step one of a customer delivery: its quality measured, its rejects stored and its good records
+    stored as landed, with the batch in status ``landed``."""
     batch = Batch(
         source_code=mapping.code,
         file_name=name,
         checksum=checksum,
         kind=mapping.kind,
-        status="loaded",
+        status="landed",
         read_count=len(records),
         started_by=actor.username,
     )
     repo.add(session, batch)
     session.flush()
-    # Customer deliveries only: journals load batch by batch (``_load_journal``).
-    with paused_garbage_collection(), loading_cache(session, get_settings().loading_cache_mib):
-        good = [r for r in records if not r.problems]
+    with paused_garbage_collection():
         quality.record_measures(session, batch, mapping, records)
         reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
-        _load_customers(session, actor, mapping, batch, good, reject_rows)
+        good = [record for record in records if not record.problems]
+        repo.insert_landed_records(session, _landed_rows(batch, good, reject_rows))
+        repo.add_rejects(session, reject_rows)
+        batch.rejected_count = len({row["record_no"] for row in reject_rows})
+        session.flush()
+        audit.record_event(
+            session,
+            actor,
+            action="ingest_landed",
+            entity_type="ingest_batch",
+            entity_id=batch.id,
+            details={
+                "source": batch.source_code,
+                "file": batch.file_name,
+                "read": batch.read_count,
+                "rejected": batch.rejected_count,
+            },
+        )
+        return _result_of(batch, reject_rows)
+
+
+def _landed_rows(
+    batch: Batch, good: list[CleanRecord], reject_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The good records as landed rows: canonical fields, content hash and ID digest taken now, so
+    resolving only reads them. A customer number repeated in the delivery is rejected."""
+    seen_numbers: set[str] = set()
+    rows = []
+    for record in good:
+        number = str(record.fields["source_customer_no"])
+        if number in seen_numbers:
+            reject_rows.append(
+                {
+                    "batch_id": batch.id,
+                    "record_no": record.record_no,
+                    "source_customer_no": number,
+                    "field": "source_customer_no",
+                    "value": number,
+                    "rule": "record.repeated",
+                    "message": N_("The same source customer number appears earlier in this delivery."),
+                }
+            )
+            continue
+        seen_numbers.add(number)
+        text = _canonical(record.fields)
+        rows.append(
+            {
+                "batch_id": batch.id,
+                "record_no": record.record_no,
+                "source_customer_no": number,
+                "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+                "fields": text,
+                "id_digest": customers.identity_digest(
+                    str(record.fields["id_type"]), str(record.fields["id_number"])
+                ),
+            }
+        )
+    return rows
+
+
+def resolve_batch(session: Session, actor: Actor, batch_id: int) -> IngestResult:
+    """Step two of a customer delivery: each landed record linked to the customer holding its ID or
+    made a new golden record, and stored as a source record; the batch becomes ``loaded``."""
+    batch = repo.get_batch(session, batch_id)
+    if batch is None or batch.status != "landed":
+        raise ValueError(f"batch {batch_id} is not a landed batch")
+    mapping = mapping_for(batch.source_code)
+    with paused_garbage_collection(), loading_cache(session, get_settings().loading_cache_mib):
+        reject_rows: list[dict[str, Any]] = []
+        _load_customers(session, actor, mapping, batch, repo.landed_records(session, batch.id), reject_rows)
+        repo.delete_landed_records(session, batch.id)
+        batch.status = "loaded"
         return _finish(session, actor, batch, reject_rows)
 
 
@@ -274,9 +375,9 @@ def _load_journal(
 
 
 def _finish(session: Session, actor: Actor, batch: Batch, reject_rows: list[dict[str, Any]]) -> IngestResult:
-    """Store the rejects, close the batch and audit it (in the batch's one transaction)."""
+    """Store the rejects, close the batch and audit it (in the step's one transaction)."""
     repo.add_rejects(session, reject_rows)
-    batch.rejected_count = len({row["record_no"] for row in reject_rows})
+    batch.rejected_count = (batch.rejected_count or 0) + len({row["record_no"] for row in reject_rows})
     batch.finished_at = utcnow()
     session.flush()
     audit.record_event(
@@ -374,7 +475,7 @@ def _load_customers(
     actor: Actor,
     mapping: Mapping,
     batch: Batch,
-    good: list[CleanRecord],
+    landed: list[LandedRow],
     reject_rows: list[dict[str, Any]],
 ) -> None:
     """Upsert source records, then match: same ID type and number links to the existing customer; a
@@ -386,7 +487,7 @@ def _load_customers(
     written with a few statements per table. Per record, the queries (and the autoflush before each)
     made loading a hundred times slower.
     """
-    changed = _changed_records(session, mapping, batch, good, reject_rows)
+    changed = _changed_records(session, mapping, batch, landed)
     holders = customers.find_customers_by_identity(session, {item.digest for item in changed})
     for item in changed:
         # The customer it belongs to: the one it is linked to, else the one holding its ID.
@@ -423,42 +524,18 @@ def _load_customers(
 
 
 def _changed_records(
-    session: Session,
-    mapping: Mapping,
-    batch: Batch,
-    good: list[CleanRecord],
-    reject_rows: list[dict[str, Any]],
+    session: Session, mapping: Mapping, batch: Batch, landed: list[LandedRow]
 ) -> list[Incoming]:
-    """The records that are new or changed; a number repeated in the delivery is rejected, an
-    unchanged record counted."""
-    known = repo.source_records_by_number(
-        session, mapping.code, [str(record.fields["source_customer_no"]) for record in good]
-    )
-    seen_numbers: set[str] = set()
+    """The landed records that are new or changed; an unchanged one is counted."""
+    known = repo.source_records_by_number(session, mapping.code, [row[1] for row in landed])
     changed = []
-    for record in good:
-        number = str(record.fields["source_customer_no"])
-        if number in seen_numbers:
-            reject_rows.append(
-                {
-                    "batch_id": batch.id,
-                    "record_no": record.record_no,
-                    "source_customer_no": number,
-                    "field": "source_customer_no",
-                    "value": number,
-                    "rule": "record.repeated",
-                    "message": N_("The same source customer number appears earlier in this delivery."),
-                }
-            )
-            continue
-        seen_numbers.add(number)
-        text = _canonical(record.fields)
-        content = hashlib.sha256(text.encode()).hexdigest()
+    for record_no, number, content, text, digest in landed:
         existing = known.get(number)
         if existing is not None and existing.content_hash == content:
             batch.duplicate_count += 1
             continue
-        digest = customers.identity_digest(str(record.fields["id_type"]), str(record.fields["id_number"]))
+        # The fields as the stored record reads back, which is what survivorship takes (_as_stored).
+        record = CleanRecord(record_no, json.loads(text))
         changed.append(Incoming(record, existing, number, text, content, digest))
     return changed
 
