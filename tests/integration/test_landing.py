@@ -158,3 +158,4 @@ def test_a_landed_batch_shows_as_resolving_on_the_batch_pages(
     page = client.get(f"/integration/batches/{landed.batch_id}")
     assert "landed, resolving" in page.text
     assert "bg-yellow-lt" in page.text
+    assert "load the same file again to finish it" in page.text
