@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -322,7 +323,9 @@ def test_batch_pages_and_the_reject_report(
         ),
     )
     assert client.get("/integration").status_code == 200
-    assert 'data-testid="batch-table"' in client.get("/integration/batches").text
+    listing = client.get("/integration/batches").text
+    assert 'data-testid="batch-table"' in listing
+    assert re.search(r"<td class=\"num text-nowrap\">\d+\.\d 秒</td>", listing)  # how long it took
     page = client.get(f"/integration/batches/{result.batch_id}")
     assert 'data-testid="reject-table"' in page.text
     report = client.post(

@@ -154,6 +154,7 @@ def test_a_landed_batch_shows_as_resolving_on_the_batch_pages(
     landed = land_file(db, JOB, source="core", path=delivery(tmp_path))
     listing = client.get("/integration/batches")  # Chinese by default
     assert "已落地，归并中" in listing.text
+    assert "耗时" in listing.text  # a landed batch has no duration yet: a dash, never an error
     client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": session.csrf})
     page = client.get(f"/integration/batches/{landed.batch_id}")
     assert "landed, resolving" in page.text

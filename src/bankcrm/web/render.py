@@ -103,6 +103,20 @@ def _relative_hint(moment: datetime | None, translate: Translator) -> str:
     return translate.gettext("%(num)s days ago", num=seconds // 86400)
 
 
+def _duration(start: datetime | None, end: datetime | None, translate: Translator) -> str:
+    """How long something ran (a batch): seconds with a tenth below a minute, then minutes and
+    seconds, then hours and minutes; a dash while it has not finished."""
+    if start is None or end is None:
+        return "—"
+    seconds = max((end - start).total_seconds(), 0.0)
+    if seconds < 60:
+        return translate.gettext("%(num)s s", num=f"{seconds:.1f}")
+    whole = round(seconds)
+    if whole < 3600:
+        return translate.gettext("%(min)s min %(sec)s s", min=whole // 60, sec=f"{whole % 60:02d}")
+    return translate.gettext("%(h)s h %(min)s min", h=whole // 3600, min=f"{whole % 3600 // 60:02d}")
+
+
 def build_environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -192,6 +206,7 @@ class Renderer:
             "active_nav_url": self.navigation.active_url(request.url.path),
             "compact_money": lambda amount, currency="CNY": format_compact_money(amount, locale, currency),
             "relative": lambda moment: _relative_hint(moment, translate),
+            "duration": lambda start, end: _duration(start, end, translate),
             "query_with": lambda **changes: _query_with(request, changes),
             "is_htmx": is_htmx(request),
             "today": business_today(),  # the bank's date (Beijing), not the server's
