@@ -160,3 +160,23 @@ def test_a_landed_batch_shows_as_resolving_on_the_batch_pages(
     assert "landed, resolving" in page.text
     assert "bg-yellow-lt" in page.text
     assert "load the same file again to finish it" in page.text
+
+
+@pytest.mark.usefixtures("demo")
+def test_an_earlier_delivery_left_landed_is_resolved_before_a_later_one(
+    db: Session, lake: Lake, tmp_path: Path
+) -> None:
+    monday = write_core(
+        tmp_path, "core_customers_20261130.csv", [core_row("K001", "王强", WANG, mobile="13900000001")]
+    )
+    tuesday = write_core(
+        tmp_path, "core_customers_20261201.csv", [core_row("K001", "王强", WANG, mobile="13900000002")]
+    )
+    left = land_file(db, JOB, source="core", path=monday)  # its run died before resolving
+    later = ingest_file(db, JOB, source="core", path=tuesday)
+    assert later.status == "loaded"
+    assert db.get(Batch, left.batch_id).status == "loaded"  # type: ignore[union-attr]
+    record = db.execute(select(SourceRecord).where(SourceRecord.source_customer_no == "K001")).scalar_one()
+    assert json.loads(record.fields)["mobile"] == "13900000002"  # Tuesday's value, not Monday's
+    assert record.batch_id == later.batch_id
+    assert count(db, LandedRecord) == 0

@@ -124,6 +124,16 @@ def insert_source_records(session: Session, rows: list[dict[str, Any]]) -> None:
     _insert_after_flush(session, SourceRecord, rows)
 
 
+def landed_batch_ids_before(session: Session, source: str, batch_id: int) -> list[int]:
+    """The source's batches landed before ``batch_id`` and still waiting to be resolved, oldest first."""
+    stmt = (
+        select(Batch.id)
+        .where(Batch.source_code == source, Batch.status == "landed", Batch.id < batch_id)
+        .order_by(Batch.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
 def insert_landed_records(session: Session, rows: list[dict[str, Any]]) -> None:
     _insert_after_flush(session, LandedRecord, rows)
 

@@ -125,9 +125,14 @@ def ingest_file(session: Session, actor: Actor, *, source: str, path: Path) -> I
 
 
 def resolve_landed(session: Session, actor: Actor, landed: IngestResult) -> IngestResult:
-    """Resolve what ``land_file`` or ``land_records`` landed; any other outcome is already final."""
+    """Resolve what ``land_file`` or ``ingest_records`` landed; any other outcome is already final.
+
+    An earlier delivery of the same source still waiting (its run died after landing) is resolved
+    first: resolved after this one, its older values would overwrite this one's."""
     if landed.status != "landed" or landed.batch_id is None:
         return landed
+    for earlier in repo.landed_batch_ids_before(session, landed.source, landed.batch_id):
+        resolve_batch(session, actor, earlier)
     resolved = resolve_batch(session, actor, landed.batch_id)
     resolved.rejects = landed.rejects + resolved.rejects
     return resolved
