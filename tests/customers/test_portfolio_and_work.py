@@ -137,6 +137,27 @@ def test_tags_and_lists_in_bulk_from_a_search_result(db: Session, as_user, make_
         tags.tag_customers(db, rm, tag_id=tag.id, customer_ids=[found[0].id, stranger.id], add=True)
 
 
+def test_list_membership_changes_are_audited_with_the_customers_they_concern(
+    db: Session, as_user, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    rm = as_user("rm.zhang")
+    first, second = make_customer(name="甲"), make_customer(name="乙")
+    group = tags.create_group(db, rm, data=GroupIn(name="季度回访"))
+    ids = [first.id, second.id]
+    tags.set_group_membership(db, rm, group_id=group.id, customer_ids=ids, add=True)
+    tags.set_group_membership(db, rm, group_id=group.id, customer_ids=[second.id], add=False)
+    events = db.execute(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "customer_group", AuditEvent.entity_id == str(group.id))
+        .order_by(AuditEvent.seq)
+    ).scalars()
+    trail = [(e.action, json.loads(e.changes)) for e in events]
+    assert trail[1:] == [
+        ("add_members", {"changed": 2, "customer_ids": ids}),
+        ("remove_members", {"changed": 1, "customer_ids": [second.id]}),
+    ]
+
+
 def test_filtering_by_someone_elses_list_finds_nothing(db: Session, as_user, make_customer) -> None:  # type: ignore[no-untyped-def]
     """Lists are personal: another's list cannot be used to learn which customers it holds."""
     customer = make_customer("rm.chen", name="名单里的客户")

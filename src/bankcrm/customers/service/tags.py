@@ -171,7 +171,7 @@ def set_group_membership(
 ) -> int:
     principal.require(Permission.CUSTOMER_TAG)
     group = _own_group(session, principal, group_id)
-    changed = 0
+    changed: list[int] = []
     for customer_id in _readable_all(session, principal, customer_ids):
         existing = repo.get_group_member(session, group.id, customer_id)
         if add and existing is None:
@@ -179,21 +179,24 @@ def set_group_membership(
                 session,
                 CustomerGroupMember(group_id=group.id, customer_id=customer_id, added_by=principal.user_id),
             )
-            changed += 1
+            changed.append(customer_id)
         elif not add and existing is not None:
             session.delete(existing)
-            changed += 1
+            changed.append(customer_id)
     session.flush()
     if changed:
+        # Which customers, not only how many: the trail must answer "who put this customer on a
+        # list, and when". One row on the list (lists are personal, so not on each customer's
+        # own history, which other staff read).
         audit.record_event(
             session,
             principal.actor,
             action="add_members" if add else "remove_members",
             entity_type="customer_group",
             entity_id=group.id,
-            details={"changed": changed},
+            details={"changed": len(changed), "customer_ids": changed},
         )
-    return changed
+    return len(changed)
 
 
 def groups_of(session: Session, principal: Principal, *, customer_id: int) -> list[GroupOut]:
