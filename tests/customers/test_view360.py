@@ -117,6 +117,23 @@ def test_accounts_are_masked_and_loans_show_overdue(db: Session, as_user, rich_c
     assert all("*" in a.account_no for a in accounts)
 
 
+def test_counterparties_are_masked_like_names_for_roles_that_may_not_see_names(
+    db: Session, as_user, rich_customer
+) -> None:  # type: ignore[no-untyped-def]
+    def counterparties(username: str) -> set[str | None]:
+        page = view360.transactions(
+            db,
+            as_user(username),
+            customer_id=rich_customer.id,
+            filters=TransactionFilter(),
+            page=PageRequest(1, 5),
+        )
+        return {t.counterparty for t in page.items}
+
+    assert counterparties("rm.zhang") == {"某某超市"}
+    assert counterparties("analyst") == {"某某**"}
+
+
 def test_ten_thousand_transactions_page_newest_first_and_filter(db: Session, as_user, rich_customer) -> None:  # type: ignore[no-untyped-def]
     rm = as_user("rm.zhang")
     first = view360.transactions(

@@ -37,6 +37,7 @@ from bankcrm.customers.service.common import (
     masked_mobile,
     readable_customer,
     scope_of,
+    shown_name,
 )
 from bankcrm.customers.service.interactions import list_interactions
 from bankcrm.identity.service import users
@@ -162,7 +163,9 @@ def transactions(
             currency=row["currency"],
             category=row["category"],
             channel=row["channel"],
-            counterparty=row["counterparty"],
+            # A counterparty is often another person: masked like a customer's name for roles
+            # that may not see names.
+            counterparty=shown_name(principal, row["counterparty"]) if row["counterparty"] else None,
             description=row["description"],
         )
         for row in rows
