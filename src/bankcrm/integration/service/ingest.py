@@ -286,21 +286,9 @@ def _land_records(
         reject_rows = [row for record in records if record.problems for row in _reject_row(batch.id, record)]
         good = [record for record in records if not record.problems]
         repo.insert_landed_records(session, _landed_rows(batch, good, reject_rows))
-        repo.add_rejects(session, reject_rows)
-        batch.rejected_count = len({row["record_no"] for row in reject_rows})
-        session.flush()
-        audit.record_event(
-            session,
-            actor,
-            action="ingest_landed",
-            entity_type="ingest_batch",
-            entity_id=batch.id,
-            details={
-                "source": batch.source_code,
-                "file": batch.file_name,
-                "read": batch.read_count,
-                "rejected": batch.rejected_count,
-            },
+        _store_rejects(session, batch, reject_rows)
+        _audit_batch(
+            session, actor, batch, "ingest_landed", read=batch.read_count, rejected=batch.rejected_count
         )
         return _result_of(batch, reject_rows)
 
@@ -381,26 +369,37 @@ def _load_journal(
 
 def _finish(session: Session, actor: Actor, batch: Batch, reject_rows: list[dict[str, Any]]) -> IngestResult:
     """Store the rejects, close the batch and audit it (in the step's one transaction)."""
+    _store_rejects(session, batch, reject_rows)
+    batch.finished_at = utcnow()
+    _audit_batch(
+        session,
+        actor,
+        batch,
+        "ingest",
+        read=batch.read_count,
+        loaded=batch.loaded_count,
+        rejected=batch.rejected_count,
+        duplicates=batch.duplicate_count,
+    )
+    return _result_of(batch, reject_rows)
+
+
+def _store_rejects(session: Session, batch: Batch, reject_rows: list[dict[str, Any]]) -> None:
+    """A step's rejects, counted on the batch by record (a record may break several rules)."""
     repo.add_rejects(session, reject_rows)
     batch.rejected_count = (batch.rejected_count or 0) + len({row["record_no"] for row in reject_rows})
-    batch.finished_at = utcnow()
+
+
+def _audit_batch(session: Session, actor: Actor, batch: Batch, action: str, **counts: int) -> None:
     session.flush()
     audit.record_event(
         session,
         actor,
-        action="ingest",
+        action=action,
         entity_type="ingest_batch",
         entity_id=batch.id,
-        details={
-            "source": batch.source_code,
-            "file": batch.file_name,
-            "read": batch.read_count,
-            "loaded": batch.loaded_count,
-            "rejected": batch.rejected_count,
-            "duplicates": batch.duplicate_count,
-        },
+        details={"source": batch.source_code, "file": batch.file_name, **counts},
     )
-    return _result_of(batch, reject_rows)
 
 
 def _masked(field_name: str, value: Any) -> str | None:
