@@ -119,8 +119,8 @@ def update_role_permissions(
             "permissions",
             "role.whole_bank_only",
             N_(
-                "%(names)s show data of the whole bank; "
-                "only a role whose data scope is the whole bank may hold them."
+                "These rights show data of the whole bank, so only a role whose data scope is the "
+                "whole bank may hold them: %(names)s."
             ),
             ", ".join(beyond_scope),
             names=", ".join(beyond_scope),
