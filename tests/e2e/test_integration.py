@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.config import Settings
 from bankcrm.core.context import Actor
+from bankcrm.core.i18n import translate
 from bankcrm.core.masking import MaskKind, mask
 from bankcrm.customers.models import Customer
 from bankcrm.demo.extracts import write_extracts
@@ -24,8 +26,12 @@ from bankcrm.integration.service.matching import run_matching
 from tests.e2e.conftest import Browsing, LiveServer, running_server
 from tests.e2e.test_i18n import chinese_in_chrome
 from tests.e2e.tour import user_data
+from tests.integration.files import core_row, resident_id, write_core
 
 JOB = Actor.system("e2e-integration")
+# A person per language run, so both runs upload a new customer.
+UPLOAD_DAY = {"zh_CN": "20261130", "en": "20261201"}
+UPLOADED = {"zh_CN": resident_id(date(1984, 6, 1), 41), "en": resident_id(date(1986, 7, 2), 43)}
 SOURCES = (
     ("core", "core_customers_*.csv"),
     ("cards", "cards_customers_*.txt"),
@@ -105,6 +111,32 @@ def test_a_batch_shows_its_counts_data_quality_and_masked_rejects(
         quality.get_by_test_id("failing-id_number").click()
     expect(ui.page.get_by_test_id("failing-records")).to_contain_text("id.checksum")
     ui.screenshot("failing-records")
+
+
+def test_a_delivery_chosen_with_the_pages_own_file_picker_loads_into_a_new_batch(
+    open_browser: Callable[..., Browsing], delivered: LiveServer, locale: str, tmp_path: Path
+) -> None:
+    ui = open_browser(locale, server=delivered)
+    ui.sign_in("admin")
+    ui.goto("/integration")
+    chosen = ui.page.get_by_test_id("file-name-core")
+    expect(chosen).to_have_text(translate(ui.locale, "No file chosen"))
+    expect(ui.page.locator("label[for='file-core']")).to_contain_text(translate(ui.locale, "Choose file"))
+    number = f"UP-{locale}"
+    delivery = write_core(
+        tmp_path, f"core_customers_{UPLOAD_DAY[locale]}.csv", [core_row(number, "上传客户", UPLOADED[locale])]
+    )
+    ui.page.locator("#file-core").set_input_files(delivery)
+    expect(chosen).to_have_text(delivery.name)
+    ui.screenshot("file-chosen")
+    with ui.page.expect_navigation():
+        ui.page.locator("form:has(#file-core) button[type=submit]").click()
+    expect(ui.page.get_by_test_id("batch-status")).to_have_text(translate(ui.locale, "loaded"))
+    with delivered.database.transaction() as session:
+        record = session.execute(
+            select(SourceRecord).where(SourceRecord.source_customer_no == number)
+        ).scalar_one()
+        assert record.customer_id is not None
 
 
 def test_data_quality_lists_every_source_and_drills_down_to_its_fields(

@@ -35,6 +35,17 @@
     });
   });
 
+  // File pickers: the browser's own button and "no file" text follow the browser's language, not
+  // the page's, so the page shows its own label and, once a file is chosen, the file's name.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[type=file][data-shows-name]")) return;
+    var shown = document.getElementById(input.getAttribute("data-shows-name"));
+    if (!shown) return;
+    if (!shown.hasAttribute("data-empty")) shown.setAttribute("data-empty", shown.textContent);
+    shown.textContent = input.files.length ? input.files[0].name : shown.getAttribute("data-empty");
+  });
+
   // HTMX: show server errors (4xx/5xx fragments) in place instead of silently ignoring them.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
