@@ -325,7 +325,7 @@ def test_batch_pages_and_the_reject_report(
     assert client.get("/integration").status_code == 200
     listing = client.get("/integration/batches").text
     assert 'data-testid="batch-table"' in listing
-    assert re.search(r"<td class=\"num text-nowrap\">\d+\.\d 秒</td>", listing)  # how long it took
+    assert re.search(r"data-testid=\"batch-duration\">\d+\.\d 秒<", listing)  # how long it took
     page = client.get(f"/integration/batches/{result.batch_id}")
     assert 'data-testid="reject-table"' in page.text
     report = client.post(
