@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Integer, Row, Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from bankcrm.core.db import read_rows
+from bankcrm.core.db import PlainRow, read_rows
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import N_
 
@@ -84,7 +84,7 @@ class Page(Generic[T]):
 
 TOTAL_COLUMN = "page_total"
 AnySelect = Select[*tuple[Any, ...]]
-AnyRow = Row[*tuple[Any, ...]]
+AnyRow = PlainRow
 
 
 @dataclass(frozen=True)

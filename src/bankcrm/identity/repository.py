@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
-    Row,
     Select,
     String,
     bindparam,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bankcrm.core.db import StatementCache, read_rows
+from bankcrm.core.db import PlainRow, StatementCache, read_rows
 from bankcrm.core.pagination import PagedQuery, PageRequest, PageRows, fetch_page, paged
 from bankcrm.core.principal import DataScope, Principal
 from bankcrm.identity.models import (
@@ -521,7 +520,7 @@ _TOKEN_HOLDER = _holder_query(ApiToken, _TOKEN_COLUMNS)
 
 
 def _split(
-    rows: Sequence[Row[*tuple[Any, ...]]], credential_columns: int
+    rows: Sequence[PlainRow], credential_columns: int
 ) -> tuple[tuple[Any, ...], CredentialHolder] | None:
     if not rows:
         return None  # the digest is unique: at most one row
