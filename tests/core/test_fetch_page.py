@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, false, func, select, true
 from sqlalchemy.orm import Session
 
 from bankcrm.core.db import StatementCache, read_rows
-from bankcrm.core.pagination import PageRequest, fetch_page, paged
+from bankcrm.core.pagination import PageRequest, fetch_page, paged, without_always_true
 from bankcrm.identity.models import OrgUnit, User
 
 
@@ -97,3 +97,25 @@ def test_plain_reads_see_what_the_session_has_pending(db: Session, demo: None) -
         db, select(User.display_name).where(User.username == bindparam("name")), {"name": "rm.zhang"}
     )
     assert [row.display_name for row in rows] == ["张晓明（已改）"]
+
+
+def test_an_always_true_scope_is_left_out_of_the_statement_and_counts_the_same(
+    db: Session, demo: None
+) -> None:
+    """A principal who sees everything gives ``true()`` as the scope; SQLite would render it as
+    ``WHERE 1 = 1`` and then count by visiting every row, so ``paged`` leaves it out."""
+    everyone = _all_usernames(db)
+    matches = select(User).where(true())
+    query = paged(matches.with_only_columns(User.username).order_by(User.username), matches=matches)
+    assert "WHERE" not in str(query.page.compile(db.get_bind()))
+    assert "WHERE" not in str(query.count.compile(db.get_bind()))
+    assert "WHERE" in str(matches.compile(db.get_bind()))  # the caller's statement is unchanged
+    found = fetch_page(db, query, PageRequest(1, 3))
+    assert (found.total, [row.username for row in found.rows]) == (len(everyone), everyone[:3])
+    assert read_rows(db, query.count)[0][0] == len(everyone)
+
+
+def test_only_the_always_true_conditions_are_left_out() -> None:
+    kept = without_always_true(select(User.username).where(true(), User.username.like("rm.%")))
+    assert str(kept.compile()).split("WHERE")[1].strip() == "app_user.username LIKE :username_1"
+    assert "WHERE false" in str(without_always_true(select(User.username).where(false())).compile())

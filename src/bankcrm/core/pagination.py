@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import True_
 
 from bankcrm.core.db import PlainRow, read_rows
 from bankcrm.core.errors import ValidationFailed
@@ -116,7 +117,8 @@ def paged(query: AnySelect, *, matches: AnySelect | None = None, cap: int | None
     """
     if any(column["expr"] is column["entity"] for column in query.column_descriptions):
         raise ValueError("paged() reads plain columns: select the columns a list shows, not entities")
-    unordered = (query if matches is None else matches).order_by(None)
+    query = without_always_true(query)
+    unordered = without_always_true(query if matches is None else matches).order_by(None)
     if cap is not None:
         unordered = unordered.limit(cap + 1)
     count = select(func.count()).select_from(unordered.subquery())
@@ -126,6 +128,23 @@ def paged(query: AnySelect, *, matches: AnySelect | None = None, cap: int | None
         .limit(bindparam("page_size", type_=Integer))
     )
     return PagedQuery(page=page, count=count)
+
+
+def without_always_true(query: AnySelect) -> AnySelect:
+    """``query`` without the WHERE conditions that are literally true, such as the data scope of a
+    principal who sees everything (``Principal.readable`` gives ``true()``).
+
+    SQLite renders them as ``WHERE 1 = 1`` and then counts a table by visiting every row instead of
+    asking the b-tree for its size: for 2,000 users the count took 30 us instead of 3, a third of
+    the page's statement. PostgreSQL's planner drops such a condition itself; the result is the same.
+    """
+    criteria = query._where_criteria
+    kept = tuple(criterion for criterion in criteria if not isinstance(criterion, True_))
+    if len(kept) == len(criteria):
+        return query
+    stripped = query._generate()
+    stripped._where_criteria = kept
+    return stripped
 
 
 def fetch_page(
