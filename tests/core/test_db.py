@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     insert,
     select,
     text,
@@ -29,6 +30,7 @@ from bankcrm.core.db import (
     Money,
     UTCDateTime,
     build_database,
+    end_unchanged,
     ends_locally,
     insert_many,
     loading_cache,
@@ -169,6 +171,44 @@ def test_only_a_sqlite_transaction_that_changed_nothing_ends_on_the_event_loop(e
         session.execute(text("UPDATE app_user SET display_name = display_name WHERE id = -1"))
         assert ends_locally(session) is (BACKEND == "sqlite"), "a statement that changed no row wrote nothing"
         session.rollback()
+
+
+def _in_transaction(driver: object) -> bool:
+    if BACKEND == "sqlite":
+        return bool(driver.in_transaction)  # type: ignore[attr-defined]
+    return str(driver.info.transaction_status.name) != "IDLE"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("succeeded", [True, False])
+def test_an_unchanged_transaction_ends_closed_with_its_connection_back_and_clean(
+    engine: Engine, succeeded: bool
+) -> None:
+    database = build_database(engine)
+    checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+    session = database.read_sessions()
+    session.execute(select(KnownPermission.permission).limit(1))
+    driver = session.connection().connection.dbapi_connection
+    assert _in_transaction(driver)
+    committed: list[bool] = []
+    session.commit = lambda: committed.append(True)  # type: ignore[method-assign]
+    end_unchanged(session, succeeded=succeeded)
+    assert committed == [], "nothing listens for commits: closing is enough"
+    assert not _in_transaction(driver), "the read snapshot is released"
+    assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+    assert not session.in_transaction()
+
+
+@pytest.mark.parametrize("succeeded", [True, False])
+def test_an_unchanged_transaction_still_commits_for_whoever_listens_to_commits(
+    engine: Engine, succeeded: bool
+) -> None:
+    session = build_database(engine).read_sessions()
+    heard: list[str] = []
+    event.listen(session, "after_commit", lambda s: heard.append("commit"))
+    session.execute(select(KnownPermission.permission).limit(1))
+    end_unchanged(session, succeeded=succeeded)
+    assert heard == (["commit"] if succeeded else []), "a failed request is never committed"
+    assert not session.in_transaction()
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's BEGIN modes")

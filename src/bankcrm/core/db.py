@@ -143,6 +143,21 @@ def ends_locally(session: Session) -> bool:
     return at_begin is not None and changes == at_begin
 
 
+def end_unchanged(session: Session, *, succeeded: bool) -> None:
+    """End a transaction that ``ends_locally`` says changed nothing.
+
+    Committing a transaction that wrote nothing and rolling it back leave the database the same
+    (on SQLite either releases the WAL read snapshot), so the session is only closed, which rolls
+    back: ``Session.commit`` added its bookkeeping (state changes, flush check, events) and then the
+    pool's own reset rollback on check-in, about a third of the 28 us ending a read cost here. If
+    anything listens for the session's commits (besides the read memo here) and the work succeeded,
+    it is committed as before, so an after-commit hook never misses a request that succeeded.
+    """
+    if succeeded and any(listener is not _forget_reads for listener in session.dispatch.after_commit):
+        session.commit()
+    session.close()
+
+
 def create_db_engine(database_url: str, *, echo: bool = False) -> Engine:
     if database_url.startswith("sqlite"):
         path = database_url.removeprefix("sqlite:///")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bankcrm.core.db import Database, ends_locally
+from bankcrm.core.db import Database, end_unchanged, ends_locally
 from bankcrm.core.logging import get_logger
 
 IndependentWrite = Callable[[Session], None]
@@ -57,6 +57,15 @@ class RequestTransaction:
                 self._session.rollback()
         finally:
             self._session.close()
+            self._session = None
+
+    def end_unchanged(self, *, success: bool) -> None:
+        """End a transaction that changed nothing (``ends_locally``); see ``core.db.end_unchanged``."""
+        if self._session is None:
+            return
+        try:
+            end_unchanged(self._session, succeeded=success)
+        finally:
             self._session = None
 
     def run_independent_writes(self) -> None:
@@ -107,7 +116,7 @@ class TransactionMiddleware:
                 if not transaction.opened:
                     return  # nothing to end when no query ran
                 if transaction.ends_locally:
-                    transaction.finish(success=success)  # a reader on SQLite: no I/O, no thread hop
+                    transaction.end_unchanged(success=success)  # a reader on SQLite: no I/O, no thread hop
                 else:
                     await to_thread.run_sync(lambda: transaction.finish(success=success))
 
