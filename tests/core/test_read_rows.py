@@ -76,6 +76,14 @@ def test_sqlite_runs_prebuilt_selects_on_the_driver(db: Session, demo: None) -> 
         assert prepared is None  # PostgreSQL goes through Connection.execute
 
 
+def test_statements_with_execution_options_go_through_sqlalchemy(db: Session, demo: None) -> None:
+    optioned = LISTED.execution_options(yield_per=10)
+    assert core_db._driver_read(db.connection(), optioned) is None
+    assert [tuple(row) for row in read_rows(db, optioned, {"pattern": "rm.%"})] == _executed(
+        db, {"pattern": "rm.%"}
+    )
+
+
 def test_statement_listeners_still_see_every_read(db: Session, demo: None) -> None:
     """With a cursor listener (tracing, statement counting) the read goes through SQLAlchemy."""
     engine = db.connection().engine

@@ -367,12 +367,13 @@ _DRIVER_READS_KEPT = 512
 def _driver_read(connection: Connection, statement: Executable) -> _DriverRead | None:
     """The statement prepared for the driver, or None when it must go through ``Connection.execute``:
     on engines other than SQLite (PostgreSQL's result processors depend on the column types the
-    server reports), with SQL echo on, with cursor event listeners, or for statements that are not
-    plain positional selects."""
+    server reports), with SQL echo on, with cursor event listeners, for statements that carry
+    execution options, or for statements that are not plain positional selects."""
     dialect = connection.dialect
     if (
         dialect.name != "sqlite"
         or connection._echo
+        or statement.get_execution_options()
         or connection.dispatch.before_cursor_execute
         or connection.dispatch.after_cursor_execute
         or connection.dispatch.before_execute
