@@ -13,7 +13,9 @@ import anyio.to_thread
 import pytest
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import ResponseValidationError
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
@@ -64,6 +66,21 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> list[Callable[..., Any]]:
     return taken
 
 
+# The hops in which a Greeting was checked against its model.
+CHECKED_IN: list[int] = []
+
+
+class Greeting(BaseModel):
+    text: str
+    hop: int
+
+    @field_validator("text")
+    @classmethod
+    def _note_the_hop(cls, value: str) -> str:
+        CHECKED_IN.append(HOP.get())
+        return value
+
+
 def _client(lookups: Lookups) -> TestClient:
     app = FastAPI()
     app.router.route_class = PrincipalRoute
@@ -89,6 +106,10 @@ def _client(lookups: Lookups) -> TestClient:
     @app.get("/unit")
     def unit(unit_id: int = Depends(unit_of)) -> dict[str, Any]:
         return {"unit": unit_id, "hop": HOP.get()}
+
+    @app.get("/greeting", response_model=Greeting)
+    def greeting(principal: Principal = Depends(current_principal), text: str = "hello") -> Any:
+        return {"hop": HOP.get()} | ({} if text == "omit" else {"text": text})  # "omit": no text
 
     @app.get("/async")
     async def asynchronous(principal: Principal = Depends(current_principal)) -> dict[str, Any]:
@@ -142,6 +163,22 @@ def test_a_dependency_that_needs_the_principal_gets_it_in_a_hop_of_its_own(hops:
     assert response.json()["unit"] == CALLER.org_unit_id
     assert len(lookups.hops) == 1
     assert lookups.hops[0] not in (0, response.json()["hop"])
+
+
+def test_a_json_route_checks_its_result_against_its_model_in_the_hop_that_ran_it(hops: list[Any]) -> None:
+    CHECKED_IN.clear()
+    response = _client(Lookups()).get("/greeting", headers={"Authorization": "Bearer good"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["text"] == "hello"
+    assert len(hops) == 1  # FastAPI would check a def route's result in a second hop
+    assert CHECKED_IN == [body["hop"]]
+
+
+def test_a_result_that_breaks_its_model_is_still_a_response_validation_error(hops: list[Any]) -> None:
+    client = _client(Lookups())
+    with pytest.raises(ResponseValidationError):
+        client.get("/greeting", params={"text": "omit"}, headers={"Authorization": "Bearer good"})
 
 
 def test_an_async_route_looks_the_credential_up_in_a_hop_of_its_own(hops: list[Any]) -> None:
