@@ -67,7 +67,7 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> list[Callable[..., Any]]:
 
 
 # The hops in which a Greeting was checked against its model.
-CHECKED_IN: list[int] = []
+checked_in: list[int] = []
 
 
 class Greeting(BaseModel):
@@ -77,7 +77,7 @@ class Greeting(BaseModel):
     @field_validator("text")
     @classmethod
     def _note_the_hop(cls, value: str) -> str:
-        CHECKED_IN.append(HOP.get())
+        checked_in.append(HOP.get())
         return value
 
 
@@ -166,13 +166,13 @@ def test_a_dependency_that_needs_the_principal_gets_it_in_a_hop_of_its_own(hops:
 
 
 def test_a_json_route_checks_its_result_against_its_model_in_the_hop_that_ran_it(hops: list[Any]) -> None:
-    CHECKED_IN.clear()
+    checked_in.clear()
     response = _client(Lookups()).get("/greeting", headers={"Authorization": "Bearer good"})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["text"] == "hello"
     assert len(hops) == 1  # FastAPI would check a def route's result in a second hop
-    assert CHECKED_IN == [body["hop"]]
+    assert checked_in == [body["hop"]]
 
 
 def test_a_result_that_breaks_its_model_is_still_a_response_validation_error(hops: list[Any]) -> None:
