@@ -155,6 +155,8 @@ def test_a_landed_batch_shows_as_resolving_on_the_batch_pages(
     listing = client.get("/integration/batches")  # Chinese by default
     assert "已落地，归并中" in listing.text
     assert "耗时" in listing.text  # a landed batch has no duration yet: a dash, never an error
+    trail = client.get("/admin/audit").text  # the audit viewer names the step in words
+    assert 'data-action="ingest_landed">推送批次已落地<' in trail
     client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": session.csrf})
     page = client.get(f"/integration/batches/{landed.batch_id}")
     assert "landed, resolving" in page.text
