@@ -74,6 +74,37 @@ def test_unknown_fields_are_rejected_naming_the_field(signed_in, client: TestCli
     assert orgs.find_unit_by_code(db, "NEW-X") is None
 
 
+def test_unknown_query_parameters_of_the_json_api_are_rejected_naming_each(
+    signed_in, client: TestClient
+) -> None:  # type: ignore[no-untyped-def]
+    signed_in("admin")
+    response = client.get("/api/v1/users", params={"size": 5, "activ": "false", "colour": "red"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
+    assert [(e["field"], e["rule"], e["value"]) for e in errors] == [
+        ("activ", "extra_forbidden", "false"),
+        ("colour", "extra_forbidden", "red"),
+    ]
+    # Every parameter a route declares is known, its dependencies' included.
+    known = {"size": 5, "active": "false", "sort": "-username"}
+    assert client.get("/api/v1/users", params=known).status_code == 200
+    assert (
+        client.get("/api/v1/audit-events", params={"date_from": "2026-01-01", "size": 5}).status_code == 200
+    )
+
+
+def test_an_unknown_query_parameter_does_not_outrank_signing_in(client: TestClient) -> None:
+    response = client.get("/api/v1/users", params={"activ": "false"}, headers={"Accept": "application/json"})
+    assert response.status_code == 401
+
+
+def test_pages_ignore_query_parameters_they_do_not_take(signed_in, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    # Links into the pages may carry tracking or stale filters; a browser user gets the page.
+    signed_in("admin")
+    assert client.get("/admin/users", params={"utm_source": "mail"}).status_code == 200
+
+
 def test_over_long_strings_are_refused_with_the_limit(signed_in, client: TestClient, db: Session) -> None:  # type: ignore[no-untyped-def]
     signed_in("admin")
     response = client.post(

@@ -30,7 +30,8 @@ from starlette.responses import Response
 from bankcrm.core.errors import AuthenticationRequired, PermissionDenied
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
-from bankcrm.web.security import carries_credential
+from bankcrm.web.params import query_names, reject_unknown_query
+from bankcrm.web.security import API_PREFIX, carries_credential
 
 
 class PrincipalResolver(Protocol):
@@ -171,9 +172,10 @@ def is_principal_dependency(call: Callable[..., Any] | None) -> bool:
 # ---------------------------------------------------------------- the route class
 
 
-def _settles_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def _settles_first(endpoint: Callable[..., Any], route: PrincipalRoute) -> Callable[..., Any]:
     """The route's code, preceded in its own worker thread by the principal lookup and checks the
-    request deferred (if any)."""
+    request deferred (if any), then by the JSON API's check for unknown query parameters (after
+    the principal's, so a 401 or 403 still comes first)."""
 
     @functools.wraps(endpoint)
     def settled_first(**values: Any) -> Any:
@@ -184,6 +186,8 @@ def _settles_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
                 name: value.value if isinstance(value, PendingPrincipal) else value
                 for name, value in values.items()
             }
+        if deferral is not None and route.known_query is not None:
+            reject_unknown_query(deferral.request, route.known_query)
         return endpoint(**values)
 
     return settled_first
@@ -258,8 +262,11 @@ class PrincipalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.settles_principal = _is_plain_function(endpoint)
         if self.settles_principal:
-            endpoint = _in_worker_thread(_settles_first(endpoint), self)
+            endpoint = _in_worker_thread(_settles_first(endpoint, self), self)
         super().__init__(path, endpoint, **kwargs)
+        # FastAPI ignores query parameters a route does not take, so a misspelt filter would answer
+        # as if applied; the JSON API rejects them (422 naming each), as it rejects unknown fields.
+        self.known_query = query_names(self.dependant) if path.startswith(API_PREFIX) else None
 
     def get_route_handler(self) -> RouteHandler:
         handler = super().get_route_handler()

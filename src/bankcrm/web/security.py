@@ -50,7 +50,8 @@ def origin_of(request: Request) -> Origin:
 
 def is_api_request(request: Request) -> bool:
     """The JSON API (for other systems) as opposed to the HTML pages (for browsers)."""
-    return request.url.path.startswith(API_PREFIX)
+    # The scope's path: ``request.url`` would build and parse a whole URL for it on every request.
+    return str(request.scope["path"]).startswith(API_PREFIX)
 
 
 def bearer_token(request: Request) -> str | None:
