@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     integration_pages.register_navigation(navigation)
     integration_pages.register_context(renderer)
     audit_pages.register_navigation(navigation)
+    audit_pages.register_context(renderer)
 
     app.add_middleware(TransactionMiddleware, database_getter=lambda: app.state.database)
     app.add_middleware(RequestContextMiddleware, cookie_secure=settings.cookie_secure)

@@ -162,6 +162,7 @@ def test_a_landed_batch_shows_as_resolving_on_the_batch_pages(
     assert "耗时" in listing.text  # a landed batch has no duration yet: a dash, never an error
     trail = client.get("/admin/audit").text  # the audit viewer names the step in words
     assert 'data-action="ingest_landed">推送批次已落地<' in trail
+    assert '推送批次 <span class="text-secondary">' in trail  # and what it was done to
     client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": session.csrf})
     page = client.get(f"/integration/batches/{landed.batch_id}")
     assert "landed, resolving" in page.text

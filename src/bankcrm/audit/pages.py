@@ -26,6 +26,34 @@ router = APIRouter(prefix="/admin/audit", include_in_schema=False, route_class=P
 FILTER_FIELDS = ("actor", "entity_type", "entity_id", "action", "date_from", "date_to")
 
 
+# Actions any module writes, and what the platform itself records.
+AUDIT_LABELS = {
+    "actions": {
+        "create": N_("Created"),
+        "update": N_("Changed"),
+        "enable": N_("Enabled"),
+        "disable": N_("Disabled"),
+        "close": N_("Closed"),
+        "reopen": N_("Reopened"),
+        "unmask": N_("Unmasked"),
+        "export": N_("Exported"),
+        "permission_denied": N_("Access denied"),
+    },
+    "entities": {"route": N_("Page or API call"), "audit_event": N_("Audit trail")},
+    "fields": {
+        "field": N_("Field"),
+        "why": N_("Cause"),
+        "permission": N_("Permission"),
+        "method": N_("Method"),
+        "path": N_("Address"),
+    },
+}
+
+
+def register_context(renderer: Renderer) -> None:
+    renderer.audit_labels.add(**AUDIT_LABELS)
+
+
 def register_navigation(navigation: Navigation) -> None:
     navigation.register(
         NavItem(

@@ -104,8 +104,27 @@ def integration_context(request: Request, principal: Principal | None) -> dict[s
     }
 
 
+# What integration writes to the audit trail, in words (Renderer.audit_labels).
+AUDIT_LABELS = {
+    "actions": {
+        "ingest_landed": N_("Delivery landed"),
+        "ingest": N_("Delivery loaded"),
+        "ingest_refused": N_("Delivery refused"),
+        "xref_linked": N_("Linked to a source record"),
+        "update_from_source": N_("Updated from a source system"),
+        "match_run": N_("Matching run"),
+    },
+    "entities": {
+        "ingest_batch": N_("Delivery batch"),
+        "match_candidate": N_("Possible duplicate"),
+        "match_run": N_("Matching run"),
+    },
+}
+
+
 def register_context(renderer: Renderer) -> None:
     renderer.add_context_processor(integration_context)
+    renderer.audit_labels.add(**AUDIT_LABELS)
 
 
 def register_navigation(navigation: Navigation) -> None:

@@ -71,6 +71,28 @@ def customer_context(request: Request, principal: Principal | None) -> Mapping[s
     }
 
 
+# What the customer module writes to the audit trail, in words (Renderer.audit_labels): the
+# timeline's names of changes, and the actions on lists and loads.
+AUDIT_LABELS = {
+    "actions": {
+        **LABELS["change"],
+        "add_members": N_("Added to a list"),
+        "remove_members": N_("Removed from a list"),
+        "bulk_load": N_("Customers loaded in bulk"),
+    },
+    "entities": {
+        "customer": N_("Customer"),
+        "relationship": N_("Customer relationship"),
+        "tag": N_("Tag"),
+        "customer_group": N_("Customer list"),
+        "merge_request": N_("Merge request"),
+        "portfolio_handover": N_("Portfolio handover"),
+        "interaction": N_("Interaction"),
+    },
+}
+
+
 def register_context(renderer: Renderer) -> None:
     renderer.add_context_processor(customer_context)
+    renderer.audit_labels.add(**AUDIT_LABELS)
     renderer.home_widgets.register(*home.WIDGETS)

@@ -70,5 +70,53 @@ def identity_context(request: Request, principal: Principal | None) -> Mapping[s
     }
 
 
+# What identity writes to the audit trail, in words (Renderer.audit_labels).
+AUDIT_LABELS = {
+    "actions": {
+        "move": N_("Moved"),
+        "schedule_move": N_("Move scheduled"),
+        "cancel_move": N_("Move cancelled"),
+        "issue": N_("Issued"),
+        "revoke": N_("Revoked"),
+        "login": N_("Signed in"),
+        "logout": N_("Signed out"),
+        "login_failed": N_("Sign-in failed"),
+        "login_refused": N_("Sign-in refused"),
+        "change_password": N_("Changed own password"),
+        "reset_password": N_("Temporary password set"),
+        "unlock": N_("Unlocked"),
+        "grant_defaults": N_("Default permissions granted"),
+        "update_permissions": N_("Permissions changed"),
+    },
+    "entities": {
+        "user": N_("User"),
+        "session": N_("Session"),
+        "org_unit": N_("Org unit"),
+        "role": N_("Role"),
+        "api_token": N_("API token"),
+    },
+    "fields": {
+        "username": N_("Username"),
+        "display_name": N_("Name"),
+        "name": N_("Name"),
+        "name_en": N_("English name"),
+        "email": N_("Work e-mail"),
+        "mobile": N_("Mobile"),
+        "employee_no": N_("Employee number"),
+        "is_active": N_("Active"),
+        "org_unit_id": N_("Organisation unit"),
+        "parent_id": N_("Belongs to"),
+        "role_id": N_("Role"),
+        "role": N_("Role"),
+        "code": N_("Code"),
+        "kind": N_("Kind"),
+        "scopes": N_("Scopes"),
+        "permissions": N_("Permissions"),
+        "user_id": N_("User"),
+    },
+}
+
+
 def register_context(renderer: Renderer) -> None:
     renderer.add_context_processor(identity_context)
+    renderer.audit_labels.add(**AUDIT_LABELS)
