@@ -43,7 +43,7 @@ def bankcrm(
 def test_help_explains_every_command() -> None:
     result = bankcrm("sqlite://", "--help")
     assert result.returncode == 0
-    for command in ("serve", "migrate", "createuser", "audit", "demo", "org"):
+    for command in ("serve", "migrate", "createuser", "audit", "demo", "org", "score"):
         assert command in result.stdout
 
 
@@ -168,3 +168,28 @@ def test_generate_a_small_bank_is_deterministic_and_searchable(scratch: ScratchD
             assert _lake_rows(tmp_path / "lake", dataset) == _lake_rows(tmp_path / "lake2", dataset)
     finally:
         scratch2.close()
+
+
+def test_score_computes_features_as_of_a_date_and_refuses_a_bad_one(
+    scratch: ScratchDatabase, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    assert bankcrm(scratch.url, "migrate").returncode == 0
+    lake = str(tmp_path / "lake")
+    made = bankcrm(
+        scratch.url, "demo", "generate", "--customers", "120", "--seed", "3", BANKCRM_LAKE_DIR=lake
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+
+    scored = bankcrm(scratch.url, "score", "--as-of", "2026-10-31", BANKCRM_LAKE_DIR=lake)
+    assert scored.returncode == 0, scored.stdout + scored.stderr
+    assert "Scored 120 customers as of 2026-10-31" in scored.stdout
+    features = pq.read_table(tmp_path / "lake" / "features" / "as_of=2026-10-31")
+    assert features.num_rows == 120
+    engine = create_db_engine(scratch.url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM customer_score")).scalar_one() == 120
+    engine.dispose()
+
+    bad = bankcrm(scratch.url, "score", "--as-of", "31/10/2026", BANKCRM_LAKE_DIR=lake)
+    assert bad.returncode == 2
+    assert "'31/10/2026' is not a date of the form YYYY-MM-DD" in bad.stdout + bad.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from bankcrm.core.config import ConfigurationError, get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import Database, create_database
 from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.formatting import business_today
 from bankcrm.core.i18n import translate
 from bankcrm.core.lake import Lake
 from bankcrm.demo import seed
@@ -41,6 +43,7 @@ from bankcrm.integration.service.dedupe import (
 )
 from bankcrm.integration.service.ingest import IngestResult, UnknownSource, land_file, resolve_landed
 from bankcrm.integration.service.matching import run_matching
+from bankcrm.segmentation.jobs import run_scoring
 
 app = typer.Typer(
     help="BankCRM: customer relationship management for banks.",
@@ -187,6 +190,32 @@ def _ingest_in_two_steps(database: Database, source: str, path: Path) -> IngestR
         landed = land_file(session, actor, source=source, path=path)
     with database.transaction() as session:
         return resolve_landed(session, actor, landed)
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Business date the features are as of (YYYY-MM-DD); default yesterday, Beijing time.",
+        ),
+    ] = None,
+) -> None:
+    """Compute every customer's features as of a date: kept in the lake by date, key scores written back."""
+    day = business_today() - timedelta(days=1)
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise _fail(f"--as-of {as_of!r} is not a date of the form YYYY-MM-DD.", code=2) from None
+        if day >= business_today():
+            raise _fail(f"--as-of {as_of} is not over yet: give a business date before today.", code=2)
+    settings = get_settings()
+    database = create_database(settings)
+    run = run_scoring(database, Lake(settings.lake_root), as_of=day)
+    database.dispose()
+    console.print(f"Scored {run.customers:,} customers as of {run.as_of.isoformat()} in {run.seconds:.1f} s.")
 
 
 @app.command()
@@ -355,6 +384,10 @@ def demo_load(
         _generate(database, Lake(settings.lake_root), customers, seed_value)
     if loaded and source_people:
         _load_sample_deliveries(database, settings.var_dir / "extracts", source_people, seed_value)
+    if loaded and customers:
+        # Yesterday's features, so the 360 view and the lists have figures from the first page on.
+        run = run_scoring(database, Lake(settings.lake_root), as_of=business_today() - timedelta(days=1))
+        console.print(f"Scored {run.customers:,} customers as of {run.as_of.isoformat()}.")
     database.dispose()
     table = Table(title="Demo logins (demo database only)")
     for column in ("username", "role", "unit", "password"):

@@ -15,6 +15,8 @@ from bankcrm.audit import pages as audit_pages
 from bankcrm.core.config import Settings, get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import Database, create_database
+from bankcrm.core.formatting import business_today
+from bankcrm.core.lake import Lake
 from bankcrm.core.logging import configure_logging
 from bankcrm.core.scheduler import Scheduler
 from bankcrm.customers import api as customers_api
@@ -25,6 +27,7 @@ from bankcrm.identity.resolver import audit_denial, resolve_principal
 from bankcrm.identity.service import orgs
 from bankcrm.integration import api as integration_api
 from bankcrm.integration import pages as integration_pages
+from bankcrm.segmentation.jobs import score_if_due
 from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
@@ -44,7 +47,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     database = database or create_database(settings)
-    scheduler = _scheduler(database) if settings.scheduler_enabled else Scheduler()
+    scheduler = _scheduler(database, settings) if settings.scheduler_enabled else Scheduler()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -97,14 +100,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     return app
 
 
-def _scheduler(database: Database) -> Scheduler:
+def _scheduler(database: Database, settings: Settings) -> Scheduler:
     scheduler = Scheduler()
 
     def apply_org_moves() -> int:
         with database.transaction() as session:
             return orgs.apply_due_moves(session, Actor.system("scheduler"))
 
+    def score_nightly() -> object:
+        lake = Lake(settings.lake_root)
+        return score_if_due(database, lake, today=business_today())
+
     scheduler.add("org.apply_due_moves", 3600, apply_org_moves)
+    # Checked hourly, run once a day: yesterday's features once yesterday is over.
+    scheduler.add("segmentation.score", 3600, score_nightly)
     return scheduler
 
 

@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _PARTITION_GLOB = re.compile(r"[A-Za-z0-9_]+=(\*|[A-Za-z0-9_.-]+)(/[A-Za-z0-9_]+=(\*|[A-Za-z0-9_.-]+))*")
@@ -281,6 +283,11 @@ class Lake:
             view = f'CREATE VIEW "{dataset}" AS SELECT * FROM {self.scan_expression(dataset)}'  # noqa: S608
             connection.execute(view)
         return connection
+
+    def ibis_backend(self, *, threads: int | None = None, memory_limit: str | None = None) -> BaseBackend:
+        """An Ibis backend on ``connect()``'s DuckDB: each dataset is a table of that name. Analytics
+        code written against Ibis tables runs here unchanged from how it runs on Spark."""
+        return ibis.duckdb.from_connection(self.connect(threads=threads, memory_limit=memory_limit))
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         with self.connect() as connection:

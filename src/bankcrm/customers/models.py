@@ -366,3 +366,22 @@ class CustomerNumberCounter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_value: Mapped[int] = mapped_column(default=0)
+
+
+class CustomerScore(Base):
+    """A customer's latest key scores, written back by the nightly scoring run (segmentation) for
+    the 360° view and the lists. The history stays in the lake, by as-of date."""
+
+    __tablename__ = "customer_score"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[date]
+    aum_mda: Mapped[Decimal]  # monthly daily average of the balance month
+    aum_qda: Mapped[Decimal]  # daily average over the three balance months up to it
+    recency_days: Mapped[int | None]
+    frequency_12m: Mapped[int]
+    monetary_12m: Mapped[Decimal]
+    product_breadth: Mapped[int]
+    digital_share_3m: Mapped[float | None]
+    aum_change_3m: Mapped[float | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

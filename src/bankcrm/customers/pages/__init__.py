@@ -79,6 +79,7 @@ AUDIT_LABELS = {
         "add_members": N_("Added to a list"),
         "remove_members": N_("Removed from a list"),
         "bulk_load": N_("Customers loaded in bulk"),
+        "score_refresh": N_("Scores refreshed"),
     },
     "entities": {
         "customer": N_("Customer"),
@@ -88,6 +89,7 @@ AUDIT_LABELS = {
         "merge_request": N_("Merge request"),
         "portfolio_handover": N_("Portfolio handover"),
         "interaction": N_("Interaction"),
+        "customer_score": N_("Customer scores"),
     },
 }
 

@@ -19,7 +19,7 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers import lake_repository as history
 from bankcrm.customers import repository as repo
-from bankcrm.customers.models import Account
+from bankcrm.customers.models import Account, CustomerScore
 from bankcrm.customers.schemas import (
     AccountOut,
     AssetsOut,
@@ -32,6 +32,7 @@ from bankcrm.customers.schemas import (
     TransactionOut,
     XrefOut,
 )
+from bankcrm.customers.service import scoring
 from bankcrm.customers.service.common import (
     masked_email,
     masked_mobile,
@@ -293,13 +294,36 @@ def timeline(
 
 
 def scores(session: Session, principal: Principal, *, customer_id: int) -> list[ScoreOut]:
-    """Value and risk scores come from the segmentation module; until it runs they are not computed.
+    """The behaviour figures of the latest scoring run, then the value and risk scores.
 
-    Never invented: every score here is None with no date until a pipeline writes it back.
+    Never invented: a figure has a value and its as-of date only once the scoring run has written
+    it back; the models not built yet (RFM, lifetime value, churn, credit) say so.
     """
     principal.require(Permission.CUSTOMER_READ)
     readable_customer(session, scope_of(session, principal), customer_id)
-    return [
+    latest = scoring.latest_score(session, customer_id)
+    figures = _behaviour_figures(latest) if latest is not None else []
+    return figures + [
         ScoreOut(name=name, value=None, computed_on=None)
         for name in (N_("RFM segment"), N_("Lifetime value"), N_("Churn propensity"), N_("Credit risk"))
     ]
+
+
+def _behaviour_figures(score: CustomerScore) -> list[ScoreOut]:
+    def percent(value: float | None) -> str | None:
+        return None if value is None else f"{value:+.0%}" if value else "0%"
+
+    shown: list[tuple[str, str | None]] = [
+        (N_("Monthly daily average AUM"), f"{score.aum_mda:,.2f}"),
+        (N_("Quarterly daily average AUM"), f"{score.aum_qda:,.2f}"),
+        (N_("AUM change over 3 months"), percent(score.aum_change_3m)),
+        (N_("Days since last transaction"), None if score.recency_days is None else str(score.recency_days)),
+        (N_("Transactions in the last 12 months"), str(score.frequency_12m)),
+        (
+            N_("Digital share of transactions (3 months)"),
+            None if score.digital_share_3m is None else f"{score.digital_share_3m:.0%}",
+        ),
+        (N_("Product categories held"), str(score.product_breadth)),
+    ]
+    # Computed but empty (no transaction in the window, no balance three months ago): a dash.
+    return [ScoreOut(name=name, value=value or "—", computed_on=score.as_of) for name, value in shown]

@@ -1,0 +1,87 @@
+"""What the nightly scoring run (segmentation) reads from and writes back to the operational store.
+
+Used by jobs, not people: the whole bank at once, no data scope. The scores shown to people are
+read through the customer's own views, which apply the viewer's scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
+from bankcrm.customers import lake_repository
+from bankcrm.customers import score_repository as repo
+from bankcrm.customers.models import CustomerScore
+
+PROFILE_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.int64()),
+        ("birth_date", pa.date32()),
+        ("first_opened_on", pa.date32()),
+        ("product_count", pa.int64()),
+        ("product_breadth", pa.int64()),
+    ]
+)
+# The features kept in the operational store (the latest run's); the lake keeps every run.
+SCORE_COLUMNS = (
+    "customer_id",
+    "aum_mda",
+    "aum_qda",
+    "recency_days",
+    "frequency_12m",
+    "monetary_12m",
+    "product_breadth",
+    "digital_share_3m",
+    "aum_change_3m",
+)
+
+
+def scoring_profile(session: Session) -> pa.Table:
+    """Per active customer: birth date, first product opened, products held and how many kinds."""
+    rows = repo.profile_rows(session)
+    return pa.table(
+        {
+            field.name: pa.array([row[index] for row in rows], field.type)
+            for index, field in enumerate(PROFILE_SCHEMA)
+        }
+    )
+
+
+def record_scores(session: Session, scores: pa.Table, *, as_of: date, actor: Actor) -> int:
+    """Make ``scores`` (one row per customer, ``SCORE_COLUMNS``) the latest; one audit row for the run."""
+    now = utcnow()
+    picked = scores.select(list(SCORE_COLUMNS)).to_pylist()
+    rows: list[dict[str, Any]] = [{**row, "as_of": as_of, "updated_at": now} for row in picked]
+    repo.replace_scores(session, rows)
+    audit.record_event(
+        session,
+        actor,
+        action="score_refresh",
+        entity_type="customer_score",
+        details={"as_of": as_of.isoformat(), "customers": len(rows)},
+    )
+    return len(rows)
+
+
+# The lake datasets the feature pipeline reads, and their columns when a bank has none yet.
+TRANSACTIONS = lake_repository.TRANSACTIONS
+BALANCES = lake_repository.BALANCES
+
+
+def empty_transactions() -> pa.Table:
+    return lake_repository.TRANSACTION_SCHEMA.empty_table()
+
+
+def empty_balances() -> pa.Table:
+    return lake_repository.BALANCE_SCHEMA.append(pa.field("month", pa.string())).empty_table()
+
+
+def latest_score(session: Session, customer_id: int) -> CustomerScore | None:
+    """The latest run's scores of a customer (no scope: callers that show it check the customer)."""
+    return repo.score_of(session, customer_id)

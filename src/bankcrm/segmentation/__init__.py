@@ -1,0 +1,1 @@
+"""Segmentation, profiling and customer value: features, tags, segments, value models, tiers."""
