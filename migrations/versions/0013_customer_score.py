@@ -31,6 +31,10 @@ def upgrade() -> None:
         sa.Column("product_breadth", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("digital_share_3m", sa.Double(), nullable=True),
         sa.Column("aum_change_3m", sa.Double(), nullable=True),
+        sa.Column("rfm_r", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("rfm_f", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("rfm_m", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("rfm_segment", sa.String(length=24), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],

@@ -158,4 +158,7 @@ def test_the_360_view_shows_the_written_back_figures_with_their_date(
     assert shown["AUM change over 3 months"].value == "+25%"
     assert shown["Digital share of transactions (3 months)"].value == "100%"
     assert shown["Monthly daily average AUM"].computed_on == AS_OF
+    # The only customer scored: the lowest value is also the highest, so every score is 1.
+    assert (shown["RFM segment"].value, shown["RFM segment"].segment) == ("R1 F1 M1", "general_winback")
+    assert shown["RFM segment"].computed_on == AS_OF
     assert shown["Lifetime value"].value is None  # models not built yet are not invented

@@ -384,4 +384,8 @@ class CustomerScore(Base):
     product_breadth: Mapped[int]
     digital_share_3m: Mapped[float | None]
     aum_change_3m: Mapped[float | None]
+    rfm_r: Mapped[int]  # recency, frequency and monetary quintiles, 1-5
+    rfm_f: Mapped[int]
+    rfm_m: Mapped[int]
+    rfm_segment: Mapped[str] = mapped_column(String(24))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

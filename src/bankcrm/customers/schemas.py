@@ -399,6 +399,7 @@ class ScoreOut(BaseModel):
     name: str
     value: str | None
     computed_on: date | None
+    segment: str | None = Field(default=None, description="RFM segment code, for the RFM score")
 
 
 class MergeRequestIn(StrictIn):

@@ -25,6 +25,7 @@ from bankcrm.core.lake import Lake
 from bankcrm.core.logging import get_logger
 from bankcrm.customers.service import scoring as customer_scoring
 from bankcrm.segmentation.features import customer_features
+from bankcrm.segmentation.rfm import with_rfm
 
 FEATURES = "features"
 log = get_logger(__name__)
@@ -52,7 +53,7 @@ def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
         backend, lake, customer_scoring.TRANSACTIONS, customer_scoring.empty_transactions()
     )
     balances = _lake_table(backend, lake, customer_scoring.BALANCES, customer_scoring.empty_balances())
-    expression = customer_features(transactions, balances, ibis.memtable(profile), as_of=as_of)
+    expression = with_rfm(customer_features(transactions, balances, ibis.memtable(profile), as_of=as_of))
     return backend.to_pyarrow(expression.order_by("customer_id"))
 
 

@@ -153,6 +153,18 @@ LABELS: dict[str, dict[str, str]] = {
         "untag": N_("Tag removed"),
         "unmask": N_("Unmasked"),
     },
+    # The RFM segments of the scoring run (segmentation.rfm), as banks in China name them.
+    "rfm_segment": {
+        "important_value": N_("Important value"),
+        "important_keep": N_("Important to keep"),
+        "important_develop": N_("Important to develop"),
+        "important_winback": N_("Important to win back"),
+        "general_value": N_("General value"),
+        "general_keep": N_("General to keep"),
+        "general_develop": N_("General to develop"),
+        "general_winback": N_("General to win back"),
+        "dormant": N_("No transactions in 12 months"),
+    },
     "field": {
         "name": N_("Name"),
         "name_en": N_("English name"),

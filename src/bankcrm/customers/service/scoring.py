@@ -39,6 +39,10 @@ SCORE_COLUMNS = (
     "product_breadth",
     "digital_share_3m",
     "aum_change_3m",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_segment",
 )
 
 

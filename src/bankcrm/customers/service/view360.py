@@ -302,10 +302,17 @@ def scores(session: Session, principal: Principal, *, customer_id: int) -> list[
     principal.require(Permission.CUSTOMER_READ)
     readable_customer(session, scope_of(session, principal), customer_id)
     latest = scoring.latest_score(session, customer_id)
-    figures = _behaviour_figures(latest) if latest is not None else []
-    return figures + [
+    if latest is None:
+        computed = [ScoreOut(name=N_("RFM segment"), value=None, computed_on=None)]
+    else:
+        rfm = f"R{latest.rfm_r} F{latest.rfm_f} M{latest.rfm_m}"
+        computed = [
+            ScoreOut(name=N_("RFM segment"), value=rfm, computed_on=latest.as_of, segment=latest.rfm_segment),
+            *_behaviour_figures(latest),
+        ]
+    return computed + [
         ScoreOut(name=name, value=None, computed_on=None)
-        for name in (N_("RFM segment"), N_("Lifetime value"), N_("Churn propensity"), N_("Credit risk"))
+        for name in (N_("Lifetime value"), N_("Churn propensity"), N_("Credit risk"))
     ]
 
 
