@@ -5,8 +5,9 @@ Scores are 1 (lowest fifth) to 5 (highest) by where a customer's value sits amon
 customers. Customers with equal values share a score: the lowest value scores 1 and the highest 5
 however many share them (all customers without a transaction have frequency 1; a large group that
 all transacted today has recency 5), any other tie by the middle of the places it covers. A plain
-percent rank would put every tie at its lowest place, so a top-heavy tie would score low. Recency ranks the other way: fewer days since
-the last transaction scores higher; a customer with no transaction in 12 months ranks last.
+percent rank would put every tie at its lowest place, so a top-heavy tie would score low. Recency
+ranks the other way: fewer days since the last transaction scores higher; a customer with no
+transaction in 12 months ranks last.
 
 A dimension is *high* at score 4 or 5 (the top two fifths). The segment follows from which of R, F
 and M are high; a customer with no transaction in the last 12 months is *dormant* instead.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
-
 
 HIGH_SCORE = 4
 # A recency to rank customers without any transaction as the longest ago.
