@@ -162,3 +162,22 @@ def test_the_360_view_shows_the_written_back_figures_with_their_date(
     assert (shown["RFM segment"].value, shown["RFM segment"].segment) == ("R1 F1 M1", "general_winback")
     assert shown["RFM segment"].computed_on == AS_OF
     assert shown["Lifetime value"].value is None  # models not built yet are not invented
+
+
+def test_the_scores_section_names_the_segment_and_the_runs_date(
+    db: Session, lake: Lake, make_customer, signed_in
+) -> None:  # type: ignore[no-untyped-def]
+    person = make_customer(name="吴九")
+    _history(lake, person.id)
+    rm = signed_in("rm.zhang")
+    empty = rm.client.get(f"/customers/{person.id}/sections/scores")
+    assert "尚未计算" in empty.text
+    assert "截至" not in empty.text
+
+    store_features(db, lake, compute_features(db, lake, as_of=AS_OF), as_of=AS_OF)
+
+    section = rm.client.get(f"/customers/{person.id}/sections/scores")
+    assert section.status_code == 200
+    assert 'data-segment="general_winback">一般挽留客户</span>R1 F1 M1' in section.text
+    assert "截至 2026-10-31" in section.text
+    assert "月日均资产" in section.text

@@ -147,7 +147,9 @@ def _section_context(
             "xrefs": view360.xrefs(db, principal, customer_id=customer_id),
             "quality": view360.data_quality_flags(db, principal, customer_id=customer_id),
         }
-    return {"scores": view360.scores(db, principal, customer_id=customer_id)}
+    scores = view360.scores(db, principal, customer_id=customer_id)
+    as_of = next((score.computed_on for score in scores if score.computed_on is not None), None)
+    return {"scores": scores, "scores_as_of": as_of}
 
 
 def _transactions_context(
