@@ -11,7 +11,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from bankcrm.segmentation.features import customer_features
+from bankcrm.segmentation.features import customer_features, transaction_breakdown
 
 AS_OF = date(2026, 6, 30)
 BEIJING = timezone(timedelta(hours=8))
@@ -142,3 +142,23 @@ def test_a_customer_without_history_has_zeros_and_unknowns_not_errors(features) 
     assert row["tenure_months"] is None
     assert row["digital_share_3m"] is None
     assert row["aum_change_3m"] is None
+
+
+def test_breakdown_by_category_and_channel_over_the_windows() -> None:
+    backend = ibis.duckdb.from_connection(duckdb.connect())
+    transactions, _, _ = _tables()
+    rows = backend.to_pyarrow(transaction_breakdown(transactions, as_of=AS_OF)).to_pylist()
+    by_key = {(r["dimension"], r["value"]): r for r in rows if r["customer_id"] == 1}
+    salary = by_key[("category", "salary")]
+    assert (salary["count_1m"], salary["amount_in_1m"], salary["amount_out_1m"]) == (
+        1,
+        Decimal("10000.00"),
+        0,
+    )
+    mobile = by_key[("channel", "mobile")]
+    assert (mobile["count_1m"], mobile["count_3m"], mobile["count_12m"]) == (1, 1, 2)  # June, and February
+    assert mobile["amount_out_12m"] == Decimal("2400.00")
+    assert ("category", "utilities") in by_key  # December: within 12 months
+    assert all(r["as_of"] == AS_OF for r in rows)
+    # The day after the as-of date is not counted anywhere.
+    assert by_key[("channel", "pos")]["amount_out_12m"] == Decimal("500.00")

@@ -14,7 +14,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.customers import lake_repository
 from bankcrm.customers.service import holdings, scoring, view360
-from bankcrm.segmentation.jobs import FEATURES, compute_features, store_features
+from bankcrm.segmentation.jobs import BREAKDOWN, FEATURES, compute_features, store_breakdown, store_features
 from tests.customers.conftest import unit_id
 
 AS_OF = date(2026, 10, 31)
@@ -181,3 +181,17 @@ def test_the_scores_section_names_the_segment_and_the_runs_date(
     assert 'data-segment="general_winback">一般挽留客户</span>R1 F1 M1' in section.text
     assert "截至 2026-10-31" in section.text
     assert "月日均资产" in section.text
+
+
+def test_the_breakdown_by_category_and_channel_is_kept_by_date(
+    db: Session, lake: Lake, make_customer
+) -> None:  # type: ignore[no-untyped-def]
+    person = make_customer(name="郑十")
+    _history(lake, person.id)
+    assert store_breakdown(lake, as_of=AS_OF) == 2  # groceries, and mobile
+    assert store_breakdown(lake, as_of=AS_OF) == 2  # again: replaced, the same
+    stored = pq.read_table(lake.dataset_dir(BREAKDOWN) / f"as_of={AS_OF.isoformat()}").to_pylist()
+    assert sorted((r["dimension"], r["value"], r["count_1m"]) for r in stored) == [
+        ("category", "groceries", 4),
+        ("channel", "mobile", 4),
+    ]

@@ -247,6 +247,36 @@ def customer_features(
     return rows.select(**features)
 
 
+def transaction_breakdown(transactions: ir.Table, *, as_of: date) -> ir.Table:
+    """Per customer, and per transaction category and per channel: counts and amounts in and out over
+    the last 1, 3 and 12 months, as one long table (``dimension`` is ``category`` or ``channel``,
+    ``value`` the category or channel). Long rather than a column per category: sources add
+    categories, and a segment rule names the one it needs."""
+    end = day_start(as_of + timedelta(days=1))
+    since_12 = day_start(months_before(as_of, 12) + timedelta(days=1))
+    t = transactions.filter(
+        transactions.booked_at >= _instant(since_12), transactions.booked_at < _instant(end)
+    )
+    parts = []
+    for dimension in ("category", "channel"):
+        metrics: dict[str, ir.Value] = {}
+        for months in WINDOWS:
+            inside = t.booked_at >= _instant(day_start(months_before(as_of, months) + timedelta(days=1)))
+            metrics[f"count_{months}m"] = inside.sum().cast("int64")
+            for direction in ("in", "out"):
+                chosen = inside & (t.direction == direction)
+                metrics[f"amount_{direction}_{months}m"] = (
+                    chosen.ifelse(t.amount, 0).sum().cast("decimal(20, 2)")
+                )
+        grouped = t.group_by(["customer_id", t[dimension].fill_null("").name("value")]).aggregate(**metrics)
+        parts.append(
+            grouped.mutate(as_of=ibis.literal(as_of), dimension=ibis.literal(dimension)).select(
+                "customer_id", "as_of", "dimension", "value", *metrics
+            )
+        )
+    return parts[0].union(parts[1])
+
+
 def _months_between(since: ir.DateValue, as_of: date) -> ir.IntegerValue:
     """Whole months from ``since`` to ``as_of`` (null without a date)."""
     months = (as_of.year - since.year()) * 12 + (as_of.month - since.month())

@@ -24,10 +24,11 @@ from bankcrm.core.db import Database
 from bankcrm.core.lake import Lake
 from bankcrm.core.logging import get_logger
 from bankcrm.customers.service import scoring as customer_scoring
-from bankcrm.segmentation.features import customer_features
+from bankcrm.segmentation.features import customer_features, transaction_breakdown
 from bankcrm.segmentation.rfm import with_rfm
 
 FEATURES = "features"
+BREAKDOWN = "feature_breakdown"
 log = get_logger(__name__)
 
 
@@ -57,6 +58,19 @@ def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
     return backend.to_pyarrow(expression.order_by("customer_id"))
 
 
+def store_breakdown(lake: Lake, *, as_of: date) -> int:
+    """Counts and amounts per category and per channel over the windows, kept in the lake by date."""
+    backend = lake.ibis_backend()
+    transactions = _lake_table(
+        backend, lake, customer_scoring.TRANSACTIONS, customer_scoring.empty_transactions()
+    )
+    table = backend.to_pyarrow(
+        transaction_breakdown(transactions, as_of=as_of).order_by(["customer_id", "dimension", "value"])
+    )
+    lake.write_file(BREAKDOWN, table, file_key="breakdown", partition={"as_of": as_of.isoformat()})
+    return int(table.num_rows)
+
+
 def store_features(session: Session, lake: Lake, features: pa.Table, *, as_of: date) -> int:
     """Keep the run in the lake under its date (replacing an earlier run of that date) and make its
     key scores the latest in the operational store."""
@@ -70,6 +84,7 @@ def run_scoring(database: Database, lake: Lake, *, as_of: date) -> ScoreRun:
     started = time.monotonic()
     with database.transaction(write=False) as session:
         features = compute_features(session, lake, as_of=as_of)
+    store_breakdown(lake, as_of=as_of)
     with database.transaction() as session:
         count = store_features(session, lake, features, as_of=as_of)
     run = ScoreRun(as_of=as_of, customers=count, seconds=time.monotonic() - started)
