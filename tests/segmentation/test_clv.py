@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import math
 import os
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bankcrm.cli import app
-from bankcrm.segmentation import clv
+from bankcrm.segmentation import clv, clv_command
 
 # Fader, Hardie & Lee (2005), CDNOW sample, 39-week calibration: the estimates the fit must reproduce.
 CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -58,6 +59,25 @@ def test_bgnbd_fit_recovers_the_parameters_of_a_simulated_population() -> None:
     )
     # The maximum is a maximum: the true parameters score no better on this sample.
     assert fit.log_likelihood >= clv.bgnbd_log_likelihood(tuple(truth.values()), frequency, recency, age)
+
+
+def test_customers_with_the_same_history_count_once_each() -> None:
+    frequency, recency, age = simulate_bgnbd(5_000, r=0.5, alpha=6.0, a=0.8, b=2.5, seed=3)
+    # Whole days, as a log kept by day gives them: many customers now share a history.
+    recency, age = np.round(recency * 7) / 7, np.round(age * 7) / 7
+    once = clv.fit_bgnbd(frequency, recency, age)
+    twice = clv.fit_bgnbd(np.tile(frequency, 2), np.tile(recency, 2), np.tile(age, 2))
+    assert twice.log_likelihood == pytest.approx(2 * once.log_likelihood, rel=1e-9)
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(twice, name) == pytest.approx(getattr(once, name), rel=1e-4), name
+    by_hand = 0.0  # the sum over customers, one at a time
+    for x, t_x, big_t in zip(frequency[:50], recency[:50], age[:50], strict=True):
+        by_hand += clv.bgnbd_log_likelihood(
+            (once.r, once.alpha, once.a, once.b), np.array([x]), np.array([t_x]), np.array([big_t])
+        )
+    assert by_hand == pytest.approx(
+        clv.bgnbd_log_likelihood((once.r, once.alpha, once.a, once.b), frequency[:50], recency[:50], age[:50])
+    )
 
 
 def test_gamma_gamma_fit_recovers_the_parameters_of_a_simulated_population() -> None:
@@ -109,6 +129,18 @@ def test_predictions_for_one_customer_match_the_formulas_worked_by_hand() -> Non
     assert by_hand_alive == pytest.approx(0.7266, abs=5e-4)
     assert by_hand_expected == pytest.approx(1.2259, abs=5e-4)
 
+    # The same customer's likelihood, straight from FHL's equation with math.lgamma.
+    def log_beta(u: float, w: float) -> float:
+        return math.lgamma(u) + math.lgamma(w) - math.lgamma(u + w)
+
+    gammas = math.lgamma(r + x) - math.lgamma(r) + r * math.log(alpha)
+    by_hand_likelihood = math.exp(
+        log_beta(a, b + x) - log_beta(a, b) + gammas - (r + x) * math.log(alpha + big_t)
+    ) + math.exp(log_beta(a + 1, b + x - 1) - log_beta(a, b) + gammas - (r + x) * math.log(alpha + t_x))
+    assert clv.bgnbd_log_likelihood((r, alpha, a, b), *arrays) == pytest.approx(
+        math.log(by_hand_likelihood), rel=1e-12
+    )
+
     spend_fit = clv.GammaGammaFit(p=6.25, q=3.74, v=15.44, log_likelihood=0.0, customers=1)
     # (v + m x) p / (p x + q - 1): the customer's mean 22.35 pulled towards the population's p v / (q - 1).
     assert clv.expected_spend(spend_fit, np.array([2.0]), np.array([22.35]))[0] == pytest.approx(
@@ -139,7 +171,7 @@ def test_history_counts_purchase_days_and_leaves_the_first_purchase_out_of_the_s
             ("B", "2024-01-08T10:30:00", "7.5"),
         ],
     )
-    history = clv.read_history(
+    history = clv_command.read_history(
         log,
         customer_column="cust",
         date_column="txn_date",
@@ -292,7 +324,7 @@ def test_cdnow_reproduces_the_published_estimates(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2357 customers, 946 with repeat purchases" in result.output
 
-    history = clv.read_history(
+    history = clv_command.read_history(
         log,
         customer_column="cust",
         date_column="txn_date",
@@ -300,7 +332,7 @@ def test_cdnow_reproduces_the_published_estimates(tmp_path: Path) -> None:
         calibration_end=date(1997, 9, 30),
         period="week",
     )
-    fitted = clv.fit_history(history, horizon=39)
+    fitted = clv_command.fit_history(history, horizon=39)
     for name, value in CDNOW_BGNBD.items():
         assert getattr(fitted.bgnbd, name) == pytest.approx(value, abs=1e-3), name
     assert fitted.bgnbd.log_likelihood == pytest.approx(CDNOW_BGNBD_LOG_LIKELIHOOD, abs=0.05)
