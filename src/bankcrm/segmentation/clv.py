@@ -21,8 +21,9 @@ Why our own fit and not a library (measured on this 2-core machine, November 202
 pandas 3.1.1 and scipy 1.17.1 in a scratch venv):
 
 * ``lifetimes`` 0.11.3 reproduces the published CDNOW estimates and fits 1 M customers in 15 s, but
-  its last release is from 2020 and its maintainers point users elsewhere: not well kept.
-* ``btyd`` 0.1 is an alpha from 2022 that pins pymc 4.4: not well kept.
+  its last release is from 2020; its fork btyd calls itself lifetimes' successor: not well kept.
+* ``btyd`` 0.1a1 is an alpha from 2022 for Python 3.8/3.9 whose development moved to pymc-marketing;
+  here it does not import (its pinned autograd 1.4 uses the removed ``inspect.getargspec``).
 * ``pymc-marketing`` is well kept, but its current releases need Python 3.12, so this project (3.11)
   could only have the frozen 0.19.2. That brings about 60 packages (pymc, pytensor, arviz,
   matplotlib, seaborn ...; 957 MB of site-packages against 331 MB for scipy/pandas/numpy) and compiles
