@@ -8,9 +8,11 @@ import importlib.util
 import math
 import os
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -186,6 +188,33 @@ def test_history_counts_purchase_days_and_leaves_the_first_purchase_out_of_the_s
     assert history.monetary.tolist() == pytest.approx([30.0, 0.0])  # (20 + 40) / 2
 
 
+def test_parquet_logs_keep_their_types(tmp_path: Path) -> None:
+    log = tmp_path / "log.parquet"
+    table = pa.table(
+        {
+            "cust": pa.array([7, 7, 7, 8], pa.int64()),
+            "txn_date": pa.array([date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 22), date(2024, 1, 15)]),
+            "amt": pa.array(
+                [Decimal("1.50"), Decimal("2.00"), Decimal("4.00"), Decimal("9.99")], pa.decimal128(9, 2)
+            ),
+        }
+    )
+    pq.write_table(table, log)
+    history = clv_command.read_history(
+        log,
+        customer_column="cust",
+        date_column="txn_date",
+        amount_column="amt",
+        calibration_end=date(2024, 1, 22),
+        period="day",
+    )
+    assert history.customer.to_pylist() == [7, 8]
+    assert history.frequency.tolist() == [2.0, 0.0]
+    assert history.recency.tolist() == [21.0, 0.0]
+    assert history.age.tolist() == [21.0, 7.0]
+    assert history.monetary.tolist() == pytest.approx([3.0, 0.0])
+
+
 def synthetic_log(path: Path, customers: int = 300, seed: int = 3) -> Path:
     rng = np.random.default_rng(seed)
     start = date(2024, 1, 1)
@@ -263,6 +292,13 @@ def test_the_command_writes_csv_by_default_next_to_the_log(tmp_path: Path) -> No
         ([("A", "2024-01-01", "-3.5")], [], "2024-01-01", "row 1: the amount column 'amt' has -3.5"),
         ([("A", "2024-01-01", "ten")], [], "2024-01-01", "has 'ten', which is not a number"),
         ([("", "2024-01-01", "1")], [], "2024-01-01", "row 1: the customer column 'cust' is empty"),
+        (
+            [("A", "2024-01-01", "1"), ("A", "2024-01-02", "")],
+            [],
+            "2024-01-01",
+            "row 2: the amount column 'amt' is empty",
+        ),
+        ([("A", "", "1")], [], "2024-01-01", "row 1: the date column 'txn_date' is empty"),
         (
             [("A", "2024-01-01", "1"), ("A", "2024-02-01", "1")],
             [],

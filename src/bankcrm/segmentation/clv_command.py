@@ -147,14 +147,19 @@ def _check_rows(
         (
             "day IS NULL",
             lambda row: (
-                f"row {row[0]}: the date column {date_column!r} has {row[1]!r}, which is not a date "
+                f"row {row[0]}: the date column {date_column!r} is empty."
+                if row[1] is None or not str(row[1]).strip()
+                else f"row {row[0]}: the date column {date_column!r} has {row[1]!r}, which is not a date "
                 f"(expected {DATE_FORMATS_TEXT})."
             ),
         ),
         (
             "amount IS NULL OR isnan(amount) OR isinf(amount)",
             lambda row: (
-                f"row {row[0]}: the amount column {amount_column!r} has {row[2]!r}, which is not a number."
+                f"row {row[0]}: the amount column {amount_column!r} is empty."
+                if row[2] is None or not str(row[2]).strip()
+                else f"row {row[0]}: the amount column {amount_column!r} has {row[2]!r}, "
+                "which is not a number."
             ),
         ),
         (
