@@ -153,6 +153,16 @@ def test_predictions_for_one_customer_match_the_formulas_worked_by_hand() -> Non
     )
 
 
+def test_a_customer_who_buys_almost_every_day_gets_a_finite_forecast() -> None:
+    # A card holder with 2,000 purchase days: equation 10 as printed gives inf * 0 here.
+    fit = clv.BgNbdFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, customers=1)
+    x, t_x, big_t, horizon = np.array([2000.0]), np.array([2100.0]), np.array([2100.0]), 365.0
+    expected = clv.expected_transactions(fit, horizon, x, t_x, big_t)[0]
+    rate = (fit.r + x[0]) / (fit.alpha + big_t[0])  # purchases per day while active, as the data say
+    assert math.isfinite(expected)
+    assert 0.9 * rate * horizon < expected <= rate * horizon
+
+
 def write_log(path: Path, rows: list[tuple[str, str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -276,13 +276,19 @@ def probability_alive(
 def expected_transactions(
     fit: BgNbdFit, horizon: float, frequency: FloatArray, recency: FloatArray, age: FloatArray
 ) -> FloatArray:
-    """E[purchases in (T, T + horizon]] given x, t_x and T (FHL 2005, equation 10)."""
+    """E[purchases in (T, T + horizon]] given x, t_x and T (FHL 2005, equation 10).
+
+    Equation 10 has ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z), z = t/(alpha+T+t): for a
+    frequent buyer (hundreds of purchase days) the first factor underflows and the second overflows.
+    Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the product into
+    (1-z)^(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters on top stay small.
+    """
     x = frequency
-    a = fit.a if abs(fit.a - 1.0) > 1e-9 else 1.0 + 1e-9  # the closed form has a removable 0/0 at a = 1
+    # The closed form is 0/0 at a = 1 (removable); step just beside it, where the cancellation is mild.
+    a = fit.a if abs(fit.a - 1.0) > 1e-6 else 1.0 + 1e-6
     z = horizon / (fit.alpha + age + horizon)
-    hyper = special.hyp2f1(fit.r + x, fit.b + x, a + fit.b + x - 1.0, z)
-    shrink = ((fit.alpha + age) / (fit.alpha + age + horizon)) ** (fit.r + x)
-    numerator = (a + fit.b + x - 1.0) / (a - 1.0) * (1.0 - shrink * hyper)
+    both = (1.0 - z) ** (a - 1.0) * special.hyp2f1(a + fit.b - 1.0 - fit.r, a - 1.0, a + fit.b + x - 1.0, z)
+    numerator = (a + fit.b + x - 1.0) / (a - 1.0) * (1.0 - both)
     return np.asarray(numerator * probability_alive(fit, frequency, recency, age), dtype=np.float64)
 
 
