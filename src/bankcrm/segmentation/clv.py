@@ -265,12 +265,12 @@ def probability_alive(
 ) -> FloatArray:
     """P(still active at T). A customer without repeat purchases cannot have dropped out: 1."""
     x = frequency
-    ratio = np.where(
-        x > 0,
-        fit.a / (fit.b + np.maximum(x, 1) - 1) * ((fit.alpha + age) / (fit.alpha + recency)) ** (fit.r + x),
-        0.0,
+    # 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), in logs: the power overflows for a frequent
+    # buyer who has been quiet a while (the answer is then 0, not a warning).
+    log_ratio = np.log(fit.a / (fit.b + np.maximum(x, 1) - 1)) + (fit.r + x) * (
+        np.log(fit.alpha + age) - np.log(fit.alpha + recency)
     )
-    return np.asarray(1.0 / (1.0 + ratio), dtype=np.float64)
+    return np.asarray(np.where(x > 0, special.expit(-log_ratio), 1.0), dtype=np.float64)
 
 
 def expected_transactions(
