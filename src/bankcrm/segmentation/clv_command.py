@@ -120,9 +120,10 @@ def read_history(
                 )
         relation.create_view("raw_log")
         customer, day_text, amount = _quote(customer_column), _quote(date_column), _quote(amount_column)
+        # A view, not a table: the log is scanned twice (checks, then the summary) and never held whole
+        # in memory, which matters at a hundred million transactions.
         connection.execute(
-            f"""CREATE TEMP TABLE log AS SELECT
-                    row_number() OVER () AS row_no,
+            f"""CREATE TEMP VIEW log AS SELECT
                     {customer} AS customer,
                     CAST({day_text} AS VARCHAR) AS day_text,
                     {_date_expression(day_text, types[date_column])} AS day,
@@ -170,11 +171,18 @@ def _check_rows(
             ),
         ),
     )
-    for condition, message in rules:
-        rows = connection.sql(
-            f"SELECT row_no, day_text, amount_text FROM log WHERE {condition} ORDER BY row_no LIMIT 1"  # noqa: S608 - fixed text
-        ).fetchall()
-        if rows:
+    # One streaming pass says whether any rule is broken; only then is the first offending row looked
+    # for, numbered in file order (a window over the scan, which DuckDB keeps in insertion order).
+    broken = connection.sql(
+        "SELECT " + ", ".join(f"bool_or({condition})" for condition, _ in rules) + " FROM log"  # noqa: S608 - fixed text
+    ).fetchall()[0]
+    for (condition, message), is_broken in zip(rules, broken, strict=True):
+        if is_broken:
+            rows = connection.sql(
+                "SELECT row_no, day_text, amount_text "  # noqa: S608 - fixed text
+                f"FROM (SELECT row_number() OVER () AS row_no, * FROM log) WHERE {condition} "
+                "ORDER BY row_no LIMIT 1"
+            ).fetchall()
             raise ClvInputError(message(rows[0]))
 
 
