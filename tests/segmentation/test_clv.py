@@ -318,6 +318,8 @@ def test_the_command_writes_csv_by_default_next_to_the_log(tmp_path: Path) -> No
         ([("A", "2024-01-01", "1"), ("A", "2024-02-01", "1")], [], "2024-02-01", "Only 1 of 1 customers"),
         ([("A", "2024-01-01", "1")], [], "01/02/2024", "--calibration-end '01/02/2024' is not a date"),
         ([("A", "2024-01-01", "1")], ["--period", "month"], "2024-01-01", "--period 'month'"),
+        ([("A", "2024-01-01", "1")], ["--horizon", "0"], "2024-01-01", "--horizon 0: the horizon must be"),
+        ([], [], "2024-01-01", "The transaction log has no rows."),
         ([("A", "2024-01-01", "1")], ["--output", "out.xlsx"], "2024-01-01", "must end in .csv or .parquet"),
     ],
 )
@@ -331,6 +333,18 @@ def test_bad_input_is_refused_naming_the_problem_and_writes_nothing(
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+def test_a_malformed_line_deep_in_the_file_is_named(tmp_path: Path) -> None:
+    rows = [(f"C{i % 50}", f"2024-01-{i % 28 + 1:02d}", "1.5") for i in range(30_000)]
+    log = write_log(tmp_path / "log.csv", rows)
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write("X,2024-01-02,1,9,9\r\n")  # the same line ends as csv.writer's
+    result = runner.invoke(app, fit_args(log, end="2024-01-20"))
+    assert result.exit_code == 2
+    assert "log.csv could not be read" in result.output
+    assert "30002" in result.output  # the line, counting the header
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
 
 

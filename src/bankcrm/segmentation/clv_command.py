@@ -75,8 +75,14 @@ def _open(connection: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyR
         if suffix in {".csv", ".txt", ".tsv"}:
             return connection.read_csv(str(path), header=True, all_varchar=True)
     except duckdb.Error as exc:
-        raise ClvInputError(f"{path.name} could not be read as a {suffix[1:]} file ({exc}).") from exc
+        raise ClvInputError(
+            f"{path.name} could not be read as a {suffix[1:]} file: {_first_line(exc)}"
+        ) from exc
     raise ClvInputError(f"{path.name}: expected a .csv, .txt, .tsv or .parquet file.")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _date_expression(column: str, type_name: str) -> str:
@@ -116,7 +122,7 @@ def read_history(
             if column not in types:
                 raise ClvInputError(
                     f"{path.name} has no column {column!r} (given as {option}); "
-                    f"its columns are: {', '.join(types)}."
+                    f"its columns are: {', '.join(repr(name) for name in types)}."
                 )
         relation.create_view("raw_log")
         customer, day_text, amount = _quote(customer_column), _quote(date_column), _quote(amount_column)
@@ -131,8 +137,11 @@ def read_history(
                     TRY_CAST({amount} AS DOUBLE) AS amount
                 FROM raw_log"""  # noqa: S608 - identifiers are quoted; values never enter the text
         )
-        _check_rows(connection, customer_column, date_column, amount_column)
-        return _summarise(connection, calibration_end, DAYS_PER_PERIOD[period])
+        try:
+            _check_rows(connection, customer_column, date_column, amount_column)
+            return _summarise(connection, calibration_end, DAYS_PER_PERIOD[period])
+        except duckdb.Error as exc:  # a malformed line deep in the file shows only when it is scanned
+            raise ClvInputError(f"{path.name} could not be read: {_first_line(exc)}") from exc
     finally:
         connection.close()
 
@@ -226,6 +235,18 @@ def _summarise(
 # --- fitting and predicting from a history ------------------------------------------------------
 
 
+_PREDICTION_COLUMNS = (
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "probability_alive",
+    "expected_transactions",
+    "expected_spend",
+    "expected_value",
+)
+
+
 @dataclass(frozen=True)
 class ClvResult:
     bgnbd: BgNbdFit
@@ -255,6 +276,8 @@ def fit_history(history: CustomerHistory, *, horizon: float, customer_column: st
     alive = probability_alive(bgnbd, history.frequency, history.recency, history.age)
     transactions = expected_transactions(bgnbd, horizon, history.frequency, history.recency, history.age)
     spend = expected_spend(gamma_gamma, history.frequency, history.monetary)
+    if customer_column in _PREDICTION_COLUMNS:
+        customer_column = "customer"
     predictions = pa.table(
         {
             customer_column: history.customer,
