@@ -320,6 +320,12 @@ def test_the_command_writes_csv_by_default_next_to_the_log(tmp_path: Path) -> No
         ([("A", "2024-01-01", "1")], ["--period", "month"], "2024-01-01", "--period 'month'"),
         ([("A", "2024-01-01", "1")], ["--horizon", "0"], "2024-01-01", "--horizon 0: the horizon must be"),
         ([], [], "2024-01-01", "The transaction log has no rows."),
+        (
+            [(f"C{i}", day, "0") for i in range(12) for day in ("2024-01-01", "2024-01-05")],
+            [],
+            "2024-01-05",
+            "Only 0 repeat customers spent more than 0 on their repeat purchases",
+        ),
         ([("A", "2024-01-01", "1")], ["--output", "out.xlsx"], "2024-01-01", "must end in .csv or .parquet"),
     ],
 )
