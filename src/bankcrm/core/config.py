@@ -7,6 +7,7 @@ at boot with the name of the setting, instead of surfacing as a strange error ho
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -68,6 +69,23 @@ class Settings(BaseSettings):
         le=16 * 1024,
         description="SQLite page cache of a loading job's connection while it writes a delivery (MiB).",
     )
+    # Customer value tiers by AUM (CNY, monthly daily average; DOMAIN.md's defaults). A tier rises as
+    # soon as a month's average reaches it and falls only when every month of the grace period was
+    # below it.
+    tier_affluent_from: Decimal = Field(
+        default=Decimal("50000"), gt=0, description="AUM from which a customer is affluent."
+    )
+    tier_vip_from: Decimal = Field(
+        default=Decimal("500000"), gt=0, description="AUM from which a customer is VIP."
+    )
+    tier_private_from: Decimal = Field(
+        default=Decimal("6000000"),
+        gt=0,
+        description="AUM from which a customer is private banking (some banks: 10M).",
+    )
+    tier_grace_months: int = Field(
+        default=3, ge=1, le=24, description="Months below a tier before a customer leaves it."
+    )
     scheduler_enabled: bool = Field(default=True, description="Run periodic jobs inside the web process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
@@ -86,6 +104,24 @@ class Settings(BaseSettings):
         if value and len(value) < 32:
             raise ValueError("must be at least 32 characters; leave unset to generate one into var/")
         return value
+
+    @model_validator(mode="after")
+    def _tiers_ascend(self) -> Settings:
+        if not self.tier_affluent_from < self.tier_vip_from < self.tier_private_from:
+            raise ValueError(
+                "tier thresholds must rise: tier_affluent_from < tier_vip_from < tier_private_from "
+                f"(got {self.tier_affluent_from}, {self.tier_vip_from}, {self.tier_private_from})"
+            )
+        return self
+
+    @property
+    def tier_thresholds(self) -> tuple[tuple[Decimal, str], ...]:
+        """(lowest AUM, tier) from the highest tier down; below them all a customer is mass."""
+        return (
+            (self.tier_private_from, "private"),
+            (self.tier_vip_from, "vip"),
+            (self.tier_affluent_from, "affluent"),
+        )
 
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> Settings:

@@ -47,6 +47,7 @@ class Customer(Base):
     risk_level: Mapped[str | None] = mapped_column(String(2))  # C1..C5 from the risk questionnaire
     risk_assessed_on: Mapped[date | None]
     tier: Mapped[str] = mapped_column(String(12), default="mass")
+    tier_as_of: Mapped[date | None]  # when the scoring run last tiered it; None: tier from the load
     aum: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     # Scope by unit: subtree readers see customers whose unit lies in their subtree (unit ids come
@@ -389,3 +390,18 @@ class CustomerScore(Base):
     rfm_m: Mapped[int]
     rfm_segment: Mapped[str] = mapped_column(String(24))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerTierChange(Base):
+    """A customer's move between value tiers by the scoring run, with the input that decided it."""
+
+    __tablename__ = "customer_tier_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    as_of: Mapped[date]
+    from_tier: Mapped[str] = mapped_column(String(12))
+    to_tier: Mapped[str] = mapped_column(String(12))
+    aum_mda: Mapped[Decimal]  # the balance month's daily average that decided it
+    balance_month: Mapped[str] = mapped_column(String(7))
+    reason: Mapped[str] = mapped_column(String(12))  # upgrade | downgrade

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select, union_all
+from sqlalchemy import bindparam, delete, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from bankcrm.core.db import insert_many, read_rows, table_of
-from bankcrm.customers.models import Account, Customer, CustomerScore, Holding, Product
+from bankcrm.customers.models import Account, Customer, CustomerScore, CustomerTierChange, Holding, Product
 
 # Accounts that no longer hold anything are not products held.
 _HELD_STATUSES = ("active", "dormant", "frozen")
@@ -65,3 +66,39 @@ def replace_scores(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def score_of(session: Session, customer_id: int) -> CustomerScore | None:
     return session.get(CustomerScore, customer_id)
+
+
+def current_tiers(session: Session) -> Sequence[Any]:
+    """(customer id, tier) of every active customer."""
+    return read_rows(
+        session, select(Customer.id.label("customer_id"), Customer.tier).where(Customer.status == "active")
+    )
+
+
+def set_tiers(session: Session, changes: Sequence[tuple[int, str]], *, as_of: date) -> None:
+    """Give these customers their new tier, and mark every active customer as tiered on ``as_of``."""
+    if changes:
+        statement = update(Customer).where(Customer.id == bindparam("cid")).values(tier=bindparam("new_tier"))
+        session.connection().execute(statement, [{"cid": cid, "new_tier": tier} for cid, tier in changes])
+    session.execute(
+        update(Customer).where(Customer.status == "active").values(tier_as_of=as_of),
+        execution_options={"synchronize_session": False},
+    )
+    # Written around the ORM (an executemany); customers already loaded read their tier again.
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Customer):
+            session.expire(loaded, ["tier", "tier_as_of"])
+
+
+def add_tier_changes(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    insert_many(session, table_of(CustomerTierChange), rows)
+
+
+def last_tier_change(session: Session, customer_id: int) -> CustomerTierChange | None:
+    stmt = (
+        select(CustomerTierChange)
+        .where(CustomerTierChange.customer_id == customer_id)
+        .order_by(CustomerTierChange.as_of.desc(), CustomerTierChange.id.desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()

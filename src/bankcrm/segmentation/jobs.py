@@ -19,13 +19,15 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
+from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import Database
 from bankcrm.core.lake import Lake
 from bankcrm.core.logging import get_logger
 from bankcrm.customers.service import scoring as customer_scoring
-from bankcrm.segmentation.features import customer_features, transaction_breakdown
+from bankcrm.segmentation.features import balance_month, customer_features, transaction_breakdown
 from bankcrm.segmentation.rfm import with_rfm
+from bankcrm.segmentation.tiers import tier_decisions
 
 FEATURES = "features"
 BREAKDOWN = "feature_breakdown"
@@ -72,10 +74,29 @@ def store_breakdown(lake: Lake, *, as_of: date) -> int:
 
 
 def store_features(session: Session, lake: Lake, features: pa.Table, *, as_of: date) -> int:
-    """Keep the run in the lake under its date (replacing an earlier run of that date) and make its
-    key scores the latest in the operational store."""
+    """Keep the run in the lake under its date (replacing an earlier run of that date), make its key
+    scores the latest in the operational store, and move customers between tiers by the history."""
     lake.write_file(FEATURES, features, file_key="features", partition={"as_of": as_of.isoformat()})
-    return customer_scoring.record_scores(session, features, as_of=as_of, actor=Actor.system("score"))
+    actor = Actor.system("score")
+    count = customer_scoring.record_scores(session, features, as_of=as_of, actor=actor)
+    changes = decide_tiers(session, lake, as_of=as_of)
+    customer_scoring.apply_tier_changes(session, changes, as_of=as_of, actor=actor)
+    return count
+
+
+def decide_tiers(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
+    """The tier moves the kept feature runs call for (``tiers.tier_decisions``)."""
+    settings = get_settings()
+    backend = lake.ibis_backend()  # opened after this run's file was written: it is in the history
+    history = backend.table(FEATURES).select("customer_id", "balance_month", "as_of", "aum_mda")
+    decisions = tier_decisions(
+        history,
+        ibis.memtable(customer_scoring.current_tiers(session)),
+        month=balance_month(as_of),
+        grace_months=settings.tier_grace_months,
+        thresholds=settings.tier_thresholds,
+    )
+    return backend.to_pyarrow(decisions.order_by("customer_id"))
 
 
 def run_scoring(database: Database, lake: Lake, *, as_of: date) -> ScoreRun:

@@ -80,6 +80,7 @@ AUDIT_LABELS = {
         "remove_members": N_("Removed from a list"),
         "bulk_load": N_("Customers loaded in bulk"),
         "score_refresh": N_("Scores refreshed"),
+        "tier_refresh": N_("Tiers refreshed"),
     },
     "entities": {
         "customer": N_("Customer"),

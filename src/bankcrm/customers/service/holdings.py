@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
+from bankcrm.core.config import get_settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.core.errors import ValidationFailed
@@ -27,12 +28,6 @@ from bankcrm.customers.models import Account, Customer, CustomerSearchKey, Holdi
 from bankcrm.customers.service.common import add_source_number_keys, refresh_search_keys
 from bankcrm.customers.service.errors import CustomerNotFound
 
-# Total AUM tiers of DOMAIN.md (CNY); the segmentation module makes them configuration and versioned.
-TIER_THRESHOLDS = (
-    (Decimal("6000000"), "private"),
-    (Decimal("500000"), "vip"),
-    (Decimal("50000"), "affluent"),
-)
 ASSET_ACCOUNT_KINDS = frozenset({"current", "savings", "time_deposit"})
 
 
@@ -305,7 +300,8 @@ def link_existing_customers(
 
 
 def refresh_customer_figures(session: Session, customer: Customer) -> None:
-    """Current AUM from accounts and holdings, the tier it implies, and the search keys."""
+    """Current AUM from accounts and holdings, the tier it implies until the scoring run sets it, and
+    the search keys."""
     aum = Decimal("0")
     for account, _product in repo.accounts(session, customer.id):
         if account.kind in ASSET_ACCOUNT_KINDS and account.status != "closed":
@@ -313,7 +309,10 @@ def refresh_customer_figures(session: Session, customer: Customer) -> None:
     for holding, _product in repo.holdings(session, customer.id):
         aum += holding.market_value
     customer.aum = aum
-    customer.tier = tier_for(aum)
+    if customer.tier_as_of is None:
+        # Once the scoring run has tiered a customer (by monthly daily average, with a grace period
+        # before a downgrade), a day's balance no longer moves the tier.
+        customer.tier = tier_for(aum)
     session.flush()
     refresh_search_keys(session, customer)
 
@@ -327,7 +326,9 @@ def refresh_figures_of(session: Session, customer_ids: Iterable[int]) -> None:
 
 
 def tier_for(aum: Decimal) -> str:
-    return next((tier for threshold, tier in TIER_THRESHOLDS if aum >= threshold), "mass")
+    """The tier an AUM reaches under the configured thresholds (a customer's first tier, until the
+    scoring run tiers it by monthly daily average)."""
+    return next((tier for threshold, tier in get_settings().tier_thresholds if aum >= threshold), "mass")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ read through the customer's own views, which apply the viewer's scope.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,7 +18,7 @@ from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
 from bankcrm.customers import lake_repository
 from bankcrm.customers import score_repository as repo
-from bankcrm.customers.models import CustomerScore
+from bankcrm.customers.models import CustomerScore, CustomerTierChange
 
 PROFILE_SCHEMA = pa.schema(
     [
@@ -89,3 +90,45 @@ def empty_balances() -> pa.Table:
 def latest_score(session: Session, customer_id: int) -> CustomerScore | None:
     """The latest run's scores of a customer (no scope: callers that show it check the customer)."""
     return repo.score_of(session, customer_id)
+
+
+@dataclass(frozen=True)
+class TierSummary:
+    upgraded: int
+    downgraded: int
+
+
+def current_tiers(session: Session) -> pa.Table:
+    rows = repo.current_tiers(session)
+    return pa.table(
+        {
+            "customer_id": pa.array([row[0] for row in rows], pa.int64()),
+            "tier": pa.array([row[1] for row in rows], pa.string()),
+        }
+    )
+
+
+def apply_tier_changes(session: Session, changes: pa.Table, *, as_of: date, actor: Actor) -> TierSummary:
+    """Move customers between tiers as the scoring run decided (``changes``: customer_id, from_tier,
+    to_tier, reason, aum_mda, balance_month), keep each move with its input, and mark every active
+    customer as tiered on ``as_of``; one audit row for the run."""
+    rows = changes.to_pylist()
+    repo.set_tiers(session, [(row["customer_id"], row["to_tier"]) for row in rows], as_of=as_of)
+    repo.add_tier_changes(session, [{**row, "as_of": as_of} for row in rows])
+    summary = TierSummary(
+        upgraded=sum(row["reason"] == "upgrade" for row in rows),
+        downgraded=sum(row["reason"] == "downgrade" for row in rows),
+    )
+    audit.record_event(
+        session,
+        actor,
+        action="tier_refresh",
+        entity_type="customer_score",
+        details={"as_of": as_of.isoformat(), "upgraded": summary.upgraded, "downgraded": summary.downgraded},
+    )
+    return summary
+
+
+def last_tier_change(session: Session, customer_id: int) -> CustomerTierChange | None:
+    """The customer's latest move between tiers (no scope: callers that show it check the customer)."""
+    return repo.last_tier_change(session, customer_id)
