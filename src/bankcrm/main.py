@@ -27,6 +27,7 @@ from bankcrm.identity.resolver import audit_denial, resolve_principal
 from bankcrm.identity.service import orgs
 from bankcrm.integration import api as integration_api
 from bankcrm.integration import pages as integration_pages
+from bankcrm.segmentation import pages as segmentation_pages
 from bankcrm.segmentation.jobs import score_if_due
 from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     customer_pages.register_context(renderer)
     integration_pages.register_navigation(navigation)
     integration_pages.register_context(renderer)
+    segmentation_pages.register_navigation(navigation)
     audit_pages.register_navigation(navigation)
     audit_pages.register_context(renderer)
 
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(customers_api.router)
     app.include_router(integration_pages.router)
     app.include_router(integration_api.router)
+    app.include_router(segmentation_pages.router)
     _add_operational_routes(app)
     document_unreadable_bodies(app)
     return app

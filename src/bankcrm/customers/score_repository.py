@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.db import insert_many, read_rows, table_of
 from bankcrm.customers.models import Account, Customer, CustomerScore, CustomerTierChange, Holding, Product
+from bankcrm.customers.repository import Scope, readable_by
 
 # Accounts that no longer hold anything are not products held.
 _HELD_STATUSES = ("active", "dormant", "frozen")
@@ -102,3 +103,29 @@ def last_tier_change(session: Session, customer_id: int) -> CustomerTierChange |
         .limit(1)
     )
     return session.execute(stmt).scalar_one_or_none()
+
+
+def segment_counts(session: Session, scope: Scope) -> Sequence[Any]:
+    """(RFM segment, customers, their summed monthly daily average AUM) among readable customers."""
+    stmt = (
+        select(CustomerScore.rfm_segment, func.count(), func.sum(CustomerScore.aum_mda))
+        .join(Customer, Customer.id == CustomerScore.customer_id)
+        .where(readable_by(scope), Customer.status == "active")
+        .group_by(CustomerScore.rfm_segment)
+    )
+    return session.execute(stmt).all()
+
+
+def tier_counts(session: Session, scope: Scope) -> Sequence[Any]:
+    """(tier, customers) among readable active customers."""
+    stmt = (
+        select(Customer.tier, func.count())
+        .where(readable_by(scope), Customer.status == "active")
+        .group_by(Customer.tier)
+    )
+    return session.execute(stmt).all()
+
+
+def latest_run_date(session: Session) -> date | None:
+    found: date | None = session.execute(select(func.max(CustomerScore.as_of))).scalar_one_or_none()
+    return found

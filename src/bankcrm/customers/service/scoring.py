@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -16,9 +17,12 @@ from sqlalchemy.orm import Session
 from bankcrm.audit import service as audit
 from bankcrm.core.context import Actor
 from bankcrm.core.db import utcnow
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
 from bankcrm.customers import lake_repository
 from bankcrm.customers import score_repository as repo
 from bankcrm.customers.models import CustomerScore, CustomerTierChange
+from bankcrm.customers.service.common import scope_of
 
 PROFILE_SCHEMA = pa.schema(
     [
@@ -132,3 +136,36 @@ def apply_tier_changes(session: Session, changes: pa.Table, *, as_of: date, acto
 def last_tier_change(session: Session, customer_id: int) -> CustomerTierChange | None:
     """The customer's latest move between tiers (no scope: callers that show it check the customer)."""
     return repo.last_tier_change(session, customer_id)
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    segment: str
+    customers: int
+    aum_mda: Decimal
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """The latest scoring run as the principal's scope sees it."""
+
+    as_of: date | None
+    segments: list[SegmentCount]
+    tiers: dict[str, int]
+
+    @property
+    def customers(self) -> int:
+        return sum(count.customers for count in self.segments)
+
+
+def score_summary(session: Session, principal: Principal) -> ScoreSummary:
+    """Customers by RFM segment and by tier, within the principal's data scope."""
+    principal.require(Permission.CUSTOMER_READ)
+    scope = scope_of(session, principal)
+    segments = [
+        SegmentCount(str(segment), int(count), Decimal(total or 0))
+        for segment, count, total in repo.segment_counts(session, scope)
+    ]
+    segments.sort(key=lambda item: -item.customers)
+    tiers = {str(tier): int(count) for tier, count in repo.tier_counts(session, scope)}
+    return ScoreSummary(as_of=repo.latest_run_date(session), segments=segments, tiers=tiers)

@@ -1,0 +1,46 @@
+"""Segmentation pages: the latest scoring run as the viewer's scope sees it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from bankcrm.core.i18n import N_
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.customers.service import scoring
+from bankcrm.segmentation.tiers import TIERS
+from bankcrm.web.auth import PrincipalRoute, require
+from bankcrm.web.render import Navigation, NavItem
+from bankcrm.web.render import page as render
+from bankcrm.web.transaction import db_session
+
+router = APIRouter(prefix="/segments", include_in_schema=False, route_class=PrincipalRoute)
+READ = Depends(require(Permission.CUSTOMER_READ))
+
+
+def register_navigation(navigation: Navigation) -> None:
+    navigation.register(
+        NavItem(
+            "segments",
+            N_("Segments and tiers"),
+            "/segments",
+            Permission.CUSTOMER_READ,
+            icon="chart-pie",
+            section=N_("Customers"),
+            order=20,
+        ),
+    )
+
+
+@router.get("")
+def overview(request: Request, db: Session = Depends(db_session), principal: Principal = READ) -> Response:
+    summary = scoring.score_summary(db, principal)
+    tiers = [(tier, summary.tiers.get(tier, 0)) for tier in reversed(TIERS)]
+    return render(
+        request,
+        "segmentation/overview.html",
+        {"summary": summary, "tiers": tiers, "tier_total": sum(summary.tiers.values())},
+        principal=principal,
+    )
