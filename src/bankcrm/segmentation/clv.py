@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special  # type: ignore[import-untyped]
+from scipy import optimize, special
 
 FloatArray = npt.NDArray[np.float64]
 

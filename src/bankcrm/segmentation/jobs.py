@@ -48,13 +48,15 @@ def _lake_table(backend: BaseBackend, lake: Lake, dataset: str, empty: pa.Table)
     return ibis.memtable(empty)
 
 
+def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
+    return _lake_table(backend, lake, customer_scoring.TRANSACTIONS, customer_scoring.empty_transactions())
+
+
 def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
     """The features of every active customer as of the end of business day ``as_of``."""
     profile = customer_scoring.scoring_profile(session)
     backend = lake.ibis_backend()
-    transactions = _lake_table(
-        backend, lake, customer_scoring.TRANSACTIONS, customer_scoring.empty_transactions()
-    )
+    transactions = _transactions(backend, lake)
     balances = _lake_table(backend, lake, customer_scoring.BALANCES, customer_scoring.empty_balances())
     expression = with_rfm(customer_features(transactions, balances, ibis.memtable(profile), as_of=as_of))
     return backend.to_pyarrow(expression.order_by("customer_id"))
@@ -63,9 +65,7 @@ def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
 def store_breakdown(lake: Lake, *, as_of: date) -> int:
     """Counts and amounts per category and per channel over the windows, kept in the lake by date."""
     backend = lake.ibis_backend()
-    transactions = _lake_table(
-        backend, lake, customer_scoring.TRANSACTIONS, customer_scoring.empty_transactions()
-    )
+    transactions = _transactions(backend, lake)
     table = backend.to_pyarrow(
         transaction_breakdown(transactions, as_of=as_of).order_by(["customer_id", "dimension", "value"])
     )

@@ -1,7 +1,8 @@
 """What the nightly scoring run (segmentation) reads from and writes back to the operational store.
 
-Used by jobs, not people: the whole bank at once, no data scope. The scores shown to people are
-read through the customer's own views, which apply the viewer's scope.
+The run's side (profile, write-back, tier moves) serves jobs, not people: the whole bank at once,
+no data scope. What people see goes through a scope: ``score_summary`` (the segments page) here,
+a customer's own scores through the 360° view.
 """
 
 from __future__ import annotations
