@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     CUSTOMER_EXPORT = "customer.export"
     CUSTOMER_TAG = "customer.tag"
     TAG_MANAGE = "tag.manage"
+    SEGMENT_MANAGE = "segment.manage"
     MERGE_REQUEST = "customer.merge.request"
     MERGE_APPROVE = "customer.merge.approve"
     HANDOVER_REQUEST = "portfolio.handover.request"
@@ -65,6 +66,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.CUSTOMER_EXPORT: N_("Export customer lists"),
     Permission.CUSTOMER_TAG: N_("Tag customers and keep customer lists"),
     Permission.TAG_MANAGE: N_("Manage the tag catalogue"),
+    Permission.SEGMENT_MANAGE: N_("Define segments and rule tags"),
     Permission.MERGE_REQUEST: N_("Request a merge of duplicate customers"),
     Permission.MERGE_APPROVE: N_("Approve or reject merges and unmerge"),
     Permission.HANDOVER_REQUEST: N_("Request a portfolio handover"),

@@ -405,3 +405,20 @@ class CustomerTierChange(Base):
     aum_mda: Mapped[Decimal]  # the balance month's daily average that decided it
     balance_month: Mapped[str] = mapped_column(String(7))
     reason: Mapped[str] = mapped_column(String(12))  # upgrade | downgrade
+
+
+class CustomerTagEvent(Base):
+    """When a customer gained or lost a tag, and why: a person's hand (manual tags) or the scoring
+    run's rule or model band (rule and model tags). The customer_tag row is the present; this is the
+    history, kept also for tags that were later removed."""
+
+    __tablename__ = "customer_tag_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), index=True)
+    change: Mapped[str] = mapped_column(String(8))  # gained | lost
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    as_of: Mapped[date | None]  # the scoring run's business date, for rule and model tags
+    reason: Mapped[str] = mapped_column(String(300))  # manual | the rule in words | the band
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

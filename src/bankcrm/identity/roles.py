@@ -56,6 +56,7 @@ _MANAGER = _CUSTOMER_WORKER | {
     P.CUSTOMER_EXPORT,
     P.MERGE_APPROVE,
     P.HANDOVER_APPROVE,
+    P.SEGMENT_MANAGE,
 }
 
 DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
@@ -81,11 +82,13 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
     "branch_manager": _STAFF | _MANAGER,
     "sub_branch_manager": _STAFF | _MANAGER,
     "relationship_manager": _STAFF | _CUSTOMER_WORKER | {P.PII_UNMASK},
-    "marketing": _STAFF | _CUSTOMER_READER | {P.CUSTOMER_TAG, P.CUSTOMER_EXPORT, P.TAG_MANAGE},
+    "marketing": _STAFF
+    | _CUSTOMER_READER
+    | {P.CUSTOMER_TAG, P.CUSTOMER_EXPORT, P.TAG_MANAGE, P.SEGMENT_MANAGE},
     "service_agent": _STAFF | _CUSTOMER_READER | {P.PII_UNMASK, P.INTERACTION_WRITE},
     "risk_officer": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.PII_UNMASK},
     # Analysts read aggregates: customers are visible to them with names and identifiers masked.
-    "analyst": _STAFF | {P.ORG_READ, P.CUSTOMER_READ},
+    "analyst": _STAFF | {P.ORG_READ, P.CUSTOMER_READ, P.SEGMENT_MANAGE},
     "api_client": {P.API_ACCESS, P.ORG_READ, P.CUSTOMER_READ, P.CUSTOMER_NAME_VIEW, P.INTEGRATION_RUN},
 }
 

@@ -25,6 +25,7 @@ from bankcrm.core.db import Database
 from bankcrm.core.lake import Lake
 from bankcrm.core.logging import get_logger
 from bankcrm.customers.service import scoring as customer_scoring
+from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.features import balance_month, customer_features, transaction_breakdown
 from bankcrm.segmentation.rfm import with_rfm
 from bankcrm.segmentation.tiers import tier_decisions
@@ -81,6 +82,8 @@ def store_features(session: Session, lake: Lake, features: pa.Table, *, as_of: d
     count = customer_scoring.record_scores(session, features, as_of=as_of, actor=actor)
     changes = decide_tiers(session, lake, as_of=as_of)
     customer_scoring.apply_tier_changes(session, changes, as_of=as_of, actor=actor)
+    segments.store_attributes(session, lake, as_of=as_of)  # after the tier moves: rules read the new tiers
+    segments.run_dynamic_segments(session, lake, as_of=as_of)
     return count
 
 

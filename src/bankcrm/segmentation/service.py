@@ -1,0 +1,686 @@
+"""Segments: define them with a rule, preview them while editing, keep them run by run, profile,
+compare and export them.
+
+A segment's rule (segmentation.rules) is evaluated against one scoring run: the run's features and
+the attributes taken with them (``segment_attributes``), the tags customers hold now and the lake's
+transactions. Dynamic segments are recomputed by each nightly run, which keeps who was in them on
+that date and who joined and left since the previous run (lake datasets ``segment_members`` and
+``segment_changes``); a static segment is computed once and kept as it was.
+
+What a person sees is within their data scope: counts, samples, profiles and exports only ever
+include customers they may read. The definitions themselves are the bank's, visible to anyone who
+reads customers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session
+
+from bankcrm.audit import service as audit
+from bankcrm.core.db import utcnow
+from bankcrm.core.errors import Conflict, NotFound, ValidationFailed
+from bankcrm.core.formatting import format_datetime
+from bankcrm.core.i18n import N_
+from bankcrm.core.lake import Lake
+from bankcrm.core.permissions import Permission
+from bankcrm.core.principal import Principal
+from bankcrm.customers.schemas import CustomerSummary
+from bankcrm.customers.service import audience
+from bankcrm.customers.service import scoring as customer_scoring
+from bankcrm.customers.service import tags as customer_tags
+from bankcrm.identity.service import orgs
+from bankcrm.segmentation import repository as repo
+from bankcrm.segmentation.features import BALANCE_CATEGORIES
+from bankcrm.segmentation.models import Segment, SegmentRun
+from bankcrm.segmentation.rules import CHOICE, FIELDS, Group, RuleSources, members, parse_rule, tags_named
+from bankcrm.segmentation.schemas import SegmentIn
+from bankcrm.segmentation.tiers import TIERS
+
+FEATURES = "features"
+ATTRIBUTES = "segment_attributes"
+MEMBERS = "segment_members"
+CHANGES = "segment_changes"
+BREAKDOWN = "feature_breakdown"
+SAMPLE_SIZE = 10
+EXPORT_LIMIT = 100_000
+ENTITY = "segment"
+AGE_BANDS = ((0, 30, "<30"), (30, 40, "30-39"), (40, 50, "40-49"), (50, 60, "50-59"), (60, 200, "60+"))
+
+
+class NoScoringRun(Conflict):
+    code = "no-scoring-run"
+    default_message = N_("No scoring run has finished yet; segments are computed from its features.")
+
+
+class SegmentNotFound(NotFound):
+    code = "segment-not-found"
+
+
+# ---------------------------------------------------------------- the lake side
+
+
+def scored_dates(lake: Lake) -> list[date]:
+    """The business dates the lake holds a features run for, oldest first."""
+    folder = lake.dataset_dir(FEATURES)
+    if not folder.is_dir():
+        return []
+    return sorted(date.fromisoformat(p.name.split("=", 1)[1]) for p in folder.glob("as_of=*") if p.is_dir())
+
+
+def latest_scored_date(lake: Lake) -> date:
+    dates = scored_dates(lake)
+    if not dates:
+        raise NoScoringRun()
+    return dates[-1]
+
+
+def store_attributes(session: Session, lake: Lake, *, as_of: date) -> int:
+    """Take the attributes segment rules name with the run, so a rule reads one consistent day."""
+    table = audience.attributes(session)
+    table = table.append_column("as_of", pa.array([as_of] * table.num_rows, pa.date32()))
+    lake.write_file(ATTRIBUTES, table, file_key="attributes", partition={"as_of": as_of.isoformat()})
+    return int(table.num_rows)
+
+
+def _run_table(backend: BaseBackend, lake: Lake, dataset: str, as_of: date) -> ir.Table:
+    table = backend.table(dataset)
+    return table.filter(table.as_of == ibis.literal(as_of)).drop("as_of")
+
+
+def segment_base(backend: BaseBackend, lake: Lake, *, as_of: date) -> ir.Table:
+    """One row per customer scored on ``as_of``: the run's features with the attributes taken then."""
+    features = _run_table(backend, lake, FEATURES, as_of)
+    if not lake.has_dataset(ATTRIBUTES):
+        empty = audience.ATTRIBUTE_SCHEMA.empty_table()
+        attributes = ibis.memtable(empty)
+    else:
+        attributes = _run_table(backend, lake, ATTRIBUTES, as_of)
+    return features.left_join(attributes, "customer_id").drop("customer_id_right")
+
+
+def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
+    if lake.has_dataset(customer_scoring.TRANSACTIONS):
+        return backend.table(customer_scoring.TRANSACTIONS)
+    return ibis.memtable(customer_scoring.empty_transactions())
+
+
+def rule_sources(
+    session: Session, lake: Lake, backend: BaseBackend, rule: Group, *, as_of: date
+) -> RuleSources:
+    return RuleSources(
+        base=segment_base(backend, lake, as_of=as_of),
+        tags=ibis.memtable(audience.tag_members(session, tags_named(rule))),
+        transactions=_transactions(backend, lake),
+        as_of=as_of,
+    )
+
+
+def _scoped(table: ir.Table, readable: list[int] | None) -> ir.Table:
+    if readable is None:
+        return table
+    ids = ibis.memtable(pa.table({"customer_id": pa.array(readable, pa.int64())}))
+    return table.filter(table.customer_id.isin(ids.customer_id))
+
+
+def _ids(table: pa.Table) -> np.ndarray:
+    return np.asarray(table.column("customer_id").to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+# ---------------------------------------------------------------- rules as people write them
+
+
+def known_choices(session: Session, principal: Principal) -> dict[str, list[str]]:
+    """Choices only this bank knows: its branches and its tags."""
+    return {
+        "branch": [str(unit.id) for unit in orgs.org_unit_choices(session, principal)],
+        "tag": [tag.code for tag in customer_tags.list_tags(session, principal)],
+    }
+
+
+def checked_rule(session: Session, principal: Principal, data: Any) -> Group:
+    return parse_rule(data, known_choices=known_choices(session, principal))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def rule_data(rule: Group) -> dict[str, Any]:
+    """A parsed rule back as data (numbers as text, so money keeps its exact value in JSON)."""
+    items: list[dict[str, Any]] = []
+    for item in rule.items:
+        if isinstance(item, Group):
+            items.append(rule_data(item))
+            continue
+        entry: dict[str, Any] = {"field": item.field, "operator": item.operator}
+        if item.values:
+            entry["value"] = (
+                _plain(list(item.values))
+                if len(item.values) > 1 or item.field in _MULTI
+                else _plain(item.values[0])
+            )
+        if item.window is not None:
+            entry.update(
+                {
+                    "months": item.window.months,
+                    "measure": item.window.measure,
+                    "direction": item.window.direction,
+                    "category": item.window.category,
+                    "channel": item.window.channel,
+                    "each_month": item.window.each_month,
+                }
+            )
+        items.append(entry)
+    return {"join": rule.join, "items": items}
+
+
+_MULTI = {code for code, spec in FIELDS.items() if spec.kind == CHOICE}  # their values are lists
+
+
+# ---------------------------------------------------------------- previews
+
+
+@dataclass(frozen=True)
+class Preview:
+    as_of: date
+    count: int
+    scored: int  # customers of the run within the viewer's scope
+    sample: list[CustomerSummary]
+
+
+def preview(session: Session, principal: Principal, lake: Lake, *, rule: Any) -> Preview:
+    """How many customers the rule selects in the latest run, within the viewer's scope, and a few
+    of them (the largest by AUM first). Nothing is stored."""
+    principal.require(Permission.CUSTOMER_READ)
+    group = checked_rule(session, principal, rule)
+    as_of = latest_scored_date(lake)
+    backend = lake.ibis_backend()
+    sources = rule_sources(session, lake, backend, group, as_of=as_of)
+    readable = audience.readable_ids(session, principal)
+    base = _scoped(sources.base, readable)
+    selected = base.filter(base.customer_id.isin(members(group, sources).customer_id))
+    count = int(backend.execute(selected.count()))
+    scored = int(backend.execute(base.count()))
+    top = backend.to_pyarrow(
+        selected.order_by([ibis.desc("aum_mda"), "customer_id"]).limit(SAMPLE_SIZE).select("customer_id")
+    )
+    return Preview(
+        as_of=as_of, count=count, scored=scored, sample=_summaries_in_order(session, principal, _ids(top))
+    )
+
+
+def _summaries_in_order(session: Session, principal: Principal, ids: np.ndarray) -> list[CustomerSummary]:
+    order = [int(i) for i in ids]
+    found = {s.id: s for s in audience.summaries_of(session, principal, customer_ids=order)}
+    return [found[i] for i in order if i in found]
+
+
+# ---------------------------------------------------------------- computing and keeping runs
+
+
+def _members_path(lake: Lake, segment_id: int, as_of: date) -> Any:
+    partition = {"segment_id": str(segment_id), "as_of": as_of.isoformat()}
+    return lake.partition_dir(MEMBERS, partition) / "members.parquet"
+
+
+def _read_members(lake: Lake, segment_id: int, as_of: date) -> np.ndarray:
+    path = _members_path(lake, segment_id, as_of)
+    if not path.exists():
+        return np.empty(0, dtype=np.int64)
+    return _ids(pq.read_table(path, columns=["customer_id"]))
+
+
+def _write_members(lake: Lake, segment_id: int, as_of: date, ids: np.ndarray) -> None:
+    partition = {"segment_id": str(segment_id), "as_of": as_of.isoformat()}
+    table = pa.table({"customer_id": pa.array(np.sort(ids), pa.int64())})
+    lake.write_file(MEMBERS, table, file_key="members", partition=partition)
+
+
+def _write_changes(lake: Lake, segment_id: int, as_of: date, joined: np.ndarray, left: np.ndarray) -> None:
+    table = pa.table(
+        {
+            "customer_id": pa.array(np.concatenate([joined, left]), pa.int64()),
+            "change": pa.array(["joined"] * len(joined) + ["left"] * len(left), pa.string()),
+        }
+    )
+    partition = {"segment_id": str(segment_id), "as_of": as_of.isoformat()}
+    lake.write_file(CHANGES, table, file_key="changes", partition=partition)
+
+
+def compute_members(
+    session: Session, lake: Lake, backend: BaseBackend, rule: Group, *, as_of: date
+) -> np.ndarray:
+    """Every customer (no scope: a job's view) the rule selects in the run of ``as_of``."""
+    sources = rule_sources(session, lake, backend, rule, as_of=as_of)
+    return _ids(backend.to_pyarrow(members(rule, sources).order_by("customer_id")))
+
+
+def keep_run(session: Session, lake: Lake, segment: Segment, ids: np.ndarray, *, as_of: date) -> SegmentRun:
+    """Keep the members of ``segment`` on ``as_of`` and who joined and left since its previous run;
+    running a date again replaces that date's members, changes and counts."""
+    previous_date = repo.previous_run_date(session, segment.id, as_of)
+    previous = _read_members(lake, segment.id, previous_date) if previous_date else np.empty(0, np.int64)
+    joined = np.setdiff1d(ids, previous, assume_unique=True)
+    left = np.setdiff1d(previous, ids, assume_unique=True)
+    _write_members(lake, segment.id, as_of, ids)
+    _write_changes(lake, segment.id, as_of, joined, left)
+    run = SegmentRun(segment_id=segment.id, as_of=as_of, members=len(ids), joined=len(joined), left=len(left))
+    repo.replace_run(session, run)
+    session.flush()
+    return run
+
+
+def run_dynamic_segments(session: Session, lake: Lake, *, as_of: date) -> int:
+    """The nightly run's part: every active dynamic segment recomputed as of ``as_of``."""
+    backend = lake.ibis_backend()
+    count = 0
+    for segment in repo.dynamic_segments(session):
+        rule = parse_rule(json.loads(segment.rule))
+        keep_run(
+            session, lake, segment, compute_members(session, lake, backend, rule, as_of=as_of), as_of=as_of
+        )
+        count += 1
+    return count
+
+
+# ---------------------------------------------------------------- segments people keep
+
+
+@dataclass(frozen=True)
+class SegmentItem:
+    id: int
+    name: str
+    description: str | None
+    kind: str
+    status: str
+    rule: dict[str, Any]
+    owner_id: int
+    as_of: date | None
+    members: int | None  # within the viewer's scope, in the latest run
+    version: int
+
+
+def _readable_members(
+    session: Session, principal: Principal, lake: Lake, segment_id: int, as_of: date
+) -> np.ndarray:
+    ids = _read_members(lake, segment_id, as_of)
+    readable = audience.readable_ids(session, principal)
+    if readable is None:
+        return ids
+    return ids[np.isin(ids, np.asarray(readable, dtype=np.int64))]
+
+
+def _item(session: Session, principal: Principal, lake: Lake, segment: Segment) -> SegmentItem:
+    run = repo.latest_run(session, segment.id)
+    count = len(_readable_members(session, principal, lake, segment.id, run.as_of)) if run else None
+    return SegmentItem(
+        id=segment.id,
+        name=segment.name,
+        description=segment.description,
+        kind=segment.kind,
+        status=segment.status,
+        rule=json.loads(segment.rule),
+        owner_id=segment.owner_id,
+        as_of=run.as_of if run else None,
+        members=count,
+        version=segment.version,
+    )
+
+
+def list_segments(session: Session, principal: Principal, lake: Lake) -> list[SegmentItem]:
+    principal.require(Permission.CUSTOMER_READ)
+    return [_item(session, principal, lake, s) for s in repo.segments(session)]
+
+
+def _segment(session: Session, segment_id: int) -> Segment:
+    segment = repo.get_segment(session, segment_id)
+    if segment is None:
+        raise SegmentNotFound()
+    return segment
+
+
+def get_segment(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> SegmentItem:
+    principal.require(Permission.CUSTOMER_READ)
+    return _item(session, principal, lake, _segment(session, segment_id))
+
+
+def segment_runs(session: Session, principal: Principal, *, segment_id: int) -> Sequence[SegmentRun]:
+    """The segment's runs, newest first (bank-wide counts: the movement of the definition)."""
+    principal.require(Permission.CUSTOMER_READ)
+    _segment(session, segment_id)
+    return repo.runs_of(session, segment_id)
+
+
+def _check_name(session: Session, name: str, *, segment_id: int | None = None) -> None:
+    existing = repo.find_segment_by_name(session, name)
+    if existing is not None and existing.id != segment_id:
+        raise ValidationFailed.single(
+            "name", "segment.name_unique", N_("The name %(name)s is already used."), name, name=name
+        )
+
+
+def create_segment(session: Session, principal: Principal, lake: Lake, *, data: SegmentIn) -> SegmentItem:
+    """A new segment, computed at once on the latest run so it has members from the start."""
+    principal.require(Permission.SEGMENT_MANAGE)
+    rule = checked_rule(session, principal, data.rule)
+    _check_name(session, data.name)
+    as_of = latest_scored_date(lake)
+    segment = Segment(
+        name=data.name,
+        description=data.description,
+        kind=data.kind,
+        rule=json.dumps(rule_data(rule), ensure_ascii=False),
+        owner_id=principal.user_id,
+    )
+    repo.add(session, segment)
+    session.flush()  # id needed for the lake's partition and the audit row
+    backend = lake.ibis_backend()
+    run = keep_run(
+        session, lake, segment, compute_members(session, lake, backend, rule, as_of=as_of), as_of=as_of
+    )
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=segment.id,
+        action="create",
+        before={},
+        after={"name": segment.name, "kind": segment.kind, "rule": segment.rule, "members": run.members},
+    )
+    return _item(session, principal, lake, segment)
+
+
+def update_segment(
+    session: Session, principal: Principal, lake: Lake, *, segment_id: int, data: SegmentIn, version: int
+) -> SegmentItem:
+    """A dynamic segment's new definition, recomputed on the latest run; a static one keeps its
+    members (only its name and description change)."""
+    principal.require(Permission.SEGMENT_MANAGE)
+    segment = _segment(session, segment_id)
+    if segment.version != version:
+        raise Conflict()
+    _check_name(session, data.name, segment_id=segment.id)
+    before = {"name": segment.name, "description": segment.description, "rule": segment.rule}
+    segment.name = data.name
+    segment.description = data.description
+    if segment.kind == "dynamic":
+        rule = checked_rule(session, principal, data.rule)
+        segment.rule = json.dumps(rule_data(rule), ensure_ascii=False)
+        as_of = latest_scored_date(lake)
+        ids = compute_members(session, lake, lake.ibis_backend(), rule, as_of=as_of)
+        keep_run(session, lake, segment, ids, as_of=as_of)
+    segment.version += 1
+    session.flush()
+    after = {"name": segment.name, "description": segment.description, "rule": segment.rule}
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=segment.id,
+        action="update",
+        before=before,
+        after=after,
+    )
+    return _item(session, principal, lake, segment)
+
+
+def snapshot_segment(
+    session: Session, principal: Principal, lake: Lake, *, segment_id: int, name: str
+) -> SegmentItem:
+    """A static copy of a segment's latest members, kept as they are now."""
+    principal.require(Permission.SEGMENT_MANAGE)
+    source = _segment(session, segment_id)
+    run = repo.latest_run(session, source.id)
+    if run is None:
+        raise NoScoringRun()
+    _check_name(session, name)
+    snapshot = Segment(
+        name=name,
+        description=source.description,
+        kind="static",
+        rule=source.rule,
+        source_segment_id=source.id,
+        owner_id=principal.user_id,
+    )
+    repo.add(session, snapshot)
+    session.flush()
+    kept = keep_run(session, lake, snapshot, _read_members(lake, source.id, run.as_of), as_of=run.as_of)
+    audit.record_event(
+        session,
+        principal.actor,
+        action="snapshot",
+        entity_type=ENTITY,
+        entity_id=snapshot.id,
+        details={"source": source.id, "as_of": run.as_of.isoformat(), "members": kept.members},
+    )
+    return _item(session, principal, lake, snapshot)
+
+
+def archive_segment(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> SegmentItem:
+    """Stop recomputing a segment and hide it from the list; its runs stay."""
+    principal.require(Permission.SEGMENT_MANAGE)
+    segment = _segment(session, segment_id)
+    before = {"status": segment.status}
+    segment.status = "archived"
+    segment.version += 1
+    session.flush()
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=segment.id,
+        action="archive",
+        before=before,
+        after={"status": segment.status},
+    )
+    return _item(session, principal, lake, segment)
+
+
+def member_ids(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> list[int]:
+    """The segment's members in its latest run that the principal may read (the audience a
+    campaign takes from it)."""
+    principal.require(Permission.CUSTOMER_READ)
+    run = repo.latest_run(session, _segment(session, segment_id).id)
+    if run is None:
+        return []
+    return [int(i) for i in _readable_members(session, principal, lake, segment_id, run.as_of)]
+
+
+def sample_members(
+    session: Session, principal: Principal, lake: Lake, *, segment_id: int, limit: int = 20
+) -> list[CustomerSummary]:
+    ids = member_ids(session, principal, lake, segment_id=segment_id)
+    return _summaries_in_order(session, principal, np.asarray(ids[:limit], dtype=np.int64))
+
+
+# ---------------------------------------------------------------- profile, compare, export
+
+
+@dataclass(frozen=True)
+class Profile:
+    as_of: date | None
+    members: int
+    aum_total: Decimal
+    aum_average: Decimal
+    tiers: list[tuple[str, int]]
+    ages: list[tuple[str, int]]
+    branches: list[tuple[str, int]]
+    products: list[tuple[str, int]]  # customers holding a balance in each product type
+    channels: list[tuple[str, int]]  # transactions over the last 3 months by channel
+
+
+def _counts(backend: BaseBackend, table: ir.Table, column: str) -> dict[str, int]:
+    grouped = backend.to_pyarrow(table.group_by(column).aggregate(n=table.count()))
+    return {
+        str(k): int(n)
+        for k, n in zip(grouped.column(column).to_pylist(), grouped.column("n").to_pylist(), strict=True)
+    }
+
+
+def profile_of_ids(session: Session, lake: Lake, ids: np.ndarray, *, as_of: date | None) -> Profile:
+    """The make-up of a set of customers in the run of ``as_of`` (callers pass only readable ids)."""
+    if as_of is None or len(ids) == 0:
+        return Profile(as_of, 0, Decimal(0), Decimal(0), [(t, 0) for t in reversed(TIERS)], [], [], [], [])
+    backend = lake.ibis_backend()
+    chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
+    base = segment_base(backend, lake, as_of=as_of)
+    rows = base.filter(base.customer_id.isin(chosen.customer_id))
+    age = rows.age_years
+    band = ibis.cases(
+        *((age.between(low, high - 1), label) for low, high, label in AGE_BANDS), else_="unknown"
+    )
+    rows = rows.mutate(age_band=band)
+    totals = backend.to_pyarrow(rows.aggregate(n=rows.count(), aum=rows.aum_mda.sum()))
+    members_count = int(totals.column("n")[0].as_py())
+    aum_total = totals.column("aum")[0].as_py() or Decimal(0)
+    tiers = _counts(backend, rows, "tier")
+    ages = _counts(backend, rows, "age_band")
+    branches = _counts(backend, rows, "branch")
+    names = orgs.unit_names(session, {int(b) for b in branches if b.isdigit()})
+    products = [
+        (category, int(backend.execute(rows.filter(rows[f"balance_{category}"] > 0).count())))
+        for category in BALANCE_CATEGORIES
+    ]
+    return Profile(
+        as_of=as_of,
+        members=members_count,
+        aum_total=Decimal(aum_total),
+        aum_average=(Decimal(aum_total) / members_count).quantize(Decimal("0.01"))
+        if members_count
+        else Decimal(0),
+        tiers=[(t, tiers.get(t, 0)) for t in reversed(TIERS)],
+        ages=[(label, ages.get(label, 0)) for *_bounds, label in AGE_BANDS]
+        + ([("unknown", ages["unknown"])] if ages.get("unknown") else []),
+        branches=sorted(
+            ((names.get(int(b), b) if b.isdigit() else b, n) for b, n in branches.items()),
+            key=lambda p: -p[1],
+        ),
+        products=products,
+        channels=_channel_counts(backend, lake, chosen, as_of),
+    )
+
+
+def _channel_counts(backend: BaseBackend, lake: Lake, chosen: ir.Table, as_of: date) -> list[tuple[str, int]]:
+    if not lake.has_dataset(BREAKDOWN):
+        return []
+    rows = _run_table(backend, lake, BREAKDOWN, as_of)
+    rows = rows.filter(rows.dimension == "channel", rows.customer_id.isin(chosen.customer_id))
+    measure = rows.txn_in_count_3m + rows.txn_out_count_3m
+    grouped = backend.to_pyarrow(rows.group_by("value").aggregate(n=measure.sum()))
+    pairs = [
+        (str(v), int(n or 0))
+        for v, n in zip(grouped.column("value").to_pylist(), grouped.column("n").to_pylist(), strict=True)
+    ]
+    return sorted(pairs, key=lambda p: -p[1])
+
+
+def segment_profile(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> Profile:
+    principal.require(Permission.CUSTOMER_READ)
+    run = repo.latest_run(session, _segment(session, segment_id).id)
+    if run is None:
+        return profile_of_ids(session, lake, np.empty(0, np.int64), as_of=None)
+    ids = _readable_members(session, principal, lake, segment_id, run.as_of)
+    return profile_of_ids(session, lake, ids, as_of=run.as_of)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    first: SegmentItem
+    second: SegmentItem
+    first_profile: Profile
+    second_profile: Profile
+    overlap: int  # readable customers in both
+
+
+def compare_segments(
+    session: Session, principal: Principal, lake: Lake, *, first_id: int, second_id: int
+) -> Comparison:
+    principal.require(Permission.CUSTOMER_READ)
+    first, second = (
+        get_segment(session, principal, lake, segment_id=first_id),
+        get_segment(session, principal, lake, segment_id=second_id),
+    )
+    ids = [
+        _readable_members(session, principal, lake, s.id, s.as_of) if s.as_of else np.empty(0, np.int64)
+        for s in (first, second)
+    ]
+    return Comparison(
+        first=first,
+        second=second,
+        first_profile=segment_profile(session, principal, lake, segment_id=first_id),
+        second_profile=segment_profile(session, principal, lake, segment_id=second_id),
+        overlap=len(np.intersect1d(ids[0], ids[1])),
+    )
+
+
+EXPORT_COLUMNS = [
+    "customer_no",
+    "name",
+    "kind",
+    "tier",
+    "aum",
+    "risk_level",
+    "mobile",
+    "org_unit",
+    "primary_rm",
+]
+
+
+def export_members(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> Iterator[str]:
+    """The segment's readable members as CSV: permissioned, audited, masked, marked with who exported it."""
+    principal.require(Permission.CUSTOMER_EXPORT)
+    segment = get_segment(session, principal, lake, segment_id=segment_id)
+    ids = member_ids(session, principal, lake, segment_id=segment_id)[:EXPORT_LIMIT]
+    items = audience.summaries_of(session, principal, customer_ids=ids)
+    audit.record_event(
+        session,
+        principal.actor,
+        action="export",
+        entity_type=ENTITY,
+        entity_id=segment.id,
+        details={"as_of": segment.as_of.isoformat() if segment.as_of else None, "rows": len(items)},
+    )
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            f"# segment {segment.name} as of {segment.as_of}; exported by {principal.username} at "
+            f"{format_datetime(utcnow(), seconds=True)}; personal data masked"
+        ]
+    )
+    writer.writerow(EXPORT_COLUMNS)
+    for item in items:
+        writer.writerow(
+            [
+                item.customer_no,
+                item.name,
+                item.kind,
+                item.tier,
+                item.aum,
+                item.risk_level or "",
+                item.mobile or "",
+                item.org_unit_name,
+                item.primary_rm_name or "",
+            ]
+        )
+    yield buffer.getvalue()
