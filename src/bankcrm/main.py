@@ -28,6 +28,7 @@ from bankcrm.identity.service import orgs
 from bankcrm.integration import api as integration_api
 from bankcrm.integration import pages as integration_pages
 from bankcrm.segmentation import pages as segmentation_pages
+from bankcrm.segmentation import segment_pages
 from bankcrm.segmentation.jobs import score_if_due
 from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     integration_pages.register_navigation(navigation)
     integration_pages.register_context(renderer)
     segmentation_pages.register_navigation(navigation)
+    segment_pages.register_context(renderer)
     audit_pages.register_navigation(navigation)
     audit_pages.register_context(renderer)
 
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(customers_api.router)
     app.include_router(integration_pages.router)
     app.include_router(integration_api.router)
+    app.include_router(segment_pages.router)
     app.include_router(segmentation_pages.router)
     _add_operational_routes(app)
     document_unreadable_bodies(app)

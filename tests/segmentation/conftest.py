@@ -9,6 +9,7 @@ import pytest
 from bankcrm.core.config import Settings
 from bankcrm.core.lake import Lake
 from tests.customers.conftest import make_customer  # noqa: F401 - the fixture, shared
+from tests.segmentation.bank import bank  # noqa: F401 - a small scored bank, shared
 
 
 @pytest.fixture

@@ -6,10 +6,13 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from bankcrm.core.config import get_settings
 from bankcrm.core.i18n import N_
+from bankcrm.core.lake import Lake
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers.service import scoring
+from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.tiers import TIERS
 from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.render import Navigation, NavItem
@@ -38,9 +41,10 @@ def register_navigation(navigation: Navigation) -> None:
 def overview(request: Request, db: Session = Depends(db_session), principal: Principal = READ) -> Response:
     summary = scoring.score_summary(db, principal)
     tiers = [(tier, summary.tiers.get(tier, 0)) for tier in reversed(TIERS)]
-    return render(
-        request,
-        "segmentation/overview.html",
-        {"summary": summary, "tiers": tiers, "tier_total": sum(summary.tiers.values())},
-        principal=principal,
-    )
+    context = {
+        "summary": summary,
+        "tiers": tiers,
+        "tier_total": sum(summary.tiers.values()),
+        "segment_items": segments.list_segments(db, principal, Lake(get_settings().lake_root)),
+    }
+    return render(request, "segmentation/overview.html", context, principal=principal)

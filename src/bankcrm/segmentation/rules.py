@@ -82,6 +82,7 @@ class Field:
     group: str  # msgid: the heading the builder lists it under
     choices: tuple[str, ...] = ()
     labels: str | None = None  # the customers' LABELS group that names the choices
+    months: int | None = None  # the window of a windowed feature, for its label
 
 
 ATTRIBUTES = N_("Customer attributes")
@@ -145,6 +146,7 @@ def _fields() -> tuple[Field, ...]:
                 _WINDOW_LABELS[(direction, measure)],
                 MONEY if measure == "amount" else NUMBER,
                 ACTIVITY,
+                months=months,
             )
             for months in WINDOWS
             for direction in ("in", "out")

@@ -137,6 +137,11 @@ def _scoped(table: ir.Table, readable: list[int] | None) -> ir.Table:
     return table.filter(table.customer_id.isin(ids.customer_id))
 
 
+def _count(backend: BaseBackend, expression: ir.IntegerScalar) -> int:
+    """A count computed by the engine (through Arrow: pandas is not needed for one number)."""
+    return int(backend.to_pyarrow(expression).as_py())
+
+
 def _ids(table: pa.Table) -> np.ndarray:
     return np.asarray(table.column("customer_id").to_numpy(zero_copy_only=False), dtype=np.int64)
 
@@ -218,8 +223,8 @@ def preview(session: Session, principal: Principal, lake: Lake, *, rule: Any) ->
     readable = audience.readable_ids(session, principal)
     base = _scoped(sources.base, readable)
     selected = base.filter(base.customer_id.isin(members(group, sources).customer_id))
-    count = int(backend.execute(selected.count()))
-    scored = int(backend.execute(base.count()))
+    count = _count(backend, selected.count())
+    scored = _count(backend, base.count())
     top = backend.to_pyarrow(
         selected.order_by([ibis.desc("aum_mda"), "customer_id"]).limit(SAMPLE_SIZE).select("customer_id")
     )
@@ -557,7 +562,7 @@ def profile_of_ids(session: Session, lake: Lake, ids: np.ndarray, *, as_of: date
     branches = _counts(backend, rows, "branch")
     names = orgs.unit_names(session, {int(b) for b in branches if b.isdigit()})
     products = [
-        (category, int(backend.execute(rows.filter(rows[f"balance_{category}"] > 0).count())))
+        (category, _count(backend, rows.filter(rows[f"balance_{category}"] > 0).count()))
         for category in BALANCE_CATEGORIES
     ]
     return Profile(
@@ -584,8 +589,7 @@ def _channel_counts(backend: BaseBackend, lake: Lake, chosen: ir.Table, as_of: d
         return []
     rows = _run_table(backend, lake, BREAKDOWN, as_of)
     rows = rows.filter(rows.dimension == "channel", rows.customer_id.isin(chosen.customer_id))
-    measure = rows.txn_in_count_3m + rows.txn_out_count_3m
-    grouped = backend.to_pyarrow(rows.group_by("value").aggregate(n=measure.sum()))
+    grouped = backend.to_pyarrow(rows.group_by("value").aggregate(n=rows.count_3m.sum()))
     pairs = [
         (str(v), int(n or 0))
         for v, n in zip(grouped.column("value").to_pylist(), grouped.column("n").to_pylist(), strict=True)

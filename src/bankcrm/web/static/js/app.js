@@ -94,7 +94,21 @@
     };
   }
 
+  // Counts by category as horizontal bars, largest first as given (a segment's profile).
+  function barOptions(spec) {
+    return {
+      color: PALETTE,
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
+      xAxis: { type: "value", minInterval: 1, axisLabel: { show: false }, splitLine: { show: false } },
+      yAxis: { type: "category", data: spec.labels.slice().reverse(), axisTick: { show: false },
+        axisLabel: { width: 110, overflow: "truncate" } },
+      series: [{ type: "bar", data: spec.values.slice().reverse(), barMaxWidth: 18, label: { show: true, position: "right" } }]
+    };
+  }
+
   function optionsFor(spec) {
+    if (spec.kind === "bar") return barOptions(spec);
     if (spec.kind === "graph") return graphOptions(spec);
     if (spec.kind === "percent") return percentOptions(spec);
     return lineOptions(spec);
