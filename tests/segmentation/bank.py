@@ -33,7 +33,7 @@ BALANCES = {  # October month-end, by product type
 }
 
 
-def _salary(customer_id: int, days: list[date]) -> list[dict[str, Any]]:
+def salary_rows(customer_id: int, days: list[date]) -> list[dict[str, Any]]:
     return [
         {
             "txn_id": f"SAL-{customer_id}-{day.isoformat()}",
@@ -56,7 +56,7 @@ def _salary(customer_id: int, days: list[date]) -> list[dict[str, Any]]:
 def bank(db: Session, lake: Lake, make_customer, as_user) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Five customers, A-E, scored on AS_OF; E holds the manual tag "watch"."""
     ids = {label: make_customer(name=f"客户{label}").id for label in SALARY_DAYS}
-    rows = [row for label, days in SALARY_DAYS.items() for row in _salary(ids[label], days)]
+    rows = [row for label, days in SALARY_DAYS.items() for row in salary_rows(ids[label], days)]
     lake_repository.write_transactions(
         lake, pa.Table.from_pylist(rows, schema=lake_repository.TRANSACTION_SCHEMA), batch_key="t1"
     )

@@ -85,9 +85,9 @@ def test_the_nightly_run_recomputes_dynamic_segments_and_keeps_who_joined_and_le
     assert after == before - {bank["A"]} | {bank["E"]}
     runs = segments.segment_runs(db, marketing, segment_id=dynamic.id)
     assert [(r.as_of, r.joined, r.left) for r in runs[:1]] == [(NEXT_RUN, 1, 1)]
-    changes = lake.query(
-        f"SELECT customer_id, change FROM {lake.scan_expression(segments.CHANGES, partitions=f'segment_id={dynamic.id}/as_of=2026-11-30')}"
-    ).to_pylist()
+    partition = f"segment_id={dynamic.id}/as_of={NEXT_RUN.isoformat()}"
+    scan = lake.scan_expression(segments.CHANGES, partitions=partition)
+    changes = lake.query(f"SELECT customer_id, change FROM {scan}").to_pylist()
     assert sorted((c["customer_id"], c["change"]) for c in changes) == sorted(
         [(bank["E"], "joined"), (bank["A"], "left")]
     )
@@ -218,3 +218,12 @@ def test_export_is_permissioned_audited_and_masked(
         .all()
     )
     assert len(exports) == 1
+
+
+def test_a_segments_members_are_listed_largest_first_with_their_run_figure(
+    db: Session, lake: Lake, bank: dict[str, int], as_user
+) -> None:  # type: ignore[no-untyped-def]
+    segment = _create(db, lake, as_user("bm.beijing"))
+    members = segments.sample_members(db, as_user("bm.beijing"), lake, segment_id=segment.id)
+    assert members[0].customer.id == bank["C"]
+    assert [m.aum_mda for m in members] == sorted((m.aum_mda for m in members), reverse=True)

@@ -32,7 +32,7 @@ MAX_ITEMS = 40  # a form with more inputs than a rule may hold is not read furth
 
 
 def blank_condition() -> dict[str, Any]:
-    return {"field": "aum_mda", "operator": "ge", "value": ""}
+    return {"field": "aum_mda", "operator": "ge", "value": "0"}  # counts everyone: a start, not an error
 
 
 def blank_rule() -> dict[str, Any]:

@@ -510,11 +510,33 @@ def member_ids(session: Session, principal: Principal, lake: Lake, *, segment_id
     return [int(i) for i in _readable_members(session, principal, lake, segment_id, run.as_of)]
 
 
+@dataclass(frozen=True)
+class Member:
+    customer: CustomerSummary
+    aum_mda: Decimal  # in the segment's run
+
+
 def sample_members(
     session: Session, principal: Principal, lake: Lake, *, segment_id: int, limit: int = 20
-) -> list[CustomerSummary]:
-    ids = member_ids(session, principal, lake, segment_id=segment_id)
-    return _summaries_in_order(session, principal, np.asarray(ids[:limit], dtype=np.int64))
+) -> list[Member]:
+    """The segment's readable members with the largest monthly daily average AUM in its run."""
+    principal.require(Permission.CUSTOMER_READ)
+    run = repo.latest_run(session, _segment(session, segment_id).id)
+    if run is None:
+        return []
+    ids = _readable_members(session, principal, lake, segment_id, run.as_of)
+    backend = lake.ibis_backend()
+    chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
+    features = _run_table(backend, lake, FEATURES, run.as_of)
+    top = backend.to_pyarrow(
+        features.filter(features.customer_id.isin(chosen.customer_id))
+        .order_by([ibis.desc("aum_mda"), "customer_id"])
+        .limit(limit)
+        .select("customer_id", "aum_mda")
+    )
+    amounts = dict(zip(top.column("customer_id").to_pylist(), top.column("aum_mda").to_pylist(), strict=True))
+    summaries = _summaries_in_order(session, principal, _ids(top))
+    return [Member(customer=s, aum_mda=amounts[s.id]) for s in summaries]
 
 
 # ---------------------------------------------------------------- profile, compare, export
