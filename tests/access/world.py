@@ -30,9 +30,12 @@ requests never see each other's changes.
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bankcrm.core.config import Settings
 from bankcrm.core.context import Actor
 from bankcrm.core.db import Database
+from bankcrm.core.lake import Lake
 from bankcrm.core.security import csrf_token_for, token_digest
 from bankcrm.demo import seed
 from bankcrm.identity.models import Role
@@ -56,6 +60,7 @@ from bankcrm.web.security import PRESESSION_COOKIE, SESSION_COOKIE
 from tests.access.customer_book import build_customers
 from tests.access.integration_book import build_integration
 from tests.access.principals import BY_NAME, PRINCIPALS, Column
+from tests.access.segment_book import build_segments
 from tests.access.table import OTHER_REDIRECT, SIGN_IN_REDIRECT, RouteTable
 from tests.support import grant_every_permission, principal_of, sign_in_token, signed_in_principal
 
@@ -326,6 +331,7 @@ def _populate(db: Session, settings: Settings, world: World) -> None:
     }
     world.records = build_customers(db, people, world.users, world.units).ids
     world.records.update(build_integration(db, admin).ids)
+    world.records.update(build_segments(db, people["bm.beijing"], Lake(settings.lake_root)))
     for name, owner in TARGET_TOKENS.items():
         issued = tokens.issue_token(
             db,
@@ -343,6 +349,9 @@ def build_world(connection: Connection, settings: Settings) -> Iterator[World]:
     sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     database = Database(engine=connection.engine, read_sessions=sessions, write_sessions=sessions)
     app = create_app(settings, database)
+    # Segments read the lake: the matrix scores its customers into a lake of its own.
+    saved_lake = settings.lake_dir
+    settings.lake_dir = Path(tempfile.mkdtemp(prefix="matrix-lake-"))
     with TestClient(
         app, base_url="http://testserver", follow_redirects=False, raise_server_exceptions=False
     ) as client:
@@ -350,4 +359,8 @@ def build_world(connection: Connection, settings: Settings) -> Iterator[World]:
         with sessions() as db:
             _populate(db, settings, world)
             db.commit()
-        yield world
+        try:
+            yield world
+        finally:
+            shutil.rmtree(settings.lake_dir, ignore_errors=True)
+            settings.lake_dir = saved_lake

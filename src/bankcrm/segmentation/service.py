@@ -685,28 +685,32 @@ def export_members(session: Session, principal: Principal, lake: Lake, *, segmen
         entity_id=segment.id,
         details={"as_of": segment.as_of.isoformat() if segment.as_of else None, "rows": len(items)},
     )
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            f"# segment {segment.name} as of {segment.as_of}; exported by {principal.username} at "
-            f"{format_datetime(utcnow(), seconds=True)}; personal data masked"
-        ]
-    )
-    writer.writerow(EXPORT_COLUMNS)
-    for item in items:
+
+    def generate() -> Iterator[str]:  # the checks and the audit row above happen before any byte
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        writer = csv.writer(buffer)
         writer.writerow(
             [
-                item.customer_no,
-                item.name,
-                item.kind,
-                item.tier,
-                item.aum,
-                item.risk_level or "",
-                item.mobile or "",
-                item.org_unit_name,
-                item.primary_rm_name or "",
+                f"# segment {segment.name} as of {segment.as_of}; exported by {principal.username} at "
+                f"{format_datetime(utcnow(), seconds=True)}; personal data masked"
             ]
         )
-    yield buffer.getvalue()
+        writer.writerow(EXPORT_COLUMNS)
+        for item in items:
+            writer.writerow(
+                [
+                    item.customer_no,
+                    item.name,
+                    item.kind,
+                    item.tier,
+                    item.aum,
+                    item.risk_level or "",
+                    item.mobile or "",
+                    item.org_unit_name,
+                    item.primary_rm_name or "",
+                ]
+            )
+        yield buffer.getvalue()
+
+    return generate()
