@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     integration_pages.register_navigation(navigation)
     integration_pages.register_context(renderer)
     segmentation_pages.register_navigation(navigation)
+    segmentation_pages.register_context(renderer)
     segment_pages.register_context(renderer)
     audit_pages.register_navigation(navigation)
     audit_pages.register_context(renderer)

@@ -23,6 +23,9 @@ liu2 ← liu3 rm.liu     SH-PD-T1   ``merge:liu``, pending, requested by rm.liu
 Pending handovers: ``handover:zh`` (rm.zhang's zh to rm.wang, asked by rm.zhang),
 ``handover:ch`` (rm.chen's ch to rm.wang, asked by bm.beijing) and ``handover:liu`` (rm.liu's liu
 to rm.wang, asked by rm.liu). ``rm.wang`` is an extra RM in BJ-HD-T1 who is no column.
+
+Scores: zh, ch and liu carry a scoring run's scores (``SCORED``) whose AUM fell by half in three
+months, so each is on its RM's at-risk list (the lists for relationship managers).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from bankcrm.core.context import Actor
@@ -55,6 +59,7 @@ from bankcrm.customers.service import (
     merge,
     portfolio,
     relationships,
+    scoring,
     tags,
 )
 
@@ -229,4 +234,33 @@ def build_customers(
             ),
         )
         book.put("handover", name, asked.id)
+    _score(db, [cid[key] for key in SCORED])
     return book
+
+
+SCORED = ("zh", "ch", "liu")
+
+
+def _score(db: Session, customer_ids: list[int]) -> None:
+    """A scoring run's latest scores for these customers: AUM down 50 % over three months."""
+    rows = len(customer_ids)
+    table = pa.table(
+        {
+            "customer_id": customer_ids,
+            "aum_mda": [Decimal("100000.00")] * rows,
+            "aum_qda": [Decimal("150000.00")] * rows,
+            "recency_days": [3] * rows,
+            "frequency_12m": [20] * rows,
+            "monetary_12m": [Decimal("5000.00")] * rows,
+            "product_breadth": [1] * rows,
+            "digital_share_3m": [0.5] * rows,
+            "aum_change_3m": [-0.5] * rows,
+            "rfm_r": [3] * rows,
+            "rfm_f": [3] * rows,
+            "rfm_m": [3] * rows,
+            "rfm_segment": ["general_value"] * rows,
+        }
+    )
+    scoring.record_scores(
+        db, table, as_of=business_today() - timedelta(days=1), actor=Actor.system("access-matrix")
+    )

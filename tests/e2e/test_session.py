@@ -13,12 +13,13 @@ from tests.e2e.conftest import Browsing
 pytestmark = pytest.mark.browser
 
 # Demo login -> (home kind, widgets that kind shows). Only the admin sees the live admin widgets.
+LISTS = ("w-list-high_value", "w-list-potential", "w-list-at_risk")  # the lists for relationship managers
 ROLE_HOMES = {
     "admin": ("admin", ("w-security", "w-org", "w-audit")),
     "exec": ("executive", ("w-kpi", "w-portfolio", "w-alerts")),
-    "bm.beijing": ("manager", ("w-followups", "w-portfolio", "w-alerts", "w-funnel")),
-    "sbm.haidian": ("manager", ("w-followups", "w-portfolio", "w-alerts", "w-funnel")),
-    "rm.zhang": ("rm", ("w-followups", "w-alerts", "w-portfolio", "w-lists")),
+    "bm.beijing": ("manager", ("w-followups", "w-portfolio", "w-alerts", "w-funnel", *LISTS)),
+    "sbm.haidian": ("manager", ("w-followups", "w-portfolio", "w-alerts", "w-funnel", *LISTS)),
+    "rm.zhang": ("rm", ("w-followups", "w-alerts", "w-portfolio", *LISTS)),
     "mkt": ("marketing", ("w-portfolio", "w-campaigns", "w-segments")),
     "agent": ("agent", ("w-queue", "w-sla", "w-complaints")),
     "risk": ("risk", ("w-alerts", "w-large")),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, union_all, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from bankcrm.core.db import insert_many, read_rows, table_of
@@ -128,4 +130,89 @@ def tier_counts(session: Session, scope: Scope) -> Sequence[Any]:
 
 def latest_run_date(session: Session) -> date | None:
     found: date | None = session.execute(select(func.max(CustomerScore.as_of))).scalar_one_or_none()
+    return found
+
+
+# The columns a scored-customer condition may name (``scoring.ScoreCondition``): the latest scores
+# and the customer's tier, nothing personal.
+_CONDITION_COLUMNS: dict[str, Any] = {
+    "tier": Customer.tier,
+    "aum_mda": CustomerScore.aum_mda,
+    "aum_change_3m": CustomerScore.aum_change_3m,
+    "recency_days": CustomerScore.recency_days,
+    "frequency_12m": CustomerScore.frequency_12m,
+    "rfm_segment": CustomerScore.rfm_segment,
+}
+_COMPARISONS: dict[str, Any] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
+def _condition(field: str, op: str, value: Any) -> ColumnElement[bool]:
+    column = _CONDITION_COLUMNS[field]
+    if op == "in":
+        return column.in_(list(value))  # type: ignore[no-any-return]
+    return _COMPARISONS[op](column, value)  # type: ignore[no-any-return]
+
+
+def _scored_in_scope(scope: Scope) -> Select[int, str, str, CustomerScore]:
+    return (
+        select(Customer.id, Customer.name, Customer.tier, CustomerScore)
+        .join(CustomerScore, CustomerScore.customer_id == Customer.id)
+        .where(readable_by(scope), Customer.status == "active")
+    )
+
+
+def scored_customers(
+    session: Session,
+    scope: Scope,
+    *,
+    any_of: Sequence[Sequence[tuple[str, str, Any]]],
+    also_ids: Sequence[int],
+    order_by: str,
+    limit: int,
+) -> Sequence[Any]:
+    """(id, name, tier, CustomerScore) of readable active customers meeting every condition of
+    one of ``any_of`` or listed in ``also_ids``; highest ``order_by`` first (id breaks ties)."""
+    matches = [and_(*[_condition(*condition) for condition in clause]) for clause in any_of]
+    if also_ids:
+        matches.append(Customer.id.in_(list(also_ids)))
+    if not matches:
+        return []
+    ordering = _CONDITION_COLUMNS[order_by]
+    stmt = (
+        _scored_in_scope(scope)
+        .where(or_(*matches))
+        .order_by(ordering.desc().nulls_last(), Customer.id)
+        .limit(limit)
+    )
+    return session.execute(stmt).all()
+
+
+def aum_at_rank(session: Session, scope: Scope, *, share: float) -> Decimal | None:
+    """The monthly daily average AUM that the top ``share`` of readable scored customers reach
+    (at least the single richest); None when the scope has no scored customer."""
+    count_stmt = (
+        select(func.count())
+        .select_from(Customer)
+        .join(CustomerScore, CustomerScore.customer_id == Customer.id)
+        .where(readable_by(scope), Customer.status == "active")
+    )
+    customers = session.execute(count_stmt).scalar_one()
+    if not customers:
+        return None
+    place = max(1, int(customers * share))
+    stmt = (
+        select(CustomerScore.aum_mda)
+        .join(Customer, Customer.id == CustomerScore.customer_id)
+        .where(readable_by(scope), Customer.status == "active")
+        .order_by(CustomerScore.aum_mda.desc())
+        .offset(place - 1)
+        .limit(1)
+    )
+    found: Decimal | None = session.execute(stmt).scalar_one_or_none()
     return found

@@ -1,4 +1,5 @@
-"""Segmentation pages: the latest scoring run as the viewer's scope sees it."""
+"""Segmentation pages: the latest scoring run as the viewer's scope sees it, and the lists for
+relationship managers."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from bankcrm.core.lake import Lake
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers.service import scoring
+from bankcrm.segmentation import home, rm_lists
 from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.tiers import TIERS
 from bankcrm.web.auth import PrincipalRoute, require
-from bankcrm.web.render import Navigation, NavItem
+from bankcrm.web.render import Navigation, NavItem, Renderer
 from bankcrm.web.render import page as render
 from bankcrm.web.transaction import db_session
 
@@ -37,6 +39,11 @@ def register_navigation(navigation: Navigation) -> None:
     )
 
 
+def register_context(renderer: Renderer) -> None:
+    renderer.add_context_processor(home.list_context)
+    renderer.home_widgets.register(*home.WIDGETS)
+
+
 @router.get("")
 def overview(request: Request, db: Session = Depends(db_session), principal: Principal = READ) -> Response:
     summary = scoring.score_summary(db, principal)
@@ -46,5 +53,20 @@ def overview(request: Request, db: Session = Depends(db_session), principal: Pri
         "tiers": tiers,
         "tier_total": sum(summary.tiers.values()),
         "segment_items": segments.list_segments(db, principal, Lake(get_settings().lake_root)),
+        "lists": rm_lists.value_lists(db, principal),
     }
     return render(request, "segmentation/overview.html", context, principal=principal)
+
+
+@router.get("/lists/{kind}")
+def value_list(
+    request: Request, kind: str, db: Session = Depends(db_session), principal: Principal = READ
+) -> Response:
+    """A whole list (up to its page's rows), within the viewer's scope, with the reasons."""
+    found = rm_lists.value_list(db, principal, kind=rm_lists.list_kind(kind), limit=rm_lists.PAGE_ROWS)
+    return render(
+        request,
+        "segmentation/value_list.html",
+        {"value_list": found, "as_of": scoring.latest_scoring_date(db)},
+        principal=principal,
+    )

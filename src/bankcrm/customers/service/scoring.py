@@ -2,15 +2,17 @@
 
 The run's side (profile, write-back, tier moves) serves jobs, not people: the whole bank at once,
 no data scope. What people see goes through a scope: ``score_summary`` (the segments page) here,
-a customer's own scores through the 360° view.
+a customer's own scores through the 360° view, and ``scored_customers`` (the lists for relationship
+managers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from sqlalchemy.orm import Session
@@ -23,7 +25,7 @@ from bankcrm.core.principal import Principal
 from bankcrm.customers import lake_repository
 from bankcrm.customers import score_repository as repo
 from bankcrm.customers.models import CustomerScore, CustomerTierChange
-from bankcrm.customers.service.common import scope_of
+from bankcrm.customers.service.common import scope_of, shown_name
 
 PROFILE_SCHEMA = pa.schema(
     [
@@ -170,3 +172,88 @@ def score_summary(session: Session, principal: Principal) -> ScoreSummary:
     segments.sort(key=lambda item: -item.customers)
     tiers = {str(tier): int(count) for tier, count in repo.tier_counts(session, scope)}
     return ScoreSummary(as_of=repo.latest_run_date(session), segments=segments, tiers=tiers)
+
+
+ScoreField = Literal["tier", "aum_mda", "aum_change_3m", "recency_days", "frequency_12m", "rfm_segment"]
+Comparison = Literal[">=", ">", "<=", "<", "==", "in"]
+
+
+@dataclass(frozen=True)
+class ScoreCondition:
+    """One comparison of a latest score (or the tier) with a value; ``in`` takes a tuple. A customer
+    without the score (e.g. no AUM three months ago) does not meet it."""
+
+    field: ScoreField
+    op: Comparison
+    value: Decimal | float | int | str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScoredCustomer:
+    """A readable customer with the latest run's scores; ``name`` masked as the viewer must see it."""
+
+    customer_id: int
+    name: str
+    tier: str
+    as_of: date
+    aum_mda: Decimal
+    aum_qda: Decimal
+    aum_change_3m: float | None
+    recency_days: int | None
+    frequency_12m: int
+    rfm_r: int
+    rfm_f: int
+    rfm_m: int
+    rfm_segment: str
+
+
+def scored_customers(
+    session: Session,
+    principal: Principal,
+    *,
+    any_of: Sequence[Sequence[ScoreCondition]],
+    also_ids: Collection[int] = (),
+    order_by: ScoreField = "aum_mda",
+    limit: int = 10,
+) -> list[ScoredCustomer]:
+    """Scored active customers within the principal's data scope that meet all conditions of any one
+    of ``any_of`` (or are among ``also_ids``), highest ``order_by`` first, at most ``limit``."""
+    principal.require(Permission.CUSTOMER_READ)
+    rows = repo.scored_customers(
+        session,
+        scope_of(session, principal),
+        any_of=[[(c.field, c.op, c.value) for c in clause] for clause in any_of],
+        also_ids=sorted(also_ids),
+        order_by=order_by,
+        limit=limit,
+    )
+    return [
+        ScoredCustomer(
+            customer_id=customer_id,
+            name=shown_name(principal, name),
+            tier=tier,
+            as_of=score.as_of,
+            aum_mda=score.aum_mda,
+            aum_qda=score.aum_qda,
+            aum_change_3m=score.aum_change_3m,
+            recency_days=score.recency_days,
+            frequency_12m=score.frequency_12m,
+            rfm_r=score.rfm_r,
+            rfm_f=score.rfm_f,
+            rfm_m=score.rfm_m,
+            rfm_segment=score.rfm_segment,
+        )
+        for customer_id, name, tier, score in rows
+    ]
+
+
+def top_aum_cutoff(session: Session, principal: Principal, *, share: float) -> Decimal | None:
+    """The monthly daily average AUM the top ``share`` of the principal's scored customers reach (at
+    least the richest one); None when none in scope is scored yet."""
+    principal.require(Permission.CUSTOMER_READ)
+    return repo.aum_at_rank(session, scope_of(session, principal), share=share)
+
+
+def latest_scoring_date(session: Session) -> date | None:
+    """The as-of date of the latest scoring run (None before the first)."""
+    return repo.latest_run_date(session)
