@@ -1,7 +1,8 @@
 """What the segment routes of the matrix act on, made through the segmentation services.
 
-The matrix's customers are scored once (no transactions: every figure is nought) into a lake of
-the matrix's own (the lake's side only: the customer book's planted scores stay), then a branch manager defines two segments: ``segment:all`` (every scored
+The matrix's customers are scored once into a lake of the matrix's own (no transactions: every
+figure is nought; only the lake's side of a run, so the scores the customer book planted for the
+RM lists stay), then a branch manager defines two segments: ``segment:all`` (every scored
 customer) and ``segment:none`` (nobody: AUM above a billion). Segments are the bank's definitions,
 so every reader opens them; what each sees of their members is scoped (tested in
 ``tests/segmentation/test_segments.py``).
