@@ -43,7 +43,7 @@ from bankcrm.integration.service.dedupe import (
 )
 from bankcrm.integration.service.ingest import IngestResult, UnknownSource, land_file, resolve_landed
 from bankcrm.integration.service.matching import run_matching
-from bankcrm.segmentation import clv_command
+from bankcrm.segmentation import cluster_command, clv_command
 from bankcrm.segmentation.jobs import run_scoring
 
 app = typer.Typer(
@@ -58,6 +58,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(clv_command.app, name="clv")
+app.command("cluster")(cluster_command.cluster)
 console = Console()
 # Errors go to stderr unwrapped, so a long list of column names stays one line to grep.
 error_console = Console(stderr=True, soft_wrap=True)

@@ -259,6 +259,9 @@ def _score(db: Session, customer_ids: list[int]) -> None:
             "rfm_f": [3] * rows,
             "rfm_m": [3] * rows,
             "rfm_segment": ["general_value"] * rows,
+            "clv_expected_transactions": [None] * rows,  # too little history for a fit
+            "clv_probability_alive": [None] * rows,
+            "clv_expected_value": [None] * rows,
         }
     )
     scoring.record_scores(

@@ -1,5 +1,5 @@
-"""The segmentation module's pages: the overview of segments and tiers, and the lists for
-relationship managers (high-value, potential, at risk).
+"""The segmentation module's pages: the overview of segments and tiers, the lists for relationship
+managers (high-value, potential, at risk) and the customer clusters.
 
 Reading guide: like the customers list, every role that reads customers opens it and sees the
 customers of its own scope (the counts are scoped in the service, tested in
@@ -8,6 +8,9 @@ A list's page works the same way; a list that does not exist is a missing page f
 reads customers. Which customers each viewer finds on a list follows their data scope exactly as
 the customer list does: the scored customers zh, ch and liu (``customer_book.SCORED``) are all at
 risk, and each appears only to the viewers whose scope holds it.
+The clusters page shows bank-wide figures, so only those who read every customer open it: a
+whole-bank scope (admin, executive, service agent) or the head office's subtree (analyst); every
+narrower scope is refused, even with every permission.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ ROUTES = [
         """
         target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
         -      lgn  200 200 200 200 200 200 200 200 200 200 200 lgn lgn lgn 200 200
+        """,
+    ),
+    route(
+        "GET /segments/clusters",
+        """
+        target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        -      lgn  200 200 403 403 403 403 403 403 200 403 200 lgn lgn lgn 403 403
         """,
     ),
     route(

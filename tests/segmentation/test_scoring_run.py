@@ -161,7 +161,7 @@ def test_the_360_view_shows_the_written_back_figures_with_their_date(
     # The only customer scored: the lowest value is also the highest, so every score is 1.
     assert (shown["RFM segment"].value, shown["RFM segment"].segment) == ("R1 F1 M1", "general_winback")
     assert shown["RFM segment"].computed_on == AS_OF
-    assert shown["Lifetime value"].value is None  # models not built yet are not invented
+    assert shown["Lifetime value"].value is None  # one customer cannot fit the CLV models: not invented
 
 
 def test_the_scores_section_names_the_segment_and_the_runs_date(

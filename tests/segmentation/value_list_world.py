@@ -130,5 +130,8 @@ def _scores(rows: list[tuple[int, Planted]]) -> pa.Table:
             "rfm_f": [p.rfm[1] for _cid, p in rows],
             "rfm_m": [p.rfm[2] for _cid, p in rows],
             "rfm_segment": [p.rfm[3] for _cid, p in rows],
+            "clv_expected_transactions": [None for _row in rows],  # no lifetime value fitted
+            "clv_probability_alive": [None for _row in rows],
+            "clv_expected_value": [None for _row in rows],
         }
     )

@@ -389,6 +389,11 @@ class CustomerScore(Base):
     rfm_f: Mapped[int]
     rfm_m: Mapped[int]
     rfm_segment: Mapped[str] = mapped_column(String(24))
+    # Lifetime value over the next 12 months (BG/NBD + Gamma-Gamma); empty when the run could not fit
+    # the models (too few repeat customers) or the customer has no transaction yet.
+    clv_expected_transactions: Mapped[float | None]
+    clv_probability_alive: Mapped[float | None]
+    clv_expected_value: Mapped[Decimal | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

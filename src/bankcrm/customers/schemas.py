@@ -402,6 +402,17 @@ class ScoreOut(BaseModel):
     segment: str | None = Field(default=None, description="RFM segment code, for the RFM score")
 
 
+class TierChangeOut(BaseModel):
+    """One move between value tiers, with the figure that decided it."""
+
+    as_of: date  # the scoring run that moved the customer
+    from_tier: str
+    to_tier: str
+    reason: str  # upgrade | downgrade
+    balance_month: str  # YYYY-MM whose daily average AUM decided it
+    aum_mda: Decimal
+
+
 class MergeRequestIn(StrictIn):
     survivor_id: RowId
     merged_ids: list[RowId] = Field(min_length=1, max_length=9)

@@ -107,6 +107,17 @@ def last_tier_change(session: Session, customer_id: int) -> CustomerTierChange |
     return session.execute(stmt).scalar_one_or_none()
 
 
+def tier_changes(session: Session, customer_id: int, *, limit: int) -> Sequence[CustomerTierChange]:
+    """The customer's moves between tiers, newest first."""
+    stmt = (
+        select(CustomerTierChange)
+        .where(CustomerTierChange.customer_id == customer_id)
+        .order_by(CustomerTierChange.as_of.desc(), CustomerTierChange.id.desc())
+        .limit(limit)
+    )
+    return session.execute(stmt).scalars().all()
+
+
 def segment_counts(session: Session, scope: Scope) -> Sequence[Any]:
     """(RFM segment, customers, their summed monthly daily average AUM) among readable customers."""
     stmt = (

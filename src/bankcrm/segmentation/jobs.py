@@ -26,6 +26,7 @@ from bankcrm.core.lake import Lake
 from bankcrm.core.logging import get_logger
 from bankcrm.customers.service import scoring as customer_scoring
 from bankcrm.segmentation import service as segments
+from bankcrm.segmentation.clv_scoring import clv_figures, with_clv
 from bankcrm.segmentation.features import balance_month, customer_features, transaction_breakdown
 from bankcrm.segmentation.rfm import with_rfm
 from bankcrm.segmentation.tiers import tier_decisions
@@ -54,13 +55,15 @@ def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
 
 
 def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
-    """The features of every active customer as of the end of business day ``as_of``."""
+    """The features of every active customer as of the end of business day ``as_of``, with their RFM
+    scores and lifetime value (``clv_scoring``: fitted on the whole log up to that day)."""
     profile = customer_scoring.scoring_profile(session)
     backend = lake.ibis_backend()
     transactions = _transactions(backend, lake)
     balances = _lake_table(backend, lake, customer_scoring.BALANCES, customer_scoring.empty_balances())
     expression = with_rfm(customer_features(transactions, balances, ibis.memtable(profile), as_of=as_of))
-    return backend.to_pyarrow(expression.order_by("customer_id"))
+    features = backend.to_pyarrow(expression.order_by("customer_id"))
+    return with_clv(features, clv_figures(backend, transactions, as_of=as_of))
 
 
 def store_breakdown(lake: Lake, *, as_of: date) -> int:

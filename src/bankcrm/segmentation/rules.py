@@ -131,6 +131,8 @@ def _fields() -> tuple[Field, ...]:
         Field("aum_qda", N_("AUM, quarterly daily average"), MONEY, VALUE),
         Field("aum_change_3m", N_("AUM change over 3 months"), RATIO, VALUE),
         *(Field(f"balance_{c}", _BALANCE_LABELS[c], MONEY, VALUE) for c in BALANCE_CATEGORIES),
+        Field("clv_expected_value", N_("Lifetime value, next 12 months"), MONEY, VALUE),
+        Field("clv_probability_alive", N_("Probability still active"), RATIO, VALUE),
         Field("product_count", N_("Products held"), NUMBER, VALUE),
         Field("product_breadth", N_("Kinds of product held"), NUMBER, VALUE),
     )

@@ -149,7 +149,8 @@ def _section_context(
         }
     scores = view360.scores(db, principal, customer_id=customer_id)
     as_of = next((score.computed_on for score in scores if score.computed_on is not None), None)
-    return {"scores": scores, "scores_as_of": as_of}
+    history = view360.tier_history(db, principal, customer_id=customer_id)
+    return {"scores": scores, "scores_as_of": as_of, "tier_history": history}
 
 
 def _transactions_context(

@@ -51,6 +51,9 @@ SCORE_COLUMNS = (
     "rfm_f",
     "rfm_m",
     "rfm_segment",
+    "clv_expected_transactions",
+    "clv_probability_alive",
+    "clv_expected_value",
 )
 
 
@@ -139,6 +142,12 @@ def apply_tier_changes(session: Session, changes: pa.Table, *, as_of: date, acto
 def last_tier_change(session: Session, customer_id: int) -> CustomerTierChange | None:
     """The customer's latest move between tiers (no scope: callers that show it check the customer)."""
     return repo.last_tier_change(session, customer_id)
+
+
+def tier_changes(session: Session, customer_id: int, *, limit: int = 50) -> list[CustomerTierChange]:
+    """The customer's moves between tiers, newest first (no scope: callers that show them check the
+    customer)."""
+    return list(repo.tier_changes(session, customer_id, limit=limit))
 
 
 @dataclass(frozen=True)

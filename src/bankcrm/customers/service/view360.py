@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
 from bankcrm.core.config import get_settings
+from bankcrm.core.formatting import format_money
 from bankcrm.core.i18n import N_
 from bankcrm.core.lake import Lake
 from bankcrm.core.masking import mask_account_number, mask_card_number
@@ -27,6 +28,7 @@ from bankcrm.customers.schemas import (
     ContactPointOut,
     HoldingOut,
     ScoreOut,
+    TierChangeOut,
     TimelineItem,
     TransactionFilter,
     TransactionOut,
@@ -310,9 +312,56 @@ def scores(session: Session, principal: Principal, *, customer_id: int) -> list[
             ScoreOut(name=N_("RFM segment"), value=rfm, computed_on=latest.as_of, segment=latest.rfm_segment),
             *_behaviour_figures(latest),
         ]
-    return computed + [
-        ScoreOut(name=name, value=None, computed_on=None)
-        for name in (N_("Lifetime value"), N_("Churn propensity"), N_("Credit risk"))
+    return (
+        computed
+        + _lifetime_value(latest)
+        + [
+            ScoreOut(name=name, value=None, computed_on=None)
+            for name in (N_("Churn propensity"), N_("Credit risk"))
+        ]
+    )
+
+
+def _lifetime_value(score: CustomerScore | None) -> list[ScoreOut]:
+    """The run's BG/NBD + Gamma-Gamma figures; not computed when the run could not fit the models
+    (too few repeat customers) or the customer had no transaction by then."""
+    if score is None or score.clv_expected_value is None:
+        return [ScoreOut(name=N_("Lifetime value"), value=None, computed_on=None)]
+    transactions = score.clv_expected_transactions
+    alive = score.clv_probability_alive
+    return [
+        ScoreOut(
+            name=N_("Lifetime value (next 12 months)"),
+            value=format_money(score.clv_expected_value),
+            computed_on=score.as_of,
+        ),
+        ScoreOut(
+            name=N_("Expected transaction days (next 12 months)"),
+            value="—" if transactions is None else f"{transactions:,.1f}",
+            computed_on=score.as_of,
+        ),
+        ScoreOut(
+            name=N_("Probability still active"),
+            value="—" if alive is None else f"{alive:.0%}",
+            computed_on=score.as_of,
+        ),
+    ]
+
+
+def tier_history(session: Session, principal: Principal, *, customer_id: int) -> list[TierChangeOut]:
+    """The customer's moves between value tiers by the scoring run, newest first."""
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    return [
+        TierChangeOut(
+            as_of=change.as_of,
+            from_tier=change.from_tier,
+            to_tier=change.to_tier,
+            reason=change.reason,
+            balance_month=change.balance_month,
+            aum_mda=change.aum_mda,
+        )
+        for change in scoring.tier_changes(session, customer_id)
     ]
 
 
