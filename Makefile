@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run setup venv assets migrate demo test test-sqlite test-postgres lint fmt types contracts bench bench-customers i18n clean
+.PHONY: run setup venv assets migrate demo test test-sqlite test-postgres lint fmt types contracts bench bench-customers bench-segmentation i18n clean
 
 run: setup migrate demo  ## set everything up and serve on http://127.0.0.1:8000
 	$(BIN)/bankcrm serve --host $(HOST) --port $(PORT)
@@ -71,6 +71,9 @@ bench: setup  ## budgets of docs/benchmarks.md, measured on this machine
 
 bench-customers: setup  ## customer budgets on a generated bank of 100,000 customers (minutes to generate)
 	$(BIN)/python -m bench --only customers --keep
+
+bench-segmentation: setup  ## nightly scoring run and CLV fit on a generated bank of 1,000,000 customers (kept under var/)
+	nice -n 5 $(BIN)/python -m bench --only segmentation --customers 1000000 --keep
 
 i18n: venv  ## refresh the message catalogues from the source
 	mkdir -p var

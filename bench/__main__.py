@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bankcrm.core.config import Settings, get_settings
-from bench import api, customer_data, customers, dataset, integration, login, pages, report
+from bench import api, customer_data, customers, dataset, integration, login, pages, report, segmentation
 from bench.harness import Row, Verdict
 from bench.server import Server
 
@@ -29,13 +29,15 @@ CUSTOMER_BUDGETS = {
     "j": "customer search, each kind of query",
     "k": "the filtered customer list, page 1 and page 1000",
 }
-BUDGETS = {**WEB_BUDGETS, **integration.BUDGETS, **CUSTOMER_BUDGETS}
+BUDGETS = {**WEB_BUDGETS, **integration.BUDGETS, **CUSTOMER_BUDGETS, **segmentation.BUDGETS}
 GROUPS = {
     "web": "".join(WEB_BUDGETS),
     "integration": "".join(integration.BUDGETS),
     "customers": "".join(CUSTOMER_BUDGETS),
+    "segmentation": "".join(segmentation.BUDGETS),
 }
-# The customer budgets need minutes of generation: measured when asked for (--only customers).
+# The customer and segmentation budgets need minutes of generation: measured when asked for
+# (--only customers, --only segmentation).
 DEFAULT = "".join(WEB_BUDGETS) + "".join(integration.BUDGETS)
 QUIET_LOAD_PER_CORE = 0.5
 ARGON2_SETTINGS = ("argon2_time_cost", "argon2_memory_kib", "argon2_parallelism")
@@ -57,7 +59,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--customers",
         type=int,
         default=100_000,
-        help="customers generated for budgets d and h-k (1000000 to prove them)",
+        help="customers generated for budgets d, h-k and l-n (1000000 to prove them)",
     )
     parser.add_argument(
         "--people",
@@ -75,7 +77,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--reuse",
         type=Path,
         default=None,
-        help="for budgets h-k: a var dir with a generated bank (kept by --keep) instead of a new one",
+        help="for budgets h-k or l-n: a var dir with a generated bank (kept by --keep) instead of a new one",
     )
     parser.add_argument(
         "--settle", type=float, default=180, help="seconds to wait at most for a quiet machine first"
@@ -246,6 +248,18 @@ def _customers(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdic
     return section, verdicts
 
 
+def _segmentation(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdict]]:
+    """Budgets l-n, all three from one nightly run and one CLV fit (``budgets`` selects nothing less)."""
+    del budgets
+    started, clock, measured_commit = datetime.now(UTC), time.monotonic(), report.commit()
+    _wait_for_quiet(args.settle)
+    outcome = segmentation.run(customers=args.customers, reuse=args.reuse, keep=args.keep)
+    section = segmentation.render(
+        outcome, started=started, seconds=time.monotonic() - clock, commit=measured_commit
+    )
+    return section, outcome.verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     budgets = _selected(args.only)
@@ -254,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         (_web, WEB_BUDGETS, report.BEGIN, report.END),
         (_integration, integration.BUDGETS, integration.BEGIN, integration.END),
         (_customers, CUSTOMER_BUDGETS, report.CUSTOMERS_BEGIN, report.CUSTOMERS_END),
+        (_segmentation, segmentation.BUDGETS, segmentation.BEGIN, segmentation.END),
     )
     for measure, group, begin, end in parts:
         chosen = "".join(budget for budget in budgets if budget in group)

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from bankcrm.core.config import Settings
 from bankcrm.core.lake import ROW_GROUP_ROWS, Lake, LakeError
 
 
@@ -203,3 +204,52 @@ def test_fetch_gives_null_for_a_column_an_older_file_lacks(tmp_path: Path) -> No
         {"note": "old2", "channel": None},
         {"note": "new2", "channel": "mobile"},
     ]
+
+
+@pytest.fixture
+def lake_limits(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Settings that bound DuckDB differently from the defaults, for one test. Changed on the
+    settings object every test shares (not by clearing ``get_settings``' cache: a new object would
+    leave other fixtures changing the old one, which the app no longer reads)."""
+    spill = tmp_path / "spill"
+    monkeypatch.setattr(settings, "lake_memory_limit", "512MB")
+    monkeypatch.setattr(settings, "lake_threads", 1)
+    monkeypatch.setattr(settings, "lake_temp_dir", spill)
+    return spill
+
+
+def test_analytical_connections_are_bounded_by_the_settings(lake_limits: Path, tmp_path: Path) -> None:
+    with Lake(tmp_path / "lake").connect() as duck:
+        limit, threads, spill = duck.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('temp_directory')"
+        ).fetchone()
+    assert (limit, threads, spill) == ("488.2 MiB", 1, str(lake_limits))
+    assert lake_limits.is_dir()
+
+
+def test_a_query_written_by_duckdb_keeps_its_declared_types_and_order(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.write_file(
+        "transactions",
+        transactions([(2, "2026-11", 100), (1, "2026-11", 250), (2, "2026-11", 50)]),
+        file_key="t",
+        partition={},
+    )
+    backend = lake.ibis_backend()
+    source = backend.table("transactions")
+    # A sum of integers: DuckDB makes it a 128-bit integer, which Parquet would store as a double.
+    totals = source.group_by("customer_id").aggregate(
+        total=source.amount_fen.sum(), rows=(source.amount_fen > 0).sum()
+    )
+    written = lake.write_query(
+        "totals", backend, totals, order_by=["customer_id"], file_key="all", partition={"as_of": "2026-11-29"}
+    )
+    stored = pq.read_table(tmp_path / "totals" / "as_of=2026-11-29" / "all.parquet")
+    assert written == 2
+    assert stored.to_pylist() == [
+        {"customer_id": 1, "total": 250, "rows": 1},
+        {"customer_id": 2, "total": 150, "rows": 2},
+    ]
+    assert [stored.schema.field(name).type for name in ("total", "rows")] == [pa.int64(), pa.int64()]
+    assert [p.name for p in (tmp_path / "totals").rglob("*") if p.is_file()] == ["all.parquet"]

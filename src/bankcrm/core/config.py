@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         le=16 * 1024,
         description="SQLite page cache of a loading job's connection while it writes a delivery (MiB).",
     )
+    # DuckDB over the lake for analytical jobs (the scoring run, the breakdown, CLV): bounded so a
+    # million-customer run stays within the memory budget of docs/benchmarks.md on an 8 GiB share,
+    # spilling what does not fit to disk instead.
+    lake_memory_limit: str = Field(
+        default="4GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use for an analytical job's buffers before it spills to disk.",
+    )
+    lake_threads: int = Field(
+        default=0, ge=0, le=256, description="DuckDB threads for an analytical job; 0: one per core."
+    )
+    lake_temp_dir: Path | None = Field(
+        default=None, description="Where DuckDB spills what exceeds its memory; default var_dir/duckdb-tmp."
+    )
     # Customer value tiers by AUM (CNY, monthly daily average; DOMAIN.md's defaults). A tier rises as
     # soon as a month's average reaches it and falls only when every month of the grace period was
     # below it.
@@ -129,6 +143,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.var_dir / 'bankcrm.sqlite3').as_posix()}"
         if self.lake_dir is None:
             self.lake_dir = self.var_dir / "lake"
+        if self.lake_temp_dir is None:
+            self.lake_temp_dir = self.var_dir / "duckdb-tmp"
         return self
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -61,10 +61,11 @@ def profile_rows(session: Session) -> Sequence[Any]:
     return read_rows(session, query)
 
 
-def replace_scores(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """The latest scores are one set: the run's rows replace the previous run's."""
+def replace_scores(session: Session, chunks: Iterable[Sequence[Mapping[str, Any]]]) -> None:
+    """The latest scores are one set: the run's rows, given in slices, replace the previous run's."""
     session.execute(delete(CustomerScore))
-    insert_many(session, table_of(CustomerScore), rows)
+    for rows in chunks:
+        insert_many(session, table_of(CustomerScore), rows)
 
 
 def score_of(session: Session, customer_id: int) -> CustomerScore | None:

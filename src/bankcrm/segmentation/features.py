@@ -100,7 +100,9 @@ def _window_aggregates(transactions: ir.Table, as_of: date) -> ir.Table:
     """Counts and amounts by direction over 1, 3 and 12 months, recency and the 12-month RFM parts,
     digital activity over 3 months, and the previous 3 months' count for the trend."""
     end = day_start(as_of + timedelta(days=1))
-    earliest = day_start(months_before(as_of, 24) + timedelta(days=1))
+    # The widest window is 12 months: older rows count in no metric, so they are not read (a
+    # customer with none inside gets no row here and the same zeros and nulls after the join).
+    earliest = day_start(months_before(as_of, max(WINDOWS)) + timedelta(days=1))
     t = transactions.filter(
         transactions.booked_at >= _instant(earliest), transactions.booked_at < _instant(end)
     )

@@ -10,7 +10,9 @@ replaces that date's file and the written-back scores with the same result.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import ibis
@@ -41,6 +43,24 @@ class ScoreRun:
     as_of: date
     customers: int
     seconds: float
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, in run order
+
+
+class _Stages:
+    """Wall time of each stage of a run, logged and kept: at a million customers the run has a time
+    budget, and which stage used it is the first question when it is missed."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.monotonic() - started
+            log.info("segmentation.stage", stage=name, seconds=round(self.seconds[name], 2))
 
 
 def _lake_table(backend: BaseBackend, lake: Lake, dataset: str, empty: pa.Table) -> ir.Table:
@@ -57,7 +77,11 @@ def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
 def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
     """The features of every active customer as of the end of business day ``as_of``, with their RFM
     scores and lifetime value (``clv_scoring``: fitted on the whole log up to that day)."""
-    profile = customer_scoring.scoring_profile(session)
+    return features_of(customer_scoring.scoring_profile(session), lake, as_of=as_of)
+
+
+def features_of(profile: pa.Table, lake: Lake, *, as_of: date) -> pa.Table:
+    """``compute_features`` from a profile already read (``customers.service.scoring_profile``)."""
     backend = lake.ibis_backend()
     transactions = _transactions(backend, lake)
     balances = _lake_table(backend, lake, customer_scoring.BALANCES, customer_scoring.empty_balances())
@@ -69,25 +93,46 @@ def compute_features(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
 def store_breakdown(lake: Lake, *, as_of: date) -> int:
     """Counts and amounts per category and per channel over the windows, kept in the lake by date."""
     backend = lake.ibis_backend()
-    transactions = _transactions(backend, lake)
-    table = backend.to_pyarrow(
-        transaction_breakdown(transactions, as_of=as_of).order_by(["customer_id", "dimension", "value"])
+    order = ["customer_id", "dimension", "value"]
+    partition = {"as_of": as_of.isoformat()}
+    if not lake.has_dataset(customer_scoring.TRANSACTIONS):
+        empty = backend.to_pyarrow(transaction_breakdown(_transactions(backend, lake), as_of=as_of))
+        lake.write_file(BREAKDOWN, empty, file_key="breakdown", partition=partition)
+        return 0
+    # Written by DuckDB straight into the file: at a million customers the breakdown has about
+    # thirteen million rows, which as one Arrow table here cost gigabytes of memory.
+    breakdown = transaction_breakdown(backend.table(customer_scoring.TRANSACTIONS), as_of=as_of)
+    return lake.write_query(
+        BREAKDOWN, backend, breakdown, order_by=order, file_key="breakdown", partition=partition
     )
-    lake.write_file(BREAKDOWN, table, file_key="breakdown", partition={"as_of": as_of.isoformat()})
-    return int(table.num_rows)
 
 
 def store_features(session: Session, lake: Lake, features: pa.Table, *, as_of: date) -> int:
     """Keep the run in the lake under its date (replacing an earlier run of that date), make its key
     scores the latest in the operational store, and move customers between tiers by the history."""
-    lake.write_file(FEATURES, features, file_key="features", partition={"as_of": as_of.isoformat()})
-    actor = Actor.system("score")
-    count = customer_scoring.record_scores(session, features, as_of=as_of, actor=actor)
-    changes = decide_tiers(session, lake, as_of=as_of)
-    customer_scoring.apply_tier_changes(session, changes, as_of=as_of, actor=actor)
-    segments.store_attributes(session, lake, as_of=as_of)  # after the tier moves: rules read the new tiers
-    segments.run_dynamic_segments(session, lake, as_of=as_of)
+    count = write_back(session, lake, features, as_of=as_of)
+    move_tiers(session, lake, as_of=as_of)
+    recompute_segments(session, lake, as_of=as_of)
     return count
+
+
+def recompute_segments(session: Session, lake: Lake, *, as_of: date) -> None:
+    """The attributes taken with the run (after the tier moves: rules read the new tiers), then every
+    dynamic segment recomputed on them."""
+    segments.store_attributes(session, lake, as_of=as_of)
+    segments.run_dynamic_segments(session, lake, as_of=as_of)
+
+
+def write_back(session: Session, lake: Lake, features: pa.Table, *, as_of: date) -> int:
+    """The run's features into the lake by date, its key scores into the operational store."""
+    lake.write_file(FEATURES, features, file_key="features", partition={"as_of": as_of.isoformat()})
+    return customer_scoring.record_scores(session, features, as_of=as_of, actor=Actor.system("score"))
+
+
+def move_tiers(session: Session, lake: Lake, *, as_of: date) -> None:
+    """Tier moves from the kept history, this run's file included (``write_back`` first)."""
+    changes = decide_tiers(session, lake, as_of=as_of)
+    customer_scoring.apply_tier_changes(session, changes, as_of=as_of, actor=Actor.system("score"))
 
 
 def decide_tiers(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
@@ -107,14 +152,27 @@ def decide_tiers(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
 
 def run_scoring(database: Database, lake: Lake, *, as_of: date) -> ScoreRun:
     """The whole run, in two transactions: the features are computed after a read of the profile,
-    so no write lock is held while the lake is scanned."""
+    so no write lock is held while the lake is scanned. Each stage's time is logged and returned."""
     started = time.monotonic()
-    with database.transaction(write=False) as session:
-        features = compute_features(session, lake, as_of=as_of)
-    store_breakdown(lake, as_of=as_of)
+    stages = _Stages()
+    with database.transaction(write=False) as session, stages.stage("profile"):
+        profile = customer_scoring.scoring_profile(session)
+    # The breakdown first: it needs DuckDB's memory most, and the features table (a million rows
+    # at bank scale) would otherwise be held in this process beside it.
+    with stages.stage("breakdown"):
+        store_breakdown(lake, as_of=as_of)
+    with stages.stage("features"):
+        features = features_of(profile, lake, as_of=as_of)
+    del profile
     with database.transaction() as session:
-        count = store_features(session, lake, features, as_of=as_of)
-    run = ScoreRun(as_of=as_of, customers=count, seconds=time.monotonic() - started)
+        with stages.stage("write-back"):
+            count = write_back(session, lake, features, as_of=as_of)
+        del features
+        with stages.stage("tiers"):
+            move_tiers(session, lake, as_of=as_of)
+        with stages.stage("segments"):
+            recompute_segments(session, lake, as_of=as_of)
+    run = ScoreRun(as_of=as_of, customers=count, seconds=time.monotonic() - started, stages=stages.seconds)
     log.info("segmentation.scored", as_of=as_of.isoformat(), customers=count, seconds=round(run.seconds, 1))
     return run
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 import pyarrow as pa
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ PROFILE_SCHEMA = pa.schema(
         ("product_breadth", pa.int64()),
     ]
 )
+WRITE_BACK_ROWS = 50_000  # scores turned into rows and inserted at a time
 # The features kept in the operational store (the latest run's); the lake keeps every run.
 SCORE_COLUMNS = (
     "customer_id",
@@ -71,17 +72,20 @@ def scoring_profile(session: Session) -> pa.Table:
 def record_scores(session: Session, scores: pa.Table, *, as_of: date, actor: Actor) -> int:
     """Make ``scores`` (one row per customer, ``SCORE_COLUMNS``) the latest; one audit row for the run."""
     now = utcnow()
-    picked = scores.select(list(SCORE_COLUMNS)).to_pylist()
-    rows: list[dict[str, Any]] = [{**row, "as_of": as_of, "updated_at": now} for row in picked]
-    repo.replace_scores(session, rows)
+    # In slices: a million customers' rows as Python dicts at once held gigabytes.
+    chunks = (
+        [{**row, "as_of": as_of, "updated_at": now} for row in batch.to_pylist()]
+        for batch in scores.select(list(SCORE_COLUMNS)).to_batches(max_chunksize=WRITE_BACK_ROWS)
+    )
+    repo.replace_scores(session, chunks)
     audit.record_event(
         session,
         actor,
         action="score_refresh",
         entity_type="customer_score",
-        details={"as_of": as_of.isoformat(), "customers": len(rows)},
+        details={"as_of": as_of.isoformat(), "customers": scores.num_rows},
     )
-    return len(rows)
+    return int(scores.num_rows)
 
 
 # The lake datasets the feature pipeline reads, and their columns when a bank has none yet.
