@@ -162,3 +162,43 @@ def test_breakdown_by_category_and_channel_over_the_windows() -> None:
     assert all(r["as_of"] == AS_OF for r in rows)
     # The day after the as-of date is not counted anywhere.
     assert by_key[("channel", "pos")]["amount_out_12m"] == Decimal("500.00")
+
+
+def test_a_daily_average_of_exactly_half_a_cent_rounds_up() -> None:
+    # 100.05 out on 2 June and nothing left at the end: only June's first day ended with 100.05, so
+    # the 30 days average 3.335. Rounded as a decimal (half up) on every engine, not as the double
+    # nearest 3.335 would be (3.33).
+    money = pa.decimal128(20, 2)
+    transactions = pa.table(
+        {
+            "customer_id": pa.array([3], pa.int64()),
+            "booked_at": pa.array([_booked("2026-06-02", "10:00")], pa.timestamp("us", tz="UTC")),
+            "direction": ["out"],
+            "amount": pa.array([Decimal("100.05")], money),
+            "category": ["transfer"],
+            "channel": ["online"],
+        }
+    )
+    balances = pa.table(
+        {
+            "month": ["2026-06"],
+            "customer_id": pa.array([3], pa.int64()),
+            "category": ["deposit"],
+            "balance": pa.array([Decimal("0.00")], money),
+        }
+    )
+    customers = pa.table(
+        {
+            "customer_id": pa.array([3], pa.int64()),
+            "birth_date": pa.array([None], pa.date32()),
+            "first_opened_on": pa.array([None], pa.date32()),
+            "product_count": pa.array([1], pa.int64()),
+            "product_breadth": pa.array([1], pa.int64()),
+        }
+    )
+    backend = ibis.duckdb.from_connection(duckdb.connect())
+    expression = customer_features(
+        ibis.memtable(transactions), ibis.memtable(balances), ibis.memtable(customers), as_of=AS_OF
+    )
+    (row,) = backend.to_pyarrow(expression).to_pylist()
+    assert row["aum_mda"] == Decimal("3.34")

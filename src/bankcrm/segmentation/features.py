@@ -22,6 +22,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
@@ -157,16 +158,34 @@ def _month_end_balances(balances: ir.Table, month: Month) -> ir.Table:
 
 
 def _daily_average(transactions: ir.Table, balances: ir.Table, month: Month) -> ir.Table:
-    """Month-end AUM and the month's daily average (``aum_mda``) for each customer with a balance."""
+    """Month-end AUM and the month's daily average (``aum_mda``) for each customer with a balance,
+    and ``aum_days``: the sum over the month's days of the end-of-day AUM, in cents (for the
+    quarter's average, which divides the three months' sums by their days)."""
     ends = _month_end_balances(balances, month).select("customer_id", "aum")
     flows = _mean_daily_aum_correction(transactions, month)
     joined = ends.left_join(flows, "customer_id")
-    average = joined.aum - joined.flow_days.fill_null(0) / month.days
+    # n × the average rather than the average itself: it is exact in every engine (a negative
+    # average counts as none, as before), and the division is rounded explicitly below.
+    days_total = ibis.greatest(joined.aum * month.days - joined.flow_days.fill_null(0), 0)
+    aum_days = (days_total * 100).cast("int64")
     return joined.select(
         customer_id=joined.customer_id,
         aum=joined.aum,
-        aum_mda=ibis.greatest(average, 0).cast("decimal(20, 2)"),
+        aum_mda=_cents_divided(aum_days, month.days),
+        aum_days=aum_days,
     )
+
+
+def _cents_divided(cents: ir.IntegerValue, divisor: int) -> ir.DecimalValue:
+    """``cents`` (≥ 0) / ``divisor`` as an amount, rounded half up to the cent in every engine.
+
+    Portability: dividing a decimal gives a double on DuckDB and a decimal on Spark, and Ibis then
+    drops the cast to ``decimal(20, 2)`` (it types the quotient as that already), leaving the
+    rounding to the Arrow conversion: an average ending in exactly half a cent came out a cent
+    apart on the two engines. Integer arithmetic rounds the same everywhere; the floor of the
+    quotient is exact while it stays below 10^14 cents, far beyond any customer's AUM."""
+    rounded = (cents * 2 + divisor) // (2 * divisor)
+    return rounded.cast("decimal(20, 2)") * ibis.literal(Decimal("0.01"), type="decimal(20, 2)")
 
 
 # ---------------------------------------------------------------- the whole row
@@ -190,15 +209,15 @@ def customer_features(
     )
     for index, average in enumerate(averages):
         rows = rows.left_join(
-            average.select("customer_id", **{f"mda_{index}": average.aum_mda}), "customer_id"
+            average.select("customer_id", **{f"days_{index}": average.aum_days}), "customer_id"
         ).drop("customer_id_right")
     rows = rows.left_join(earlier, "customer_id").drop("customer_id_right")
     rows = rows.left_join(activity, "customer_id").drop("customer_id_right")
 
-    days = [m.days for m in quarter]
-    quarter_average = sum(
-        (rows[f"mda_{index}"].fill_null(0) * n for index, n in enumerate(days)), ibis.literal(0)
-    ) / sum(days)
+    # The quarter's daily average: every day's AUM of the three months over their days (the same
+    # as the months' unrounded averages weighted by their days), rounded as ``aum_mda`` is.
+    quarter_days = sum(rows[f"days_{index}"].fill_null(0) for index in range(len(quarter)))
+    quarter_average = _cents_divided(quarter_days, sum(m.days for m in quarter))
     end_epoch = _epoch(day_start(as_of + timedelta(days=1)))
     txn_3m = rows.txn_in_count_3m.fill_null(0) + rows.txn_out_count_3m.fill_null(0)
     previous = rows.txn_count_prev_3m.fill_null(0)
