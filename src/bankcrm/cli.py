@@ -45,6 +45,7 @@ from bankcrm.integration.service.ingest import IngestResult, UnknownSource, land
 from bankcrm.integration.service.matching import run_matching
 from bankcrm.segmentation import cluster_command, clv_command
 from bankcrm.segmentation.jobs import run_scoring
+from bankcrm.segmentation.studio import command as model_command
 
 app = typer.Typer(
     help="BankCRM: customer relationship management for banks.",
@@ -59,6 +60,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(clv_command.app, name="clv")
 app.command("cluster")(cluster_command.cluster)
+app.add_typer(model_command.app, name="model")
 console = Console()
 # Errors go to stderr unwrapped, so a long list of column names stays one line to grep.
 error_console = Console(stderr=True, soft_wrap=True)

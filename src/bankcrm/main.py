@@ -30,6 +30,7 @@ from bankcrm.integration import pages as integration_pages
 from bankcrm.segmentation import pages as segmentation_pages
 from bankcrm.segmentation import segment_pages
 from bankcrm.segmentation.jobs import score_if_due
+from bankcrm.segmentation.studio import pages as studio_pages
 from bankcrm.web.auth import PrincipalRoute
 from bankcrm.web.errors import document_unreadable_bodies, install_error_handlers
 from bankcrm.web.render import STATIC_DIR, Navigation, Renderer
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     segmentation_pages.register_navigation(navigation)
     segmentation_pages.register_context(renderer)
     segment_pages.register_context(renderer)
+    studio_pages.register_navigation(navigation)
     audit_pages.register_navigation(navigation)
     audit_pages.register_context(renderer)
 
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(integration_api.router)
     app.include_router(segment_pages.router)
     app.include_router(segmentation_pages.router)
+    app.include_router(studio_pages.router)
     _add_operational_routes(app)
     document_unreadable_bodies(app)
     return app

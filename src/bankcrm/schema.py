@@ -12,9 +12,17 @@ from bankcrm.customers import models as customer_models
 from bankcrm.identity import models as identity_models
 from bankcrm.integration import models as integration_models
 from bankcrm.segmentation import models as segmentation_models
+from bankcrm.segmentation.studio import models as studio_models
 
 # Importing the modules registers their tables on Base.metadata; naming them keeps linters honest.
-MODEL_MODULES = (audit_models, identity_models, customer_models, integration_models, segmentation_models)
+MODEL_MODULES = (
+    audit_models,
+    identity_models,
+    customer_models,
+    integration_models,
+    segmentation_models,
+    studio_models,
+)
 metadata: MetaData = Base.metadata
 
 

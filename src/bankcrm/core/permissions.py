@@ -43,6 +43,7 @@ class Permission(enum.StrEnum):
     INTEGRATION_READ = "integration.read"
     INTEGRATION_RUN = "integration.run"
     MATCH_REVIEW = "integration.match_review"
+    MODEL_MANAGE = "model.manage"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -75,4 +76,5 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.INTEGRATION_READ: N_("See source systems, batches and their raw rejected records"),
     Permission.INTEGRATION_RUN: N_("Load files and records from source systems"),
     Permission.MATCH_REVIEW: N_("Decide pairs in the match review queue (merges golden records)"),
+    Permission.MODEL_MANAGE: N_("Train, review and activate propensity models (model studio)"),
 }

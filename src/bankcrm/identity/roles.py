@@ -77,6 +77,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
         P.INTEGRATION_READ,
         P.INTEGRATION_RUN,
         P.MATCH_REVIEW,
+        P.MODEL_MANAGE,
     },
     "executive": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.USER_READ, P.CUSTOMER_EXPORT},
     "branch_manager": _STAFF | _MANAGER,
@@ -84,11 +85,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[P]] = {
     "relationship_manager": _STAFF | _CUSTOMER_WORKER | {P.PII_UNMASK},
     "marketing": _STAFF
     | _CUSTOMER_READER
-    | {P.CUSTOMER_TAG, P.CUSTOMER_EXPORT, P.TAG_MANAGE, P.SEGMENT_MANAGE},
+    | {P.CUSTOMER_TAG, P.CUSTOMER_EXPORT, P.TAG_MANAGE, P.SEGMENT_MANAGE, P.MODEL_MANAGE},
     "service_agent": _STAFF | _CUSTOMER_READER | {P.PII_UNMASK, P.INTERACTION_WRITE},
     "risk_officer": _STAFF | _CUSTOMER_READER | {P.ORG_READ, P.PII_UNMASK},
     # Analysts read aggregates: customers are visible to them with names and identifiers masked.
-    "analyst": _STAFF | {P.ORG_READ, P.CUSTOMER_READ, P.SEGMENT_MANAGE},
+    "analyst": _STAFF | {P.ORG_READ, P.CUSTOMER_READ, P.SEGMENT_MANAGE, P.MODEL_MANAGE},
     "api_client": {P.API_ACCESS, P.ORG_READ, P.CUSTOMER_READ, P.CUSTOMER_NAME_VIEW, P.INTEGRATION_RUN},
 }
 

@@ -36,8 +36,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sklearn.cluster import KMeans  # type: ignore[import-untyped]
-from sklearn.metrics import silhouette_score  # type: ignore[import-untyped]
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 
 from bankcrm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from bankcrm.core.i18n import N_

@@ -31,6 +31,7 @@ from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.clv_scoring import clv_figures, with_clv
 from bankcrm.segmentation.features import balance_month, customer_features, transaction_breakdown
 from bankcrm.segmentation.rfm import with_rfm
+from bankcrm.segmentation.studio import service as studio
 from bankcrm.segmentation.tiers import tier_decisions
 
 FEATURES = "features"
@@ -172,6 +173,8 @@ def run_scoring(database: Database, lake: Lake, *, as_of: date) -> ScoreRun:
             move_tiers(session, lake, as_of=as_of)
         with stages.stage("segments"):
             recompute_segments(session, lake, as_of=as_of)
+        with stages.stage("models"):  # the active propensity models score this run's customers
+            studio.score_active_models(session, lake, as_of=as_of)
     run = ScoreRun(as_of=as_of, customers=count, seconds=time.monotonic() - started, stages=stages.seconds)
     log.info("segmentation.scored", as_of=as_of.isoformat(), customers=count, seconds=round(run.seconds, 1))
     return run

@@ -14,6 +14,7 @@ from bankcrm.core.errors import NotFound
 from bankcrm.core.i18n import N_
 from bankcrm.core.principal import Principal
 from bankcrm.customers.service import scoring
+from bankcrm.segmentation.studio import service as studio
 from bankcrm.segmentation.value_lists import (
     LIST_KINDS,
     LIST_ORDER,
@@ -30,15 +31,11 @@ PAGE_ROWS = 100  # rows of a whole list's page
 
 
 def churn_propensities(session: Session, principal: Principal) -> Mapping[int, float] | None:
-    """THE SEAM for the model studio: the active churn model's score (0-1) per customer, or None
-    while no churn model is active (today, always).
-
-    When the studio writes per-customer scores, read the active churn model's scores here (the
-    highest first is enough: customers below ``ListSettings.churn_from`` are dropped). Customers
-    outside the principal's scope may be returned; ``scoring.scored_customers`` drops them.
-    """
-    del session, principal
-    return None
+    """The active churn model's score (0-1) per customer from ``ListSettings.churn_from`` up (those
+    below never list a customer), or None while no churn model is active (model studio). Customers
+    outside the principal's scope may be returned; ``scoring.scored_customers`` drops them."""
+    del principal
+    return studio.active_churn_scores(session, at_least=list_settings().churn_from)
 
 
 class ValueListNotFound(NotFound):

@@ -1,0 +1,1 @@
+"""The model studio: propensity models trained, described by a model card, activated and scored."""

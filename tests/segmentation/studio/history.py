@@ -1,0 +1,50 @@
+"""A generated feature history in the lake, shaped like the scoring run's ``features`` runs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+
+from bankcrm.core.lake import Lake
+from bankcrm.segmentation.jobs import FEATURES
+
+RUNS = [date(2025, m, d) for m, d in ((1, 31), (2, 28), (3, 31), (4, 30), (5, 31), (6, 30), (7, 31), (8, 31))]
+
+
+def write_run(lake: Lake, as_of: date, table: pa.Table) -> None:
+    lake.write_file(FEATURES, table, file_key="features", partition={"as_of": as_of.isoformat()})
+
+
+def run_table(customer_ids: list[int], aum: list[float], drop: list[float], digital: list[float]) -> pa.Table:
+    return pa.table(
+        {
+            "customer_id": pa.array(customer_ids, pa.int64()),
+            "balance_month": ["2025-01"] * len(customer_ids),
+            "aum": aum,
+            "product_count": pa.array([1 if a > 0 else 0 for a in aum], pa.int64()),
+            "txn_count_change_3m": drop,
+            "digital_share_3m": digital,
+            "rfm_segment": ["一般价值客户"] * len(customer_ids),
+        }
+    )
+
+
+def churn_history(lake: Lake, customers: int = 400, *, seed: int = 3) -> None:
+    """Customers whose transactions fell sharply in a run lose most of their AUM by the next run (60 %
+    of them; 3 % of the others do too). How far a customer's transactions fall is mostly their own
+    habit (a lasting part plus noise), so the features of a run predict churn in the months after it."""
+    rng = np.random.default_rng(seed)
+    aum = rng.uniform(20_000, 500_000, customers)
+    habit = rng.normal(size=customers)
+    for as_of in RUNS:
+        drop = habit + 0.5 * rng.normal(size=customers)
+        digital = rng.uniform(size=customers)
+        write_run(
+            lake,
+            as_of,
+            run_table(list(range(1, customers + 1)), aum.tolist(), drop.tolist(), digital.tolist()),
+        )
+        leaves = np.where(drop < -0.8, rng.random(customers) < 0.6, rng.random(customers) < 0.03)
+        aum = np.where(leaves, aum * 0.2, aum * rng.uniform(0.9, 1.1, customers))
