@@ -3,7 +3,8 @@
 Reading guide: segments are the bank's definitions, so every role that reads customers opens a
 segment's page and the comparison (what each sees of the members is scoped in the service);
 defining, editing, snapshotting and archiving need "define segments" (branch and sub-branch
-managers, marketing, analysts); the CSV export needs the export right. A missing segment is a 404
+managers, marketing, analysts); a rule or model tag needs "manage the tag catalogue" (administrator,
+marketing); the CSV export needs the export right. A missing segment is a 404
 page for those allowed; not signed in, or a bearer token, gets the sign-in redirect.
 """
 
@@ -114,5 +115,26 @@ ROUTES = [
         segment:all     lgn  403 200 200 200 403 403 403 200 403 403 403 lgn lgn lgn 200 200
         segment:missing lgn  403 404 404 404 403 403 403 404 403 403 403 lgn lgn lgn 404 404
         """,
+    ),
+    # ------------------------------------------------------------ rule and model tags (tag.manage)
+    route(
+        "GET /segments/tags/new",
+        """
+        target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        -      lgn  200 403 403 403 403 403 403 200 403 403 403 lgn lgn lgn 200 200
+        """,
+    ),
+    route(
+        "POST /segments/tags/new",
+        """
+        target anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        -      lgn  303 403 403 403 403 403 403 303 403 403 403 lgn lgn lgn 303 303
+        """,
+        body=lambda world, target: {
+            **RULE,
+            "code": "matrix-rule",
+            "name": "矩阵·规则标签",
+            "tag_kind": "rule",
+        },
     ),
 ]

@@ -26,7 +26,16 @@ def test_the_run_does_every_stage_and_reports_the_time_of_each(
 
     run = run_scoring(database, lake, as_of=AS_OF)
 
-    assert list(run.stages) == ["profile", "breakdown", "features", "write-back", "tiers", "segments", "models"]
+    assert list(run.stages) == [
+        "profile",
+        "breakdown",
+        "features",
+        "write-back",
+        "tiers",
+        "models",
+        "tags",
+        "segments",
+    ]
     assert all(seconds >= 0 for seconds in run.stages.values())
     assert run.customers >= 1
     partition = f"as_of={AS_OF.isoformat()}"

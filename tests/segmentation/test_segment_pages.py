@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from bankcrm.core.lake import Lake
 from bankcrm.segmentation import service as segments
-from bankcrm.segmentation.schemas import SegmentIn
+from bankcrm.segmentation import tag_rules
+from bankcrm.segmentation.schemas import RuleTagIn, SegmentIn
 
 RULE_FORM = {
     "n.join": "and",
@@ -148,3 +149,39 @@ def test_compare_and_export_pages(bank: dict[str, int], db: Session, lake: Lake,
     exported = session.client.get(f"/segments/{first.id}/export.csv")
     assert exported.status_code == 200
     assert exported.text.count("\n") == 2 + 4
+
+
+def test_a_rule_tag_is_made_on_its_page_with_the_builder(bank: dict[str, int], signed_in) -> None:  # type: ignore[no-untyped-def]
+    session = signed_in("mkt")
+    assert session.client.get("/segments/tags/new").status_code == 200
+    saved = session.client.post(
+        "/segments/tags/new",
+        data={
+            **RULE_FORM,
+            "code": "rich",
+            "name": "四十万以上",
+            "category": "value",
+            "tag_kind": "rule",
+            "csrf_token": session.csrf,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert "四十万以上" in session.client.get("/customers/lists").text
+    refused = session.client.post(
+        "/segments/tags/new",
+        data={**RULE_FORM, "code": "Bad Code", "name": "x", "tag_kind": "rule", "csrf_token": session.csrf},
+    )
+    assert refused.status_code == 422
+
+
+def test_the_customer_page_shows_the_tag_history(
+    bank: dict[str, int], db: Session, lake: Lake, signed_in, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    rule = {"join": "and", "items": [{"field": "aum", "operator": "ge", "value": "390000"}]}
+    tag_rules.create_rule_tag(
+        db, as_user("mkt"), lake, data=RuleTagIn(code="rich", name="四十万以上", rule=rule)
+    )
+    section = signed_in("rm.zhang").client.get(f"/customers/{bank['A']}/sections/tags").text
+    assert 'data-testid="tag-history"' in section
+    assert "四十万以上" in section

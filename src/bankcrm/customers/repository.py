@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,6 +38,7 @@ from bankcrm.customers.models import (
     CustomerNumberCounter,
     CustomerSearchKey,
     CustomerTag,
+    CustomerTagEvent,
     Holding,
     Interaction,
     MergeRequest,
@@ -559,6 +560,41 @@ def customer_tag_rows(session: Session, customer_ids: Iterable[int]) -> list[Cus
 
 def get_customer_tag(session: Session, customer_id: int, tag_id: int) -> CustomerTag | None:
     return session.get(CustomerTag, (customer_id, tag_id))
+
+
+def tag_member_ids(session: Session, tag_id: int) -> set[int]:
+    return set(session.execute(select(CustomerTag.customer_id).where(CustomerTag.tag_id == tag_id)).scalars())
+
+
+def add_tag_members(session: Session, tag_id: int, customer_ids: Sequence[int]) -> None:
+    if customer_ids:
+        insert_many(
+            session, table_of(CustomerTag), [{"customer_id": c, "tag_id": tag_id} for c in customer_ids]
+        )
+
+
+def remove_tag_members(session: Session, tag_id: int, customer_ids: Sequence[int]) -> None:
+    for start in range(0, len(customer_ids), 5_000):  # bounded IN lists on every engine
+        chunk = list(customer_ids[start : start + 5_000])
+        session.execute(
+            delete(CustomerTag).where(CustomerTag.tag_id == tag_id, CustomerTag.customer_id.in_(chunk))
+        )
+
+
+def add_tag_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        insert_many(session, table_of(CustomerTagEvent), rows)
+
+
+def tag_events_of(session: Session, customer_id: int, *, limit: int) -> list[tuple[CustomerTagEvent, Tag]]:
+    stmt = (
+        select(CustomerTagEvent, Tag)
+        .join(Tag, Tag.id == CustomerTagEvent.tag_id)
+        .where(CustomerTagEvent.customer_id == customer_id)
+        .order_by(CustomerTagEvent.at.desc(), CustomerTagEvent.id.desc())
+        .limit(limit)
+    )
+    return [(event, tag) for event, tag in session.execute(stmt).all()]
 
 
 def find_group(session: Session, group_id: int) -> CustomerGroup | None:

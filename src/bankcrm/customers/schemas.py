@@ -266,6 +266,19 @@ class GroupIn(StrictIn):
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
 
 
+class TagEventOut(BaseModel):
+    """A customer gaining or losing a tag: by hand (reason "manual") or by the scoring run."""
+
+    tag_code: str
+    tag_name: str
+    kind: str
+    change: str  # gained | lost
+    at: datetime
+    as_of: date | None
+    reason: str
+    actor: str | None
+
+
 class GroupOut(BaseModel):
     id: int
     name: str

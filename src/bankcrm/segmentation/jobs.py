@@ -10,7 +10,7 @@ replaces that date's file and the written-back scores with the same result.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,6 +28,7 @@ from bankcrm.core.lake import Lake
 from bankcrm.core.logging import get_logger
 from bankcrm.customers.service import scoring as customer_scoring
 from bankcrm.segmentation import service as segments
+from bankcrm.segmentation import tag_rules
 from bankcrm.segmentation.clv_scoring import clv_figures, with_clv
 from bankcrm.segmentation.features import balance_month, customer_features, transaction_breakdown
 from bankcrm.segmentation.rfm import with_rfm
@@ -110,18 +111,23 @@ def store_breakdown(lake: Lake, *, as_of: date) -> int:
 
 def store_features(session: Session, lake: Lake, features: pa.Table, *, as_of: date) -> int:
     """Keep the run in the lake under its date (replacing an earlier run of that date), make its key
-    scores the latest in the operational store, and move customers between tiers by the history."""
+    scores the latest in the operational store, and do the run's later stages on them."""
     count = write_back(session, lake, features, as_of=as_of)
-    move_tiers(session, lake, as_of=as_of)
-    recompute_segments(session, lake, as_of=as_of)
+    for _stage, step in after_write_back(session, lake, as_of=as_of):
+        step()
     return count
 
 
-def recompute_segments(session: Session, lake: Lake, *, as_of: date) -> None:
-    """The attributes taken with the run (after the tier moves: rules read the new tiers), then every
-    dynamic segment recomputed on them."""
-    segments.store_attributes(session, lake, as_of=as_of)
-    segments.run_dynamic_segments(session, lake, as_of=as_of)
+def after_write_back(session: Session, lake: Lake, *, as_of: date) -> list[tuple[str, Callable[[], object]]]:
+    """The stages that follow the write-back, in their order: tier moves (then the attributes taken
+    with the run, so rules read the new tiers), the active models' scores, rule and model tags (model
+    tags read this run's scores), then dynamic segments (their rules may name tags)."""
+    return [
+        ("tiers", lambda: move_tiers(session, lake, as_of=as_of, with_attributes=True)),
+        ("models", lambda: studio.score_active_models(session, lake, as_of=as_of)),
+        ("tags", lambda: tag_rules.recompute_tags(session, lake, as_of=as_of)),
+        ("segments", lambda: segments.run_dynamic_segments(session, lake, as_of=as_of)),
+    ]
 
 
 def write_back(session: Session, lake: Lake, features: pa.Table, *, as_of: date) -> int:
@@ -130,10 +136,13 @@ def write_back(session: Session, lake: Lake, features: pa.Table, *, as_of: date)
     return customer_scoring.record_scores(session, features, as_of=as_of, actor=Actor.system("score"))
 
 
-def move_tiers(session: Session, lake: Lake, *, as_of: date) -> None:
-    """Tier moves from the kept history, this run's file included (``write_back`` first)."""
+def move_tiers(session: Session, lake: Lake, *, as_of: date, with_attributes: bool = False) -> None:
+    """Tier moves from the kept history, this run's file included (``write_back`` first); with
+    ``with_attributes`` the attributes segment rules read are then taken with the run."""
     changes = decide_tiers(session, lake, as_of=as_of)
     customer_scoring.apply_tier_changes(session, changes, as_of=as_of, actor=Actor.system("score"))
+    if with_attributes:
+        segments.store_attributes(session, lake, as_of=as_of)
 
 
 def decide_tiers(session: Session, lake: Lake, *, as_of: date) -> pa.Table:
@@ -169,12 +178,9 @@ def run_scoring(database: Database, lake: Lake, *, as_of: date) -> ScoreRun:
         with stages.stage("write-back"):
             count = write_back(session, lake, features, as_of=as_of)
         del features
-        with stages.stage("tiers"):
-            move_tiers(session, lake, as_of=as_of)
-        with stages.stage("segments"):
-            recompute_segments(session, lake, as_of=as_of)
-        with stages.stage("models"):  # the active propensity models score this run's customers
-            studio.score_active_models(session, lake, as_of=as_of)
+        for name, step in after_write_back(session, lake, as_of=as_of):
+            with stages.stage(name):
+                step()
     run = ScoreRun(as_of=as_of, customers=count, seconds=time.monotonic() - started, stages=stages.seconds)
     log.info("segmentation.scored", as_of=as_of.isoformat(), customers=count, seconds=round(run.seconds, 1))
     return run

@@ -17,10 +17,11 @@ from bankcrm.core.principal import Principal
 from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
 from bankcrm.segmentation import service as segments
+from bankcrm.segmentation import tag_rules
 from bankcrm.segmentation.builder import apply_action, blank_rule, rule_from_form
 from bankcrm.segmentation.features import BALANCE_CATEGORIES
 from bankcrm.segmentation.rules import FIELDS, OPERATOR_LABELS, OPERATORS
-from bankcrm.segmentation.schemas import SegmentIn
+from bankcrm.segmentation.schemas import ModelTagIn, RuleTagIn, SegmentIn
 from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
 from bankcrm.web.params import PathId
@@ -153,6 +154,70 @@ async def create_segment(
         flash=("success", N_("Segment %(name)s saved.")),
         name=created.name,
     )
+
+
+TAG = Depends(require(Permission.TAG_MANAGE))
+TAG_CATEGORIES = ("basic", "behaviour", "value", "risk", "preference", "lifecycle")
+
+
+def _tag_page(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    *,
+    values: dict[str, Any],
+    rule: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "values": values,
+        "rule": rule,
+        "errors": errors or {},
+        "tag_categories": TAG_CATEGORIES,
+        **_builder_choices(db, principal),
+        **_preview_context(db, principal, rule, request),
+    }
+    return render(
+        request, "segmentation/tag_form.html", context, principal=principal, status_code=status_code
+    )
+
+
+@router.get("/tags/new")
+def new_rule_tag(request: Request, db: Session = Depends(db_session), principal: Principal = TAG) -> Response:
+    return _tag_page(request, db, principal, values={"category": "behaviour"}, rule=blank_rule())
+
+
+@router.post("/tags/new")
+async def create_rule_tag(
+    request: Request, db: Session = Depends(db_session), principal: Principal = TAG
+) -> Response:
+    fields = await form_fields(request)
+    values = {
+        "code": fields.get("code", ""),
+        "name": fields.get("name", ""),
+        "category": fields.get("category") or "behaviour",
+        "description": fields.get("description") or None,
+    }
+    rule = rule_from_form(fields)
+    try:
+        if fields.get("tag_kind") == "model":
+            model_values = {**values, "target": "churn", "bands": fields.get("bands") or []}
+            if isinstance(model_values["bands"], str):
+                model_values["bands"] = [model_values["bands"]]
+            tag = tag_rules.create_model_tag(
+                db, principal, _lake(), data=parse_form(ModelTagIn, model_values)
+            )
+        else:
+            tag = tag_rules.create_rule_tag(
+                db, principal, _lake(), data=parse_form(RuleTagIn, {**values, "rule": rule})
+            )
+    except ValidationFailed as exc:
+        errors = field_errors(exc, translator(request))
+        return _tag_page(
+            request, db, principal, values={**values, **fields}, rule=rule, errors=errors, status_code=422
+        )
+    return redirect(request, "/customers/lists", flash=("success", N_("Tag %(name)s saved.")), name=tag.name)
 
 
 @router.get("/compare")

@@ -125,6 +125,7 @@ def _section_context(
     if name == "tags":
         return {
             "customer_tags": tags.tags_of(db, principal, customer_id=customer_id),
+            "tag_history": tags.tag_history(db, principal, customer_id=customer_id, limit=8),
             "groups": tags.groups_of(db, principal, customer_id=customer_id),
             "all_tags": tags.list_tags(db, principal),
             "my_groups": tags.my_groups(db, principal),

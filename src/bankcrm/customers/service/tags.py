@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
+from bankcrm.core.context import Actor
+from bankcrm.core.db import utcnow
 from bankcrm.core.errors import ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers import repository as repo
 from bankcrm.customers.models import CustomerGroup, CustomerGroupMember, CustomerTag, Tag
-from bankcrm.customers.schemas import CustomerTagOut, GroupIn, GroupOut, TagIn, TagOut
+from bankcrm.customers.schemas import CustomerTagOut, GroupIn, GroupOut, TagEventOut, TagIn, TagOut
 from bankcrm.customers.service.common import readable_customer, scope_of
 from bankcrm.customers.service.errors import CustomerNotFound, GroupNotFound, TagNotFound
 from bankcrm.identity.service import users
 
 
-def create_tag(session: Session, principal: Principal, *, data: TagIn) -> TagOut:
+def create_tag(session: Session, principal: Principal, *, data: TagIn, kind: str = "manual") -> TagOut:
+    """A tag in the catalogue: manual (set by people), or rule / model (set by the scoring run,
+    which the segmentation module creates with their rule)."""
     principal.require(Permission.TAG_MANAGE)
     if repo.find_tag_by_code(session, data.code) is not None:
         raise ValidationFailed.single(
@@ -28,6 +36,7 @@ def create_tag(session: Session, principal: Principal, *, data: TagIn) -> TagOut
         name=data.name,
         category=data.category,
         description=data.description,
+        kind=kind,
         owner_id=principal.user_id,
     )
     repo.add(session, tag)
@@ -39,7 +48,7 @@ def create_tag(session: Session, principal: Principal, *, data: TagIn) -> TagOut
         entity_id=tag.id,
         action="create",
         before={},
-        after=data.model_dump(),
+        after={**data.model_dump(), "kind": kind},
     )
     return TagOut(id=tag.id, code=tag.code, name=tag.name, category=tag.category, kind=tag.kind)
 
@@ -110,6 +119,21 @@ def tag_customers(
             session.delete(existing)
             changed.append(customer_id)
     session.flush()
+    repo.add_tag_events(
+        session,
+        [
+            {
+                "customer_id": c,
+                "tag_id": tag.id,
+                "change": "gained" if add else "lost",
+                "at": utcnow(),
+                "as_of": None,
+                "reason": "manual",
+                "actor_id": principal.user_id,
+            }
+            for c in changed
+        ],
+    )
     # One row per customer changed, so each customer's own history (and 360° timeline) shows it,
     # also when the tag was set from a search result for many customers at once.
     audit.record_many(
@@ -208,3 +232,86 @@ def groups_of(session: Session, principal: Principal, *, customer_id: int) -> li
         for g in repo.groups_of(session, customer_id)
         if g.owner_id == principal.user_id
     ]
+
+
+@dataclass(frozen=True)
+class TagSync:
+    gained: int
+    lost: int
+
+
+def sync_tag_members(
+    session: Session, actor: Actor, *, tag_id: int, customer_ids: Collection[int], as_of: date, reason: str
+) -> TagSync:
+    """The scoring run's side: make ``customer_ids`` exactly the holders of a rule or model tag, and
+    keep who gained and who lost it, on which run and why (``reason``: the rule or band, briefly).
+    A job's view: the whole bank, no scope; one audit row for the run, not one per customer."""
+    tag = repo.find_tag(session, tag_id)
+    if tag is None or tag.kind == "manual":
+        raise TagNotFound(id=tag_id)
+    wanted = set(customer_ids)
+    held = repo.tag_member_ids(session, tag_id)
+    gained, lost = sorted(wanted - held), sorted(held - wanted)
+    repo.add_tag_members(session, tag_id, gained)
+    repo.remove_tag_members(session, tag_id, lost)
+    now = utcnow()
+    repo.add_tag_events(
+        session,
+        [
+            {
+                "customer_id": c,
+                "tag_id": tag_id,
+                "change": change,
+                "at": now,
+                "as_of": as_of,
+                "reason": reason[:300],
+                "actor_id": None,
+            }
+            for change, ids in (("gained", gained), ("lost", lost))
+            for c in ids
+        ],
+    )
+    audit.record_event(
+        session,
+        actor,
+        action="tags_recomputed",
+        entity_type="tag",
+        entity_id=tag_id,
+        details={
+            "as_of": as_of.isoformat(),
+            "gained": len(gained),
+            "lost": len(lost),
+            "holders": len(wanted),
+        },
+    )
+    return TagSync(gained=len(gained), lost=len(lost))
+
+
+def tag_history(
+    session: Session, principal: Principal, *, customer_id: int, limit: int = 50
+) -> list[TagEventOut]:
+    """When the customer gained or lost each tag, newest first, and why."""
+    principal.require(Permission.CUSTOMER_READ)
+    readable_customer(session, scope_of(session, principal), customer_id)
+    rows = repo.tag_events_of(session, customer_id, limit=limit)
+    names = users.display_names(session, {e.actor_id for e, _t in rows if e.actor_id})
+    return [
+        TagEventOut(
+            tag_code=t.code,
+            tag_name=t.name,
+            kind=t.kind,
+            change=e.change,
+            at=e.at,
+            as_of=e.as_of,
+            reason=e.reason,
+            actor=names.get(e.actor_id) if e.actor_id else None,
+        )
+        for e, t in rows
+    ]
+
+
+def find_tag_by_code(session: Session, code: str) -> TagOut | None:
+    tag = repo.find_tag_by_code(session, code)
+    if tag is None:
+        return None
+    return TagOut(id=tag.id, code=tag.code, name=tag.name, category=tag.category, kind=tag.kind)

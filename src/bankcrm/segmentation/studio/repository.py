@@ -74,3 +74,18 @@ def active_scores(session: Session, target: str, *, at_least: float) -> dict[int
         )
     )
     return {int(customer_id): float(score) for customer_id, score in session.execute(stmt).all()}
+
+
+def active_band_members(session: Session, target: str, bands: Sequence[str]) -> list[int]:
+    """Customers the active model for ``target`` puts in one of ``bands``."""
+    stmt = (
+        select(PropensityScore.customer_id)
+        .join(PropensityModel, PropensityModel.id == PropensityScore.model_id)
+        .where(
+            PropensityModel.target == target,
+            PropensityModel.status == "active",
+            PropensityScore.band.in_(bands),
+        )
+        .order_by(PropensityScore.customer_id)
+    )
+    return [int(c) for c in session.execute(stmt).scalars()]

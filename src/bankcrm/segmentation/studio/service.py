@@ -425,3 +425,9 @@ def active_churn_scores(session: Session, *, at_least: float) -> dict[int, float
     if not any(model.target == "churn" for model in repo.active_models(session)):
         return None
     return repo.active_scores(session, "churn", at_least=at_least)
+
+
+def band_members(session: Session, *, target: str, bands: list[str]) -> list[int]:
+    """The customers the active model for ``target`` places in ``bands`` (none while no model is
+    active): the members of a model tag."""
+    return repo.active_band_members(session, target, bands)
