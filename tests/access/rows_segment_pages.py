@@ -116,6 +116,16 @@ ROUTES = [
         segment:missing lgn  403 404 404 404 403 403 403 404 403 403 403 lgn lgn lgn 404 404
         """,
     ),
+    # A cluster kept as a segment: "define segments" and a whole-bank view (clusters are the whole
+    # bank's); the matrix bank has no clustering run, so those allowed get a missing page.
+    route(
+        "POST /segments/clusters/{as_of}/{cluster:int}/promote",
+        """
+        target                  anon adm exe bm  sbm zh  ch  liu mkt agt rsk ana cc  cc- cc+ bj* own*
+        run:2026-10-31>run:1    lgn  403 403 403 403 403 403 403 403 403 403 404 lgn lgn lgn 403 403
+        """,
+        body=lambda world, target: {"name": "矩阵·聚类"},
+    ),
     # ------------------------------------------------------------ rule and model tags (tag.manage)
     route(
         "GET /segments/tags/new",

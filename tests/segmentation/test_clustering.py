@@ -250,3 +250,26 @@ def test_card_spending_of_customers_outside_the_run_is_ignored(lake: Lake) -> No
     assert 99_999 not in ids
     first_young = list(ids).index(groups["young_digital"][0])
     assert raw[first_young, card] > 20_000
+
+
+def test_a_cluster_is_kept_as_a_static_segment_of_its_members(lake: Lake, signed_in) -> None:  # type: ignore[no-untyped-def]
+    _plant(lake)
+    run = run_clustering(lake)
+    session = signed_in("analyst")
+    promoted = session.client.post(
+        f"/segments/clusters/{AS_OF.isoformat()}/1/promote",
+        data={"name": "数字化年轻客群", "csrf_token": session.csrf},
+        follow_redirects=False,
+    )
+    assert promoted.status_code == 303
+    page = session.client.get(promoted.headers["location"]).text
+    assert 'data-testid="from-cluster"' in page
+    size = next(c.customers for c in run.clusters if c.cluster == 1)
+    assert f'<td class="num">{size:,}</td>' in page  # the run's members: the whole cluster
+    branch = signed_in("bm.beijing")  # may define segments, but clusters are the whole bank's
+    refused = branch.client.post(
+        f"/segments/clusters/{AS_OF.isoformat()}/1/promote",
+        data={"name": "分行看不到的聚类", "csrf_token": branch.csrf},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,15 +10,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
 from bankcrm.core.config import get_settings
-from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.errors import PermissionDenied, ValidationFailed
 from bankcrm.core.i18n import N_
 from bankcrm.core.lake import Lake
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
+from bankcrm.segmentation import clustering, tag_rules
 from bankcrm.segmentation import service as segments
-from bankcrm.segmentation import tag_rules
 from bankcrm.segmentation.builder import apply_action, blank_rule, rule_from_form
 from bankcrm.segmentation.features import BALANCE_CATEGORIES
 from bankcrm.segmentation.rules import FIELDS, OPERATOR_LABELS, OPERATORS
@@ -218,6 +219,45 @@ async def create_rule_tag(
             request, db, principal, values={**values, **fields}, rule=rule, errors=errors, status_code=422
         )
     return redirect(request, "/customers/lists", flash=("success", N_("Tag %(name)s saved.")), name=tag.name)
+
+
+@router.post("/clusters/{as_of}/{cluster:int}/promote")
+async def promote_cluster(
+    request: Request,
+    as_of: date,
+    cluster: int,
+    db: Session = Depends(db_session),
+    principal: Principal = MANAGE,
+) -> Response:
+    """A cluster of a clustering run kept as a static segment (its members as of the run)."""
+    fields = await form_fields(request)
+    name = str(fields.get("name") or "").strip()[:100]
+    lake = _lake()
+    try:
+        if not clustering.may_see_clusters(principal):
+            raise PermissionDenied()
+        if not name:
+            raise ValidationFailed.single("name", "missing", N_("This field is required."))
+        members = clustering.cluster_members(lake, as_of=as_of, cluster=cluster)
+        created = segments.create_static_from_ids(
+            db,
+            principal,
+            lake,
+            name=name,
+            description=str(fields.get("description") or "")[:500] or None,
+            origin={"cluster": {"as_of": as_of.isoformat(), "number": cluster}},
+            customer_ids=members,
+            as_of=as_of,
+        )
+    except ValidationFailed as exc:
+        problem = exc.problems[0]
+        return redirect(request, "/segments/clusters", flash=("danger", problem.message), **problem.params)
+    return redirect(
+        request,
+        f"/segments/{created.id}",
+        flash=("success", N_("Segment %(name)s saved.")),
+        name=created.name,
+    )
 
 
 @router.get("/compare")

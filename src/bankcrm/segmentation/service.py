@@ -480,6 +480,44 @@ def snapshot_segment(
     return _item(session, principal, lake, snapshot)
 
 
+def create_static_from_ids(
+    session: Session,
+    principal: Principal,
+    lake: Lake,
+    *,
+    name: str,
+    description: str | None,
+    origin: dict[str, Any],
+    customer_ids: list[int],
+    as_of: date,
+) -> SegmentItem:
+    """A static segment of given customers (a cluster promoted, say), kept as of ``as_of``. Its
+    ``origin`` is stored where a rule would be and shown in its place."""
+    principal.require(Permission.SEGMENT_MANAGE)
+    _check_name(session, name)
+    segment = Segment(
+        name=name,
+        description=description,
+        kind="static",
+        rule=json.dumps(origin, ensure_ascii=False),
+        owner_id=principal.user_id,
+    )
+    repo.add(session, segment)
+    session.flush()
+    ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
+    kept = keep_run(session, lake, segment, ids, as_of=as_of)
+    audit.record_change(
+        session,
+        principal.actor,
+        entity_type=ENTITY,
+        entity_id=segment.id,
+        action="create",
+        before={},
+        after={"name": segment.name, "kind": segment.kind, "rule": segment.rule, "members": kept.members},
+    )
+    return _item(session, principal, lake, segment)
+
+
 def archive_segment(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> SegmentItem:
     """Stop recomputing a segment and hide it from the list; its runs stay."""
     principal.require(Permission.SEGMENT_MANAGE)
