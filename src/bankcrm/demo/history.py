@@ -74,7 +74,11 @@ class _Window:
     def ending(cls, today: date) -> _Window:
         end = datetime(today.year, today.month, today.day, tzinfo=UTC)
         start = end - timedelta(days=730)
-        paydays = [_payday(start, m) for m in range(HISTORY_MONTHS)]
+        # Every 10th inside the window: the month the window starts in only when its 10th is still
+        # ahead, and this month's once it has passed (a rule such as "salary in each of the last
+        # three months" must find the salaried customers on any day).
+        candidates = [_payday(start, m) for m in range(HISTORY_MONTHS + 1)]
+        paydays = [payday for payday in candidates if start <= payday < end][:HISTORY_MONTHS]
         seconds = np.array([(payday - start).total_seconds() for payday in paydays], dtype=np.int64)
         return cls(start=start, end=end, salary_seconds=seconds)
 
@@ -96,10 +100,10 @@ def batch_transactions(
     amounts = np.maximum(1, np.round(generator.lognormal(4.6, 1.1, size=len(spender)) * 100)).astype(np.int64)
     category = generator.integers(0, SALARY, size=len(spender))
     salaried = members[generator.random(len(members)) < 0.8]
-    salary_customer = np.repeat(salaried, HISTORY_MONTHS)
+    salary_customer = np.repeat(salaried, len(window.salary_seconds))
     salary_seconds = np.tile(window.salary_seconds, len(salaried))
     salary_amount = np.repeat(
-        np.round(generator.lognormal(9.1, 0.5, size=len(salaried)) * 100), HISTORY_MONTHS
+        np.round(generator.lognormal(9.1, 0.5, size=len(salaried)) * 100), len(window.salary_seconds)
     ).astype(np.int64)
     customer = np.concatenate([spender, salary_customer])
     at = np.concatenate([seconds, salary_seconds])
