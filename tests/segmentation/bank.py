@@ -15,6 +15,8 @@ from bankcrm.customers import lake_repository
 from bankcrm.customers.schemas import TagIn
 from bankcrm.customers.service import tags
 from bankcrm.segmentation.jobs import compute_features, store_breakdown, store_features
+from bankcrm.segmentation.studio import repository as studio_repo
+from bankcrm.segmentation.studio.models import PropensityModel
 
 AS_OF = date(2026, 10, 31)
 SALARY_DAYS = {  # salary paid on these days; the rolling months end on Aug 31, Sep 30 and Oct 31
@@ -79,3 +81,35 @@ def bank(db: Session, lake: Lake, make_customer, as_user) -> dict[str, int]:  # 
     store_breakdown(lake, as_of=AS_OF)
     store_features(db, lake, compute_features(db, lake, as_of=AS_OF), as_of=AS_OF)
     return ids
+
+
+def active_churn_model(db: Session, scores: dict[int, tuple[float, str]]) -> int:
+    """An active churn model with these (score, band) per customer, as its activation leaves them;
+    stored through the studio's repository (training one is the studio tests' business)."""
+    model = studio_repo.add_model(
+        db,
+        PropensityModel(
+            name="流失模型",
+            target="churn",
+            target_definition="AUM falls by more than half within 3 months",
+            features="[]",
+            metrics="{}",
+            training_data="test",
+            status="active",
+            author_name="test",
+            model_text="",
+        ),
+    )
+    rows = [
+        {
+            "model_id": model.id,
+            "customer_id": cid,
+            "score": score,
+            "band": band,
+            "factors": "[]",
+            "as_of": AS_OF,
+        }
+        for cid, (score, band) in scores.items()
+    ]
+    studio_repo.replace_scores(db, model.id, rows)
+    return model.id

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy.orm import Session
 
 from bankcrm.segmentation import rm_lists
-from bankcrm.segmentation.studio import repository as studio_repo
-from bankcrm.segmentation.studio.models import PropensityModel
 from bankcrm.segmentation.value_lists import LIST_KINDS
+from tests.segmentation.bank import active_churn_model
 from tests.segmentation.value_list_world import LONG_NAME, plant
 
 
@@ -114,35 +111,6 @@ def test_without_a_churn_model_the_seam_returns_nothing(db: Session, as_user) ->
 
 
 def test_an_active_churn_models_high_scores_come_through_the_seam(db: Session, planted, as_user) -> None:  # type: ignore[no-untyped-def]
-    model = studio_repo.add_model(
-        db,
-        PropensityModel(
-            name="流失模型",
-            target="churn",
-            target_definition="AUM falls by more than half within 3 months",
-            features="[]",
-            metrics="{}",
-            training_data="test",
-            status="active",
-            author_name="test",
-            model_text="",
-        ),
-    )
-    rows = [(planted["周平"], 0.9), (planted["李思远"], 0.2)]
-    studio_repo.replace_scores(
-        db,
-        model.id,
-        [
-            {
-                "model_id": model.id,
-                "customer_id": cid,
-                "score": score,
-                "band": "high",
-                "factors": "[]",
-                "as_of": date(2026, 10, 31),
-            }
-            for cid, score in rows
-        ],
-    )
+    active_churn_model(db, {planted["周平"]: (0.9, "high"), planted["李思远"]: (0.2, "low")})
     assert rm_lists.churn_propensities(db, as_user("rm.zhang")) == {planted["周平"]: 0.9}
     assert _reasons(db, as_user("rm.zhang"), "at_risk")["周平"] == ["churn_score"]

@@ -20,9 +20,7 @@ from bankcrm.customers.service.errors import CustomerNotFound
 from bankcrm.segmentation import tag_rules
 from bankcrm.segmentation.jobs import compute_features, store_features
 from bankcrm.segmentation.schemas import ModelTagIn, RuleTagIn
-from bankcrm.segmentation.studio import repository as studio_repo
-from bankcrm.segmentation.studio.models import PropensityModel
-from tests.segmentation.bank import AS_OF
+from tests.segmentation.bank import AS_OF, active_churn_model
 
 RICH: dict[str, Any] = {"join": "and", "items": [{"field": "aum", "operator": "ge", "value": "390000"}]}
 NEXT_RUN = date(2026, 11, 30)
@@ -108,36 +106,7 @@ def test_a_rule_tag_cannot_be_set_by_hand(db: Session, lake: Lake, bank: dict[st
 def test_a_model_tag_follows_the_active_models_band(
     db: Session, lake: Lake, bank: dict[str, int], as_user
 ) -> None:  # type: ignore[no-untyped-def]
-    model = studio_repo.add_model(
-        db,
-        PropensityModel(
-            name="流失模型",
-            target="churn",
-            target_definition="AUM falls by more than half within 3 months",
-            features="[]",
-            metrics="{}",
-            training_data="test",
-            status="active",
-            author_name="test",
-            model_text="",
-        ),
-    )
-    bands = {bank["A"]: "high", bank["B"]: "medium", bank["C"]: "low"}
-    studio_repo.replace_scores(
-        db,
-        model.id,
-        [
-            {
-                "model_id": model.id,
-                "customer_id": cid,
-                "score": 0.5,
-                "band": band,
-                "factors": "[]",
-                "as_of": AS_OF,
-            }
-            for cid, band in bands.items()
-        ],
-    )
+    active_churn_model(db, {bank["A"]: (0.5, "high"), bank["B"]: (0.5, "medium"), bank["C"]: (0.5, "low")})
     tag_rules.create_model_tag(
         db,
         as_user("mkt"),

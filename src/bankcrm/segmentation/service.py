@@ -14,10 +14,8 @@ reads customers.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,15 +30,14 @@ from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
-from bankcrm.core.db import utcnow
 from bankcrm.core.errors import Conflict, NotFound, ValidationFailed
-from bankcrm.core.formatting import format_datetime
 from bankcrm.core.i18n import N_
 from bankcrm.core.lake import Lake
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers.schemas import CustomerSummary
 from bankcrm.customers.service import audience
+from bankcrm.customers.service import customers as customer_service
 from bankcrm.customers.service import scoring as customer_scoring
 from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
@@ -396,12 +393,30 @@ def create_segment(session: Session, principal: Principal, lake: Lake, *, data: 
         rule=json.dumps(rule_data(rule), ensure_ascii=False),
         owner_id=principal.user_id,
     )
+    return _keep_new(
+        session,
+        principal,
+        lake,
+        segment,
+        lambda: compute_members(session, lake, lake.ibis_backend(), rule, as_of=as_of),
+        as_of=as_of,
+    )
+
+
+def _keep_new(
+    session: Session,
+    principal: Principal,
+    lake: Lake,
+    segment: Segment,
+    members_of: Callable[[], np.ndarray],
+    *,
+    as_of: date,
+) -> SegmentItem:
+    """Store a new segment, keep its first run (``members_of`` is asked once it has an id) and
+    audit its creation with that run's size."""
     repo.add(session, segment)
     session.flush()  # id needed for the lake's partition and the audit row
-    backend = lake.ibis_backend()
-    run = keep_run(
-        session, lake, segment, compute_members(session, lake, backend, rule, as_of=as_of), as_of=as_of
-    )
+    run = keep_run(session, lake, segment, members_of(), as_of=as_of)
     audit.record_change(
         session,
         principal.actor,
@@ -502,20 +517,8 @@ def create_static_from_ids(
         rule=json.dumps(origin, ensure_ascii=False),
         owner_id=principal.user_id,
     )
-    repo.add(session, segment)
-    session.flush()
     ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
-    kept = keep_run(session, lake, segment, ids, as_of=as_of)
-    audit.record_change(
-        session,
-        principal.actor,
-        entity_type=ENTITY,
-        entity_id=segment.id,
-        action="create",
-        before={},
-        after={"name": segment.name, "kind": segment.kind, "rule": segment.rule, "members": kept.members},
-    )
-    return _item(session, principal, lake, segment)
+    return _keep_new(session, principal, lake, segment, lambda: ids, as_of=as_of)
 
 
 def archive_segment(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> SegmentItem:
@@ -696,19 +699,6 @@ def compare_segments(
     )
 
 
-EXPORT_COLUMNS = [
-    "customer_no",
-    "name",
-    "kind",
-    "tier",
-    "aum",
-    "risk_level",
-    "mobile",
-    "org_unit",
-    "primary_rm",
-]
-
-
 def export_members(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> Iterator[str]:
     """The segment's readable members as CSV: permissioned, audited, masked, marked with who exported it."""
     principal.require(Permission.CUSTOMER_EXPORT)
@@ -724,31 +714,5 @@ def export_members(session: Session, principal: Principal, lake: Lake, *, segmen
         details={"as_of": segment.as_of.isoformat() if segment.as_of else None, "rows": len(items)},
     )
 
-    def generate() -> Iterator[str]:  # the checks and the audit row above happen before any byte
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                f"# segment {segment.name} as of {segment.as_of}; exported by {principal.username} at "
-                f"{format_datetime(utcnow(), seconds=True)}; personal data masked"
-            ]
-        )
-        writer.writerow(EXPORT_COLUMNS)
-        for item in items:
-            writer.writerow(
-                [
-                    item.customer_no,
-                    item.name,
-                    item.kind,
-                    item.tier,
-                    item.aum,
-                    item.risk_level or "",
-                    item.mobile or "",
-                    item.org_unit_name,
-                    item.primary_rm_name or "",
-                ]
-            )
-        yield buffer.getvalue()
-
-    return generate()
+    about = f"segment {segment.name} as of {segment.as_of}"
+    return customer_service.summaries_csv(principal, items, about=about)

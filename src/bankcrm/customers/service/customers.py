@@ -888,14 +888,22 @@ def export_csv(session: Session, principal: Principal, *, filters: CustomerFilte
         details={"filters": _audited_filters(filters), "rows": len(items)},
     )
 
+    return summaries_csv(principal, items)
+
+
+def summaries_csv(principal: Principal, items: list[CustomerSummary], *, about: str = "") -> Iterator[str]:
+    """Masked customer rows as CSV (BOM for spreadsheet programs), marked with who exported them
+    and when; ``about`` says what was exported (a segment, say). Callers check and audit first."""
+
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         buffer.write("\ufeff")
         writer = csv.writer(buffer)
+        what = f"{about}; " if about else ""
         writer.writerow(
             [
-                f"# exported by {principal.username} ({principal.display_name}) at "
-                f"{format_datetime(utcnow(), seconds=True)}; personal data masked"
+                f"# {what}exported by {principal.username} ({principal.display_name}) "
+                f"at {format_datetime(utcnow(), seconds=True)}; personal data masked"
             ]
         )
         writer.writerow(EXPORT_COLUMNS)
