@@ -18,6 +18,7 @@ from bankcrm.audit.models import AuditEvent
 from bankcrm.core.errors import PermissionDenied, ValidationFailed
 from bankcrm.core.lake import Lake
 from bankcrm.customers import lake_repository
+from bankcrm.segmentation import segment_reports as reports
 from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.jobs import compute_features, store_features
 from bankcrm.segmentation.schemas import SegmentIn
@@ -136,7 +137,7 @@ def test_a_relationship_manager_sees_only_their_own_customers_in_a_segment(
     assert segments.get_segment(db, as_user("rm.chen"), lake, segment_id=segment.id).members == 1
     preview = segments.preview(db, as_user("rm.chen"), lake, rule=RICH)
     assert (preview.count, [c.id for c in preview.sample]) == (1, [other.id])
-    assert segments.segment_profile(db, as_user("rm.chen"), lake, segment_id=segment.id).members == 1
+    assert reports.segment_profile(db, as_user("rm.chen"), lake, segment_id=segment.id).members == 1
 
 
 def test_the_preview_counts_and_samples_largest_first_and_stores_nothing(
@@ -172,7 +173,7 @@ def test_the_profile_counts_tiers_ages_products_and_channels(
         as_user("bm.beijing"),
         rule={"join": "and", "items": [{"field": "aum", "operator": "gt", "value": 0}]},
     )
-    profile = segments.segment_profile(db, as_user("bm.beijing"), lake, segment_id=segment.id)
+    profile = reports.segment_profile(db, as_user("bm.beijing"), lake, segment_id=segment.id)
     assert profile.members == 4  # A-D
     assert sum(n for _tier, n in profile.tiers) == 4
     assert dict(profile.ages)["40-49"] == 4  # born 1985
@@ -192,7 +193,7 @@ def test_comparing_two_segments_counts_their_overlap(
         name="理财客户",
         rule={"join": "and", "items": [{"field": "balance_wealth", "operator": "gt", "value": 0}]},
     )
-    comparison = segments.compare_segments(db, marketing, lake, first_id=rich.id, second_id=wealth.id)
+    comparison = reports.compare_segments(db, marketing, lake, first_id=rich.id, second_id=wealth.id)
     assert comparison.overlap == len(
         {bank["D"]} & set(segments.member_ids(db, marketing, lake, segment_id=rich.id))
     )
@@ -204,8 +205,8 @@ def test_export_is_permissioned_audited_and_masked(
 ) -> None:  # type: ignore[no-untyped-def]
     segment = _create(db, lake, as_user("bm.beijing"))
     with pytest.raises(PermissionDenied):
-        "".join(segments.export_members(db, as_user("analyst"), lake, segment_id=segment.id))
-    text = "".join(segments.export_members(db, as_user("bm.beijing"), lake, segment_id=segment.id))
+        "".join(reports.export_members(db, as_user("analyst"), lake, segment_id=segment.id))
+    text = "".join(reports.export_members(db, as_user("bm.beijing"), lake, segment_id=segment.id))
     lines = text.strip().splitlines()
     assert lines[1].startswith("customer_no,name")
     assert len(lines) == 2 + segment.members  # type: ignore[operator]

@@ -18,6 +18,7 @@ from bankcrm.core.principal import Principal
 from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
 from bankcrm.segmentation import clustering, tag_rules
+from bankcrm.segmentation import segment_reports as reports
 from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.builder import apply_action, blank_rule, rule_from_form
 from bankcrm.segmentation.features import BALANCE_CATEGORIES
@@ -268,7 +269,7 @@ def compare_segments(
     db: Session = Depends(db_session),
     principal: Principal = READ,
 ) -> Response:
-    comparison = segments.compare_segments(db, principal, _lake(), first_id=first, second_id=second)
+    comparison = reports.compare_segments(db, principal, _lake(), first_id=first, second_id=second)
     context = {
         "comparison": comparison,
         "categories": BALANCE_CATEGORIES,
@@ -282,7 +283,7 @@ def segment_detail(
 ) -> Response:
     lake = _lake()
     segment = segments.get_segment(db, principal, lake, segment_id=segment_id)
-    profile = segments.segment_profile(db, principal, lake, segment_id=segment_id)
+    profile = reports.segment_profile(db, principal, lake, segment_id=segment_id)
     context = {
         "segment": segment,
         "profile": profile,
@@ -374,6 +375,6 @@ def archive_segment(
 def export_segment(
     request: Request, segment_id: PathId, db: Session = Depends(db_session), principal: Principal = EXPORT
 ) -> Response:
-    rows = segments.export_members(db, principal, _lake(), segment_id=segment_id)
+    rows = reports.export_members(db, principal, _lake(), segment_id=segment_id)
     headers = {"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'}
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)

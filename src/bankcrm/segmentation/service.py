@@ -15,7 +15,7 @@ reads customers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -37,16 +37,13 @@ from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.customers.schemas import CustomerSummary
 from bankcrm.customers.service import audience
-from bankcrm.customers.service import customers as customer_service
 from bankcrm.customers.service import scoring as customer_scoring
 from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
 from bankcrm.segmentation import repository as repo
-from bankcrm.segmentation.features import BALANCE_CATEGORIES
 from bankcrm.segmentation.models import Segment, SegmentRun
 from bankcrm.segmentation.rules import CHOICE, FIELDS, Group, RuleSources, members, parse_rule, tags_named
 from bankcrm.segmentation.schemas import SegmentIn
-from bankcrm.segmentation.tiers import TIERS
 
 FEATURES = "features"
 ATTRIBUTES = "segment_attributes"
@@ -56,7 +53,6 @@ BREAKDOWN = "feature_breakdown"
 SAMPLE_SIZE = 10
 EXPORT_LIMIT = 100_000
 ENTITY = "segment"
-AGE_BANDS = ((0, 30, "<30"), (30, 40, "30-39"), (40, 50, "40-49"), (50, 60, "50-59"), (60, 200, "60+"))
 
 
 class NoScoringRun(Conflict):
@@ -94,19 +90,19 @@ def store_attributes(session: Session, lake: Lake, *, as_of: date) -> int:
     return int(table.num_rows)
 
 
-def _run_table(backend: BaseBackend, lake: Lake, dataset: str, as_of: date) -> ir.Table:
+def run_table(backend: BaseBackend, lake: Lake, dataset: str, as_of: date) -> ir.Table:
     table = backend.table(dataset)
     return table.filter(table.as_of == ibis.literal(as_of)).drop("as_of")
 
 
 def segment_base(backend: BaseBackend, lake: Lake, *, as_of: date) -> ir.Table:
     """One row per customer scored on ``as_of``: the run's features with the attributes taken then."""
-    features = _run_table(backend, lake, FEATURES, as_of)
+    features = run_table(backend, lake, FEATURES, as_of)
     if not lake.has_dataset(ATTRIBUTES):
         empty = audience.ATTRIBUTE_SCHEMA.empty_table()
         attributes = ibis.memtable(empty)
     else:
-        attributes = _run_table(backend, lake, ATTRIBUTES, as_of)
+        attributes = run_table(backend, lake, ATTRIBUTES, as_of)
     return features.left_join(attributes, "customer_id").drop("customer_id_right")
 
 
@@ -134,7 +130,7 @@ def _scoped(table: ir.Table, readable: list[int] | None) -> ir.Table:
     return table.filter(table.customer_id.isin(ids.customer_id))
 
 
-def _count(backend: BaseBackend, expression: ir.IntegerScalar) -> int:
+def count_of(backend: BaseBackend, expression: ir.IntegerScalar) -> int:
     """A count computed by the engine (through Arrow: pandas is not needed for one number)."""
     return int(backend.to_pyarrow(expression).as_py())
 
@@ -220,8 +216,8 @@ def preview(session: Session, principal: Principal, lake: Lake, *, rule: Any) ->
     readable = audience.readable_ids(session, principal)
     base = _scoped(sources.base, readable)
     selected = base.filter(base.customer_id.isin(members(group, sources).customer_id))
-    count = _count(backend, selected.count())
-    scored = _count(backend, base.count())
+    count = count_of(backend, selected.count())
+    scored = count_of(backend, base.count())
     top = backend.to_pyarrow(
         selected.order_by([ibis.desc("aum_mda"), "customer_id"]).limit(SAMPLE_SIZE).select("customer_id")
     )
@@ -321,7 +317,7 @@ class SegmentItem:
     version: int
 
 
-def _readable_members(
+def readable_members(
     session: Session, principal: Principal, lake: Lake, segment_id: int, as_of: date
 ) -> np.ndarray:
     ids = _read_members(lake, segment_id, as_of)
@@ -333,7 +329,7 @@ def _readable_members(
 
 def _item(session: Session, principal: Principal, lake: Lake, segment: Segment) -> SegmentItem:
     run = repo.latest_run(session, segment.id)
-    count = len(_readable_members(session, principal, lake, segment.id, run.as_of)) if run else None
+    count = len(readable_members(session, principal, lake, segment.id, run.as_of)) if run else None
     return SegmentItem(
         id=segment.id,
         name=segment.name,
@@ -353,7 +349,7 @@ def list_segments(session: Session, principal: Principal, lake: Lake) -> list[Se
     return [_item(session, principal, lake, s) for s in repo.segments(session)]
 
 
-def _segment(session: Session, segment_id: int) -> Segment:
+def segment_row(session: Session, segment_id: int) -> Segment:
     segment = repo.get_segment(session, segment_id)
     if segment is None:
         raise SegmentNotFound()
@@ -362,13 +358,13 @@ def _segment(session: Session, segment_id: int) -> Segment:
 
 def get_segment(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> SegmentItem:
     principal.require(Permission.CUSTOMER_READ)
-    return _item(session, principal, lake, _segment(session, segment_id))
+    return _item(session, principal, lake, segment_row(session, segment_id))
 
 
 def segment_runs(session: Session, principal: Principal, *, segment_id: int) -> Sequence[SegmentRun]:
     """The segment's runs, newest first (bank-wide counts: the movement of the definition)."""
     principal.require(Permission.CUSTOMER_READ)
-    _segment(session, segment_id)
+    segment_row(session, segment_id)
     return repo.runs_of(session, segment_id)
 
 
@@ -435,7 +431,7 @@ def update_segment(
     """A dynamic segment's new definition, recomputed on the latest run; a static one keeps its
     members (only its name and description change)."""
     principal.require(Permission.SEGMENT_MANAGE)
-    segment = _segment(session, segment_id)
+    segment = segment_row(session, segment_id)
     if segment.version != version:
         raise Conflict()
     _check_name(session, data.name, segment_id=segment.id)
@@ -468,7 +464,7 @@ def snapshot_segment(
 ) -> SegmentItem:
     """A static copy of a segment's latest members, kept as they are now."""
     principal.require(Permission.SEGMENT_MANAGE)
-    source = _segment(session, segment_id)
+    source = segment_row(session, segment_id)
     run = repo.latest_run(session, source.id)
     if run is None:
         raise NoScoringRun()
@@ -524,7 +520,7 @@ def create_static_from_ids(
 def archive_segment(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> SegmentItem:
     """Stop recomputing a segment and hide it from the list; its runs stay."""
     principal.require(Permission.SEGMENT_MANAGE)
-    segment = _segment(session, segment_id)
+    segment = segment_row(session, segment_id)
     before = {"status": segment.status}
     segment.status = "archived"
     segment.version += 1
@@ -545,10 +541,10 @@ def member_ids(session: Session, principal: Principal, lake: Lake, *, segment_id
     """The segment's members in its latest run that the principal may read (the audience a
     campaign takes from it)."""
     principal.require(Permission.CUSTOMER_READ)
-    run = repo.latest_run(session, _segment(session, segment_id).id)
+    run = repo.latest_run(session, segment_row(session, segment_id).id)
     if run is None:
         return []
-    return [int(i) for i in _readable_members(session, principal, lake, segment_id, run.as_of)]
+    return [int(i) for i in readable_members(session, principal, lake, segment_id, run.as_of)]
 
 
 @dataclass(frozen=True)
@@ -562,13 +558,13 @@ def sample_members(
 ) -> list[Member]:
     """The segment's readable members with the largest monthly daily average AUM in its run."""
     principal.require(Permission.CUSTOMER_READ)
-    run = repo.latest_run(session, _segment(session, segment_id).id)
+    run = repo.latest_run(session, segment_row(session, segment_id).id)
     if run is None:
         return []
-    ids = _readable_members(session, principal, lake, segment_id, run.as_of)
+    ids = readable_members(session, principal, lake, segment_id, run.as_of)
     backend = lake.ibis_backend()
     chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
-    features = _run_table(backend, lake, FEATURES, run.as_of)
+    features = run_table(backend, lake, FEATURES, run.as_of)
     top = backend.to_pyarrow(
         features.filter(features.customer_id.isin(chosen.customer_id))
         .order_by([ibis.desc("aum_mda"), "customer_id"])
@@ -578,141 +574,3 @@ def sample_members(
     amounts = dict(zip(top.column("customer_id").to_pylist(), top.column("aum_mda").to_pylist(), strict=True))
     summaries = _summaries_in_order(session, principal, _ids(top))
     return [Member(customer=s, aum_mda=amounts[s.id]) for s in summaries]
-
-
-# ---------------------------------------------------------------- profile, compare, export
-
-
-@dataclass(frozen=True)
-class Profile:
-    as_of: date | None
-    members: int
-    aum_total: Decimal
-    aum_average: Decimal
-    tiers: list[tuple[str, int]]
-    ages: list[tuple[str, int]]
-    branches: list[tuple[str, int]]
-    products: list[tuple[str, int]]  # customers holding a balance in each product type
-    channels: list[tuple[str, int]]  # transactions over the last 3 months by channel
-
-
-def _counts(backend: BaseBackend, table: ir.Table, column: str) -> dict[str, int]:
-    grouped = backend.to_pyarrow(table.group_by(column).aggregate(n=table.count()))
-    return {
-        str(k): int(n)
-        for k, n in zip(grouped.column(column).to_pylist(), grouped.column("n").to_pylist(), strict=True)
-    }
-
-
-def profile_of_ids(session: Session, lake: Lake, ids: np.ndarray, *, as_of: date | None) -> Profile:
-    """The make-up of a set of customers in the run of ``as_of`` (callers pass only readable ids)."""
-    if as_of is None or len(ids) == 0:
-        return Profile(as_of, 0, Decimal(0), Decimal(0), [(t, 0) for t in reversed(TIERS)], [], [], [], [])
-    backend = lake.ibis_backend()
-    chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
-    base = segment_base(backend, lake, as_of=as_of)
-    rows = base.filter(base.customer_id.isin(chosen.customer_id))
-    age = rows.age_years
-    band = ibis.cases(
-        *((age.between(low, high - 1), label) for low, high, label in AGE_BANDS), else_="unknown"
-    )
-    rows = rows.mutate(age_band=band)
-    totals = backend.to_pyarrow(rows.aggregate(n=rows.count(), aum=rows.aum_mda.sum()))
-    members_count = int(totals.column("n")[0].as_py())
-    aum_total = totals.column("aum")[0].as_py() or Decimal(0)
-    tiers = _counts(backend, rows, "tier")
-    ages = _counts(backend, rows, "age_band")
-    branches = _counts(backend, rows, "branch")
-    names = orgs.unit_names(session, {int(b) for b in branches if b.isdigit()})
-    products = [
-        (category, _count(backend, rows.filter(rows[f"balance_{category}"] > 0).count()))
-        for category in BALANCE_CATEGORIES
-    ]
-    return Profile(
-        as_of=as_of,
-        members=members_count,
-        aum_total=Decimal(aum_total),
-        aum_average=(Decimal(aum_total) / members_count).quantize(Decimal("0.01"))
-        if members_count
-        else Decimal(0),
-        tiers=[(t, tiers.get(t, 0)) for t in reversed(TIERS)],
-        ages=[(label, ages.get(label, 0)) for *_bounds, label in AGE_BANDS]
-        + ([("unknown", ages["unknown"])] if ages.get("unknown") else []),
-        branches=sorted(
-            ((names.get(int(b), b) if b.isdigit() else b, n) for b, n in branches.items()),
-            key=lambda p: -p[1],
-        ),
-        products=products,
-        channels=_channel_counts(backend, lake, chosen, as_of),
-    )
-
-
-def _channel_counts(backend: BaseBackend, lake: Lake, chosen: ir.Table, as_of: date) -> list[tuple[str, int]]:
-    if not lake.has_dataset(BREAKDOWN):
-        return []
-    rows = _run_table(backend, lake, BREAKDOWN, as_of)
-    rows = rows.filter(rows.dimension == "channel", rows.customer_id.isin(chosen.customer_id))
-    grouped = backend.to_pyarrow(rows.group_by("value").aggregate(n=rows.count_3m.sum()))
-    pairs = [
-        (str(v), int(n or 0))
-        for v, n in zip(grouped.column("value").to_pylist(), grouped.column("n").to_pylist(), strict=True)
-    ]
-    return sorted(pairs, key=lambda p: -p[1])
-
-
-def segment_profile(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> Profile:
-    principal.require(Permission.CUSTOMER_READ)
-    run = repo.latest_run(session, _segment(session, segment_id).id)
-    if run is None:
-        return profile_of_ids(session, lake, np.empty(0, np.int64), as_of=None)
-    ids = _readable_members(session, principal, lake, segment_id, run.as_of)
-    return profile_of_ids(session, lake, ids, as_of=run.as_of)
-
-
-@dataclass(frozen=True)
-class Comparison:
-    first: SegmentItem
-    second: SegmentItem
-    first_profile: Profile
-    second_profile: Profile
-    overlap: int  # readable customers in both
-
-
-def compare_segments(
-    session: Session, principal: Principal, lake: Lake, *, first_id: int, second_id: int
-) -> Comparison:
-    principal.require(Permission.CUSTOMER_READ)
-    first, second = (
-        get_segment(session, principal, lake, segment_id=first_id),
-        get_segment(session, principal, lake, segment_id=second_id),
-    )
-    ids = [
-        _readable_members(session, principal, lake, s.id, s.as_of) if s.as_of else np.empty(0, np.int64)
-        for s in (first, second)
-    ]
-    return Comparison(
-        first=first,
-        second=second,
-        first_profile=segment_profile(session, principal, lake, segment_id=first_id),
-        second_profile=segment_profile(session, principal, lake, segment_id=second_id),
-        overlap=len(np.intersect1d(ids[0], ids[1])),
-    )
-
-
-def export_members(session: Session, principal: Principal, lake: Lake, *, segment_id: int) -> Iterator[str]:
-    """The segment's readable members as CSV: permissioned, audited, masked, marked with who exported it."""
-    principal.require(Permission.CUSTOMER_EXPORT)
-    segment = get_segment(session, principal, lake, segment_id=segment_id)
-    ids = member_ids(session, principal, lake, segment_id=segment_id)[:EXPORT_LIMIT]
-    items = audience.summaries_of(session, principal, customer_ids=ids)
-    audit.record_event(
-        session,
-        principal.actor,
-        action="export",
-        entity_type=ENTITY,
-        entity_id=segment.id,
-        details={"as_of": segment.as_of.isoformat() if segment.as_of else None, "rows": len(items)},
-    )
-
-    about = f"segment {segment.name} as of {segment.as_of}"
-    return customer_service.summaries_csv(principal, items, about=about)
