@@ -1,5 +1,5 @@
-"""Segments: define them with a rule, preview them while editing, keep them run by run, profile,
-compare and export them.
+"""Segments: define them with a rule, preview them while editing, keep them run by run (their
+profile, comparison and export are in ``segment_reports``).
 
 A segment's rule (segmentation.rules) is evaluated against one scoring run: the run's features and
 the attributes taken with them (``segment_attributes``), the tags customers hold now and the lake's
