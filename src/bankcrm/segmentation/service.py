@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -42,7 +42,16 @@ from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
 from bankcrm.segmentation import repository as repo
 from bankcrm.segmentation.models import Segment, SegmentRun
-from bankcrm.segmentation.rules import CHOICE, FIELDS, Group, RuleSources, members, parse_rule, tags_named
+from bankcrm.segmentation.rules import (
+    CHOICE,
+    FIELDS,
+    Group,
+    RuleSources,
+    compile_rule,
+    members,
+    parse_rule,
+    tags_named,
+)
 from bankcrm.segmentation.schemas import SegmentIn
 
 FEATURES = "features"
@@ -213,16 +222,19 @@ def preview(session: Session, principal: Principal, lake: Lake, *, rule: Any) ->
     as_of = latest_scored_date(lake)
     backend = lake.ibis_backend()
     sources = rule_sources(session, lake, backend, group, as_of=as_of)
-    readable = audience.readable_ids(session, principal)
-    base = _scoped(sources.base, readable)
-    selected = base.filter(base.customer_id.isin(members(group, sources).customer_id))
-    count = count_of(backend, selected.count())
-    scored = count_of(backend, base.count())
-    top = backend.to_pyarrow(
-        selected.order_by([ibis.desc("aum_mda"), "customer_id"]).limit(SAMPLE_SIZE).select("customer_id")
+    scoped = replace(sources, base=_scoped(sources.base, audience.readable_ids(session, principal)))
+    # One pass: every readable customer with whether the rule holds, so the count, the customers
+    # counted against and the sample come from one evaluation (each costs a full one otherwise).
+    judged = backend.to_pyarrow(
+        scoped.base.select("customer_id", "aum_mda", hit=compile_rule(group, scoped).fill_null(False))
     )
+    hits = judged.filter(judged.column("hit"))
+    top = hits.sort_by([("aum_mda", "descending"), ("customer_id", "ascending")]).slice(0, SAMPLE_SIZE)
     return Preview(
-        as_of=as_of, count=count, scored=scored, sample=_summaries_in_order(session, principal, _ids(top))
+        as_of=as_of,
+        count=hits.num_rows,
+        scored=judged.num_rows,
+        sample=_summaries_in_order(session, principal, _ids(top)),
     )
 
 
