@@ -72,7 +72,7 @@ bench: setup  ## budgets of docs/benchmarks.md, measured on this machine
 bench-customers: setup  ## customer budgets on a generated bank of 100,000 customers (minutes to generate)
 	$(BIN)/python -m bench --only customers --keep
 
-bench-segmentation: setup  ## nightly scoring run and CLV fit on a generated bank of 1,000,000 customers (kept under var/)
+bench-segmentation: setup  ## nightly scoring run, CLV fit and segment previews on a generated bank of 1,000,000 customers (kept under var/)
 	nice -n 5 $(BIN)/python -m bench --only segmentation --customers 1000000 --keep
 
 i18n: venv  ## refresh the message catalogues from the source

@@ -59,7 +59,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--customers",
         type=int,
         default=100_000,
-        help="customers generated for budgets d, h-k and l-n (1000000 to prove them)",
+        help="customers generated for budgets d, h-k and l-o (1000000 to prove them)",
     )
     parser.add_argument(
         "--people",
@@ -77,7 +77,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--reuse",
         type=Path,
         default=None,
-        help="for budgets h-k or l-n: a var dir with a generated bank (kept by --keep) instead of a new one",
+        help="for budgets h-k or l-o: a var dir with a generated bank (kept by --keep) instead of a new one",
     )
     parser.add_argument(
         "--settle", type=float, default=180, help="seconds to wait at most for a quiet machine first"
@@ -249,7 +249,8 @@ def _customers(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdic
 
 
 def _segmentation(args: argparse.Namespace, budgets: str) -> tuple[str, list[Verdict]]:
-    """Budgets l-n, all three from one nightly run and one CLV fit (``budgets`` selects nothing less)."""
+    """Budgets l-o, all four from one nightly run, one CLV fit and one round of previews
+    (``budgets`` selects nothing less)."""
     del budgets
     started, clock, measured_commit = datetime.now(UTC), time.monotonic(), report.commit()
     _wait_for_quiet(args.settle)

@@ -4,8 +4,12 @@
 
 - ``generate --customers N``: migrate, generate the synthetic bank (``bankcrm demo generate``), write
   the CLV transaction log and the manifest. Minutes: the bench keeps the dir for ``--reuse``.
-- ``run``: the nightly scoring run (``segmentation.jobs.run_scoring``) as of the manifest's date,
-  then the CLV fit on the log, with the wall time of each stage and the peak memory.
+- ``run``: the bench's dynamic segments defined in the store (``SEGMENTS``), then the nightly scoring
+  run (``segmentation.jobs.run_scoring``: features with RFM and CLV, breakdown, write-back, tiers, the
+  segments recomputed, the active models) as of the manifest's date, then the CLV fit on the log,
+  with the wall time of each stage and the peak memory.
+- ``preview``: after ``run``, the segment preview (``segmentation.service.preview``: count, scope
+  count and a sample) of each of ``SEGMENTS``' rules, timed for a whole-bank and a branch viewer.
 
 Memory is the process's resident set, which holds DuckDB's buffers too (it runs in-process): sampled
 from ``/proc/self/status`` every few milliseconds to attribute peaks to stages, and the kernel's
@@ -26,19 +30,84 @@ from typing import Any
 
 from bankcrm.cli import run_migrations
 from bankcrm.core.config import get_settings
-from bankcrm.core.db import create_database
+from bankcrm.core.context import Origin
+from bankcrm.core.db import Database, create_database
 from bankcrm.core.formatting import business_today
 from bankcrm.core.lake import Lake
+from bankcrm.core.principal import Principal
 from bankcrm.customers import lake_repository
+from bankcrm.demo import seed
 from bankcrm.demo.bank import generate_bank
+from bankcrm.identity.service import auth
+from bankcrm.segmentation import repository as segment_repo
+from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.clv_command import fit_history, read_history
 from bankcrm.segmentation.jobs import run_scoring
+from bankcrm.segmentation.models import Segment
+from bankcrm.segmentation.studio import repository as studio_repo
 
 SEED = 20261129
 MANIFEST = "bench-segmentation.json"
 CLV_LOG = "clv-log.parquet"
 CLV_HORIZON_WEEKS = 52.0
 SAMPLE_SECONDS = 0.05
+SEGMENT_OWNER = "mkt"  # the retail marketing department keeps the bank's segments
+PREVIEW_VIEWERS = {"bank": "exec", "branch": "bm.beijing"}  # whole bank; the Beijing branch's customers
+PREVIEW_WARMUP = 1
+PREVIEW_REPEATS = 10
+
+# The dynamic segments the measured run recomputes, and the rules the preview is timed on: one of
+# features only, one with a tag, one with a transaction window (the issue's own example).
+SEGMENTS: dict[str, dict[str, Any]] = {
+    "salaried mass-affluent without wealth": {
+        "kind": "transaction window",
+        "rule": {
+            "join": "and",
+            "items": [
+                {
+                    "field": "txn",
+                    "operator": "ge",
+                    "value": 1,
+                    "months": 3,
+                    "each_month": True,
+                    "direction": "in",
+                    "category": "salary",
+                    "measure": "count",
+                },
+                {"field": "aum_mda", "operator": "between", "value": [300000, 500000]},
+                {"field": "balance_wealth", "operator": "eq", "value": 0},
+            ],
+        },
+    },
+    "affluent at risk": {
+        "kind": "features only",
+        "rule": {
+            "join": "and",
+            "items": [
+                {"field": "tier", "operator": "in", "value": ["affluent", "vip", "private"]},
+                {
+                    "join": "or",
+                    "items": [
+                        {"field": "aum_change_3m", "operator": "lt", "value": -0.3},
+                        {"field": "recency_days", "operator": "gt", "value": 60},
+                        {"field": "txn_count_change_3m", "operator": "lt", "value": -0.5},
+                    ],
+                },
+            ],
+        },
+    },
+    "digital high-value, not yet offered wealth": {
+        "kind": "tag",
+        "rule": {
+            "join": "and",
+            "items": [
+                {"field": "tag", "operator": "has_not", "value": "wealth-upsell"},
+                {"field": "digital_share_3m", "operator": "ge", "value": 0.5},
+                {"field": "clv_expected_value", "operator": "ge", "value": 20000},
+            ],
+        },
+    },
+}
 
 
 def _rss_bytes() -> int:
@@ -154,13 +223,65 @@ def _stage(
     return result, start, end
 
 
+def signed_in(database: Database, username: str) -> Principal:
+    """The principal a demo user signed in with the demo password has (as the web app resolves it)."""
+    settings = get_settings()
+    origin = Origin(ip="127.0.0.1", user_agent="bench")
+    with database.transaction() as session:
+        login = auth.login(
+            session, username=username, password=seed.DEMO_PASSWORD, origin=origin, settings=settings
+        )
+        assert login.token is not None, f"the demo user {username} could not sign in"
+        resolved = auth.resolve_session(session, token=login.token, origin=origin, settings=settings)
+        assert resolved is not None
+        return resolved.principal
+
+
+def define_segments(database: Database) -> list[int]:
+    """``SEGMENTS`` as active dynamic segments, so the measured run recomputes them. Their rules are
+    checked and stored as ``segments.create_segment`` does; that call also computes the members at
+    once on the latest run, which a bank restored as generated does not have yet (the run makes it)."""
+    owner = signed_in(database, SEGMENT_OWNER)
+    ids = []
+    with database.transaction() as session:
+        for name, spec in SEGMENTS.items():
+            rule = segments.checked_rule(session, owner, spec["rule"])
+            segment = Segment(
+                name=name,
+                description=f"bench: {spec['kind']}",
+                kind="dynamic",
+                rule=json.dumps(segments.rule_data(rule), ensure_ascii=False),
+                owner_id=owner.user_id,
+            )
+            segment_repo.add(session, segment)
+            session.flush()
+            ids.append(segment.id)
+    return ids
+
+
+def segment_members(database: Database, ids: list[int]) -> dict[str, int]:
+    """The members each bench segment has after the run (bank-wide)."""
+    with database.transaction(write=False) as session:
+        counts = {}
+        for segment_id in ids:
+            segment = segment_repo.get_segment(session, segment_id)
+            latest = segment_repo.latest_run(session, segment_id)
+            assert segment is not None
+            assert latest is not None, "the run did not recompute the segment"
+            counts[segment.name] = latest.members
+    return counts
+
+
 def run() -> dict[str, Any]:
-    """The nightly run, then the CLV fit, each stage timed and its memory peak sampled."""
+    """The nightly run (with the bench's segments defined first), then the CLV fit, each stage timed
+    and its memory peak sampled."""
     settings = get_settings()
     manifest = json.loads((settings.var_dir / MANIFEST).read_text(encoding="utf-8"))
     as_of = date.fromisoformat(manifest["as_of"])
     lake = Lake(settings.lake_root)
+    run_migrations(settings.database_url)  # a bank kept from an older commit: its store brought up to date
     database = create_database(settings)
+    segment_ids = define_segments(database)
     facts: dict[str, Any] = {"as_of": as_of.isoformat(), "stages": {}}
     cpu = _cpu_seconds()
     with RssSampler() as sampler:
@@ -183,6 +304,9 @@ def run() -> dict[str, Any]:
             "cpu_seconds": _cpu_seconds() - cpu,
         }
         facts["run_peak_rss_bytes"] = _peak_rss_bytes()  # the kernel's mark: the run came first
+        facts["segments"] = segment_members(database, segment_ids)
+        with database.transaction(write=False) as session:
+            facts["active_models"] = len(studio_repo.active_models(session))
         database.dispose()
         log_path = settings.var_dir / CLV_LOG
         history, read_start, _ = _stage(
@@ -214,13 +338,49 @@ def run() -> dict[str, Any]:
     return facts
 
 
+def preview() -> dict[str, Any]:
+    """Each rule of ``SEGMENTS`` previewed (as the builder page's live count does: in a read
+    transaction, on a fresh DuckDB connection) by each of ``PREVIEW_VIEWERS``, timed end to end."""
+    settings = get_settings()
+    lake = Lake(settings.lake_root)
+    database = create_database(settings)
+    facts: dict[str, Any] = {"repeats": PREVIEW_REPEATS, "previews": []}
+    for scope, username in PREVIEW_VIEWERS.items():
+        principal = signed_in(database, username)
+        for name, spec in SEGMENTS.items():
+            timings = []
+            for n in range(PREVIEW_WARMUP + PREVIEW_REPEATS):
+                start = time.perf_counter()
+                with database.transaction(write=False) as session:
+                    shown = segments.preview(session, principal, lake, rule=spec["rule"])
+                if n >= PREVIEW_WARMUP:
+                    timings.append(time.perf_counter() - start)
+            facts["previews"].append(
+                {
+                    "scope": scope,
+                    "viewer": username,
+                    "segment": name,
+                    "kind": spec["kind"],
+                    "count": shown.count,
+                    "scored": shown.scored,
+                    "seconds": timings,
+                }
+            )
+    database.dispose()
+    facts["peak_rss_bytes"] = _peak_rss_bytes()
+    return facts
+
+
+STEPS: dict[str, Callable[[], dict[str, Any]]] = {"run": run, "preview": preview}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.segmentation_step")
-    parser.add_argument("step", choices=("generate", "run"))
+    parser.add_argument("step", choices=("generate", *STEPS))
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--customers", type=int, default=1_000_000)
     args = parser.parse_args(argv)
-    facts = generate(args.customers) if args.step == "generate" else run()
+    facts = generate(args.customers) if args.step == "generate" else STEPS[args.step]()
     args.json.write_text(json.dumps(facts, indent=1), encoding="utf-8")
     return 0
 
