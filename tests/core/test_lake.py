@@ -253,3 +253,15 @@ def test_a_query_written_by_duckdb_keeps_its_declared_types_and_order(tmp_path: 
     ]
     assert [stored.schema.field(name).type for name in ("total", "rows")] == [pa.int64(), pa.int64()]
     assert [p.name for p in (tmp_path / "totals").rglob("*") if p.is_file()] == ["all.parquet"]
+
+
+def test_a_connection_can_open_only_the_datasets_it_needs(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.write_file("history", _by_customer([1], "a"), file_key="b1", partition={"month": "2026-10"})
+    lake.write_file("other", _by_customer([2], "b"), file_key="b1", partition={"month": "2026-10"})
+    with lake.connect(only={"other"}) as duck:
+        views = {
+            row[0]
+            for row in duck.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
+    assert views == {"other"}

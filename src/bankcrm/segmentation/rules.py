@@ -496,9 +496,8 @@ def _instant(day: date) -> ir.TimestampScalar:
     return ibis.literal(day_start(day), type="timestamp('UTC')")
 
 
-def _window_totals(transactions: ir.Table, window: Window, start: date, end: date) -> ir.Table:
-    """Per customer, the count or sum of the window's transactions booked after ``start`` up to and
-    including business day ``end``."""
+def _window_rows(transactions: ir.Table, window: Window, start: date, end: date) -> ir.Table:
+    """The window's transactions booked after ``start`` up to and including business day ``end``."""
     t = transactions.filter(
         transactions.booked_at >= _instant(start + timedelta(days=1)),
         transactions.booked_at < _instant(end + timedelta(days=1)),
@@ -509,32 +508,41 @@ def _window_totals(transactions: ir.Table, window: Window, start: date, end: dat
         t = t.filter(t.category == window.category)
     if window.channel:
         t = t.filter(t.channel == window.channel)
-    measure = t.count() if window.measure == "count" else t.amount.sum()
-    return t.group_by("customer_id").aggregate(measure=measure)
+    return t
 
 
 def _window_condition(base: ir.Table, sources: RuleSources, condition: Condition) -> ir.BooleanValue:
+    """Per customer, the count or sum over the window (or over each of its months, in one scan
+    grouped by month) compared as the condition says; no transaction counts as 0."""
     window = condition.window
     assert window is not None  # parse_rule gives every transaction condition its window
     ends = [months_before(sources.as_of, back) for back in range(window.months + 1)]
-    spans = (
-        [(ends[back + 1], ends[back]) for back in range(window.months)]
-        if window.each_month
-        else [(ends[-1], ends[0])]
+    t = _window_rows(sources.transactions, window, ends[-1], ends[0])
+    months = window.months if window.each_month else 1
+    # Which rolling month (0: the latest) a booking falls in; one month when not month by month.
+    month = (
+        ibis.cases(
+            *(
+                (t.booked_at >= _instant(ends[back + 1] + timedelta(days=1)), back)
+                for back in range(months - 1)
+            ),
+            else_=months - 1,
+        )
+        if months > 1
+        else ibis.literal(0)
     )
-    zero_meets = _holds_at_zero(condition.operator, condition.values)
-    tests = []
-    for start, end in spans:
-        totals = _window_totals(sources.transactions, window, start, end)
-        meets = totals.filter(_compare(totals.measure, condition.operator, condition.values))
-        test = base.customer_id.isin(meets.customer_id)
-        if zero_meets:  # a customer with no such transaction counts as 0, which meets it too
-            test = test | ~base.customer_id.isin(totals.customer_id)
-        tests.append(test)
-    combined = tests[0]
-    for test in tests[1:]:
-        combined = combined & test
-    return combined
+    t = t.mutate(window_month=month)
+    measure = t.count() if window.measure == "count" else t.amount.sum()
+    totals = t.group_by(["customer_id", "window_month"]).aggregate(measure=measure)
+    meets = _compare(totals.measure, condition.operator, condition.values)
+    if _holds_at_zero(condition.operator, condition.values):
+        # A month without such a transaction counts 0 and meets it: only a month that has
+        # transactions and misses can fail the customer.
+        failing = totals.filter(~meets).customer_id
+        return ~base.customer_id.isin(failing)
+    hit = totals.filter(meets)
+    met = hit.group_by("customer_id").aggregate(months_met=hit.count())
+    return base.customer_id.isin(met.filter(met.months_met == months).customer_id)
 
 
 def _condition(base: ir.Table, sources: RuleSources, condition: Condition) -> ir.BooleanValue:

@@ -45,6 +45,7 @@ from bankcrm.segmentation.models import Segment, SegmentRun
 from bankcrm.segmentation.rules import (
     CHOICE,
     FIELDS,
+    TRANSACTIONS,
     Group,
     RuleSources,
     compile_rule,
@@ -115,6 +116,15 @@ def segment_base(backend: BaseBackend, lake: Lake, *, as_of: date) -> ir.Table:
     return features.left_join(attributes, "customer_id").drop("customer_id_right")
 
 
+def datasets_read(rule: Group) -> set[str]:
+    """The lake datasets a rule needs: the run's features and attributes, and the transactions only
+    when it has a window (binding them is the costliest part of opening the lake)."""
+    needed = {FEATURES, ATTRIBUTES}
+    if any(FIELDS[c.field].kind == TRANSACTIONS for c in rule.conditions()):
+        needed.add(customer_scoring.TRANSACTIONS)
+    return needed
+
+
 def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
     if lake.has_dataset(customer_scoring.TRANSACTIONS):
         return backend.table(customer_scoring.TRANSACTIONS)
@@ -124,10 +134,13 @@ def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
 def rule_sources(
     session: Session, lake: Lake, backend: BaseBackend, rule: Group, *, as_of: date
 ) -> RuleSources:
+    windowed = customer_scoring.TRANSACTIONS in datasets_read(rule)
     return RuleSources(
         base=segment_base(backend, lake, as_of=as_of),
         tags=ibis.memtable(audience.tag_members(session, tags_named(rule))),
-        transactions=_transactions(backend, lake),
+        transactions=_transactions(backend, lake)
+        if windowed
+        else ibis.memtable(customer_scoring.empty_transactions()),
         as_of=as_of,
     )
 
@@ -220,7 +233,7 @@ def preview(session: Session, principal: Principal, lake: Lake, *, rule: Any) ->
     principal.require(Permission.CUSTOMER_READ)
     group = checked_rule(session, principal, rule)
     as_of = latest_scored_date(lake)
-    backend = lake.ibis_backend()
+    backend = lake.ibis_backend(only=datasets_read(group))
     sources = rule_sources(session, lake, backend, group, as_of=as_of)
     scoped = replace(sources, base=_scoped(sources.base, audience.readable_ids(session, principal)))
     # One pass: every readable customer with whether the rule holds, so the count, the customers
