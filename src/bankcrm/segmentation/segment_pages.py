@@ -47,6 +47,12 @@ def register_context(renderer: Renderer) -> None:
     )
 
 
+def _refused(request: Request, url: str, error: ValidationFailed) -> Response:
+    """Back to ``url`` with the first broken rule as the message (forms of a single field)."""
+    problem = error.problems[0]
+    return redirect(request, url, flash=("danger", problem.message), **problem.params)
+
+
 def _lake() -> Lake:
     return Lake(get_settings().lake_root)
 
@@ -251,8 +257,7 @@ async def promote_cluster(
             as_of=as_of,
         )
     except ValidationFailed as exc:
-        problem = exc.problems[0]
-        return redirect(request, "/segments/clusters", flash=("danger", problem.message), **problem.params)
+        return _refused(request, "/segments/clusters", exc)
     return redirect(
         request,
         f"/segments/{created.id}",
@@ -349,10 +354,7 @@ async def snapshot_segment(
             raise ValidationFailed.single("name", "missing", N_("This field is required."))
         snapshot = segments.snapshot_segment(db, principal, _lake(), segment_id=segment_id, name=name[:100])
     except ValidationFailed as exc:
-        problem = exc.problems[0]
-        return redirect(
-            request, f"/segments/{segment_id}", flash=("danger", problem.message), **problem.params
-        )
+        return _refused(request, f"/segments/{segment_id}", exc)
     return redirect(
         request,
         f"/segments/{snapshot.id}",

@@ -19,10 +19,11 @@ the page translates.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from bankcrm.core.formatting import format_money
 from bankcrm.core.i18n import N_
@@ -252,6 +253,15 @@ def rules(
     return (_falling_rule(settings), _quiet_rule(settings), *below)
 
 
+# The comparisons a condition may name, as the database applies them (score_repository._COMPARISONS).
+_ORDERINGS: dict[str, Callable[[Any, Any], Any]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
+
+
 def holds(condition: ScoreCondition, customer: ScoredCustomer) -> bool:
     """Whether the customer meets the condition, as the database decides it (a missing score never)."""
     value = getattr(customer, condition.field)
@@ -262,13 +272,7 @@ def holds(condition: ScoreCondition, customer: ScoredCustomer) -> bool:
         return isinstance(wanted, tuple) and value in wanted
     if condition.op == "==":
         return bool(value == wanted)
-    comparisons: dict[str, Callable[[object, object], bool]] = {
-        ">=": lambda a, b: a >= b,  # type: ignore[operator]
-        ">": lambda a, b: a > b,  # type: ignore[operator]
-        "<=": lambda a, b: a <= b,  # type: ignore[operator]
-        "<": lambda a, b: a < b,  # type: ignore[operator]
-    }
-    return comparisons[condition.op](value, wanted)
+    return bool(_ORDERINGS[condition.op](value, wanted))
 
 
 def churn_reason(customer: ScoredCustomer, context: Context) -> Reason | None:
