@@ -210,6 +210,23 @@ class Browsing:
             self.page.locator("form[action='/login'] button[type=submit]").click()
         expect(self.page.get_by_test_id("user-box")).to_be_visible()
 
+    @contextmanager
+    def swapped(self) -> Iterator[None]:
+        """Wait until htmx has put in place and settled what the action inside the block asked for.
+
+        Waiting for the response alone is not enough: the swap runs a moment after the response
+        arrives, and a field filled in that moment is thrown away with the old markup.
+        """
+        self.page.evaluate(
+            """() => {
+                window.__bankcrmSettled = false;
+                document.body.addEventListener(
+                    "htmx:afterSettle", () => { window.__bankcrmSettled = true; }, { once: true });
+            }"""
+        )
+        yield
+        self.page.wait_for_function("() => window.__bankcrmSettled === true")
+
     def submit(self, button: str) -> None:
         """Click a submit button (a CSS selector) and wait for the page it leads to."""
         with self.page.expect_navigation():

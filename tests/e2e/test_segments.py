@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -80,21 +79,16 @@ def builder_ui(open_browser: Callable[..., Browsing], segment_server: LiveServer
     return open_browser(locale, viewport=(1366, 900), server=segment_server)
 
 
-def _redrawn(ui: Browsing) -> Any:
-    """Wait for the builder's redraw that the next action causes."""
-    return ui.page.expect_response(lambda response: response.url.endswith("/segments/builder"))
-
-
 def _set(ui: Browsing, name: str, value: str) -> None:
     """Type a value and leave the field, as a person does: the change posts the builder."""
     field = ui.page.locator(f"[name='{name}']")
-    with _redrawn(ui):
+    with ui.swapped():
         field.fill(value)
         field.press("Tab")
 
 
 def _choose(ui: Browsing, name: str, value: str) -> None:
-    with _redrawn(ui):
+    with ui.swapped():
         ui.page.locator(f"[name='{name}']").select_option(value)
 
 
