@@ -265,3 +265,25 @@ def test_a_connection_can_open_only_the_datasets_it_needs(tmp_path: Path) -> Non
             for row in duck.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
         }
     assert views == {"other"}
+
+
+def test_a_connection_can_bind_a_dataset_over_chosen_folders_only(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    for number, month in enumerate(("2026-08", "2026-09", "2026-10"), start=1):
+        lake.write_file("history", _by_customer([number], month), file_key="b1", partition={"month": month})
+    lake.write_file("other", _by_customer([9], "x"), file_key="b1", partition={"month": "2026-10"})
+    chosen = {"history": ["month=2026-09", "month=2026-10"], "other": []}
+    with lake.connect(partitions=chosen) as duck:
+        rows = duck.execute("SELECT customer_id, month FROM history ORDER BY customer_id").fetchall()
+        views = {
+            row[0]
+            for row in duck.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
+    assert rows == [(2, "2026-09"), (3, "2026-10")]
+    assert views == {"history"}  # a dataset given no folder is not bound at all
+
+
+def test_scan_expression_refuses_a_folder_pattern_that_is_not_key_value(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    with pytest.raises(LakeError, match="not of the form"):
+        lake.scan_expression("history", partitions=["month=2026-10", "../secrets"])

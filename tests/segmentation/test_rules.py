@@ -111,8 +111,8 @@ def test_each_rule_selects_exactly_its_members(
     db: Session, lake: Lake, bank: dict[str, int], title: str, rule: dict[str, Any], expected: set[str]
 ) -> None:
     del title
-    backend = lake.ibis_backend()
     parsed = parse_rule(rule, known_choices={"tag": ["watch"]})
+    backend = segments.rule_backend(lake, parsed, as_of=AS_OF)  # as previews and segments open it
     found = set(segments.compute_members(db, lake, backend, parsed, as_of=AS_OF).tolist())
     labels = {label for label, customer_id in bank.items() if customer_id in found}
     assert labels == expected

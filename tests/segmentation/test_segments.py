@@ -21,6 +21,7 @@ from bankcrm.customers import lake_repository
 from bankcrm.segmentation import segment_reports as reports
 from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.jobs import compute_features, store_features
+from bankcrm.segmentation.rules import parse_rule
 from bankcrm.segmentation.schemas import SegmentIn
 from tests.segmentation.bank import AS_OF
 
@@ -228,3 +229,26 @@ def test_a_segments_members_are_listed_largest_first_with_their_run_figure(
     members = segments.sample_members(db, as_user("bm.beijing"), lake, segment_id=segment.id)
     assert members[0].customer.id == bank["C"]
     assert [m.aum_mda for m in members] == sorted((m.aum_mda for m in members), reverse=True)
+
+
+def _window_rule(months: int) -> Any:
+    window = {"field": "txn", "operator": "ge", "value": 1, "months": months, "direction": "in"}
+    return parse_rule({"join": "and", "items": [window]})
+
+
+def test_a_window_opens_only_the_months_of_transactions_it_reaches(tmp_path: Any) -> None:
+    lake = Lake(tmp_path / "lake")
+    for month in ("2026-06", "2026-07", "2026-08", "2026-09", "2026-10"):
+        lake.partition_dir(lake_repository.TRANSACTIONS, {"month": month}).mkdir(parents=True)
+    # The last 3 rolling months of Oct 31 start on Aug 1; of Oct 15, on Jul 16 (July's folder too).
+    assert segments.transaction_folders(lake, _window_rule(3), as_of=date(2026, 10, 31)) == [
+        "month=2026-08/bucket=*",
+        "month=2026-09/bucket=*",
+        "month=2026-10/bucket=*",
+    ]
+    assert segments.transaction_folders(lake, _window_rule(3), as_of=date(2026, 10, 15))[0] == (
+        "month=2026-07/bucket=*"
+    )
+    # Only months the lake has; none for a rule without a window.
+    assert len(segments.transaction_folders(lake, _window_rule(12), as_of=date(2026, 10, 31))) == 5
+    assert segments.transaction_folders(lake, parse_rule(RICH), as_of=AS_OF) == []

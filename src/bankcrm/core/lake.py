@@ -255,18 +255,23 @@ class Lake:
                     removed += 1
         return removed
 
-    def scan_expression(self, dataset: str, *, partitions: str | None = None) -> str:
+    def scan_expression(self, dataset: str, *, partitions: str | Sequence[str] | None = None) -> str:
         """The DuckDB table function reading a dataset (or only some partition folders) with its
-        partition columns. ``partitions`` narrows the folders read, e.g. ``"month=*/bucket=7"``."""
+        partition columns. ``partitions`` narrows the folders read: one pattern such as
+        ``"month=*/bucket=7"`` or several (``["month=2026-09/bucket=*", "month=2026-10/bucket=*"]``)."""
         folder = self.dataset_dir(dataset)
-        if partitions:
-            if not _PARTITION_GLOB.fullmatch(partitions):
-                raise LakeError(f"partition pattern {partitions!r} is not of the form key=value/key=*")
-            pattern = (folder / partitions / "*.parquet").as_posix()
+        if partitions is None:
+            patterns = [(folder / "**" / "*.parquet").as_posix()]
         else:
-            pattern = (folder / "**" / "*.parquet").as_posix()
-        pattern = pattern.replace("'", "''")
-        return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+            chosen = [partitions] if isinstance(partitions, str) else list(partitions)
+            if not chosen:
+                raise LakeError(f"no partition of {dataset} chosen to read")
+            for pattern in chosen:
+                if not _PARTITION_GLOB.fullmatch(pattern):
+                    raise LakeError(f"partition pattern {pattern!r} is not of the form key=value/key=*")
+            patterns = [(folder / pattern / "*.parquet").as_posix() for pattern in chosen]
+        files = ", ".join("'" + pattern.replace("'", "''") + "'" for pattern in patterns)
+        return f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
 
     def rows_of_keys(
         self,
@@ -349,12 +354,15 @@ class Lake:
         threads: int | None = None,
         memory_limit: str | None = None,
         only: Collection[str] | None = None,
+        partitions: Mapping[str, Sequence[str]] | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with one view per dataset (or per dataset of ``only``), named after it.
 
         Creating a view reads the footers of every file of its dataset (their columns are united by
         name), about two seconds for a million customers' transactions: an interactive caller that
-        needs a few datasets names them in ``only``.
+        needs a few datasets names them in ``only``, and a caller that needs a few folders of one
+        names them in ``partitions`` (dataset -> patterns as ``scan_expression`` takes them; a
+        dataset given no pattern gets no view).
 
         For analytical jobs over the whole lake: its memory is bounded (``Settings.lake_memory_limit``
         unless given) and what does not fit spills to ``Settings.lake_temp_dir``; without a bound
@@ -365,8 +373,12 @@ class Lake:
         for dataset in self.datasets():
             if only is not None and dataset not in only:
                 continue
+            folders = None if partitions is None else partitions.get(dataset)
+            if folders is not None and not folders:
+                continue
+            source = self.scan_expression(dataset, partitions=folders)
             # Dataset names are checked against a strict pattern, so the f-string cannot inject SQL.
-            view = f'CREATE VIEW "{dataset}" AS SELECT * FROM {self.scan_expression(dataset)}'  # noqa: S608
+            view = f'CREATE VIEW "{dataset}" AS SELECT * FROM {source}'  # noqa: S608
             connection.execute(view)
         return connection
 
@@ -376,11 +388,12 @@ class Lake:
         threads: int | None = None,
         memory_limit: str | None = None,
         only: Collection[str] | None = None,
+        partitions: Mapping[str, Sequence[str]] | None = None,
     ) -> BaseBackend:
         """An Ibis backend on ``connect()``'s DuckDB: each dataset is a table of that name. Analytics
         code written against Ibis tables runs here unchanged from how it runs on Spark."""
         return ibis.duckdb.from_connection(
-            self.connect(threads=threads, memory_limit=memory_limit, only=only)
+            self.connect(threads=threads, memory_limit=memory_limit, only=only, partitions=partitions)
         )
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
+from ibis.common.exceptions import TableNotFound
 from sqlalchemy.orm import Session
 
 from bankcrm.audit import service as audit
@@ -41,6 +42,7 @@ from bankcrm.customers.service import scoring as customer_scoring
 from bankcrm.customers.service import tags as customer_tags
 from bankcrm.identity.service import orgs
 from bankcrm.segmentation import repository as repo
+from bankcrm.segmentation.features import Month, months_before
 from bankcrm.segmentation.models import Segment, SegmentRun
 from bankcrm.segmentation.rules import (
     CHOICE,
@@ -125,10 +127,38 @@ def datasets_read(rule: Group) -> set[str]:
     return needed
 
 
-def _transactions(backend: BaseBackend, lake: Lake) -> ir.Table:
-    if lake.has_dataset(customer_scoring.TRANSACTIONS):
+def transaction_folders(lake: Lake, rule: Group, *, as_of: date) -> list[str]:
+    """The transactions' monthly folders (business months) the rule's windows reach into on
+    ``as_of``, those the lake has: a window of the last 3 months reads 4 months' folders, not 24."""
+    starts = [
+        months_before(as_of, c.window.months) + timedelta(days=1) for c in rule.conditions() if c.window
+    ]
+    if not starts:
+        return []
+    first, month, folders = Month.of(min(starts)), Month.of(as_of), []
+    while (month.year, month.month) >= (first.year, first.month):
+        if lake.partition_dir(customer_scoring.TRANSACTIONS, {"month": month.label}).is_dir():
+            folders.append(f"month={month.label}/bucket=*")
+        month = month.minus(1)
+    return folders[::-1]
+
+
+def rule_backend(lake: Lake, rule: Group, *, as_of: date) -> BaseBackend:
+    """The lake opened for one rule on one run: only the datasets it reads, and of the transactions
+    only the months its windows reach (binding every file's footer is what opening costs)."""
+    return lake.ibis_backend(
+        only=datasets_read(rule),
+        partitions={customer_scoring.TRANSACTIONS: transaction_folders(lake, rule, as_of=as_of)},
+    )
+
+
+def _transactions(backend: BaseBackend) -> ir.Table:
+    """The transactions the backend has bound; none when the lake has none yet (or none in the
+    months a rule reaches)."""
+    try:
         return backend.table(customer_scoring.TRANSACTIONS)
-    return ibis.memtable(customer_scoring.empty_transactions())
+    except TableNotFound:
+        return ibis.memtable(customer_scoring.empty_transactions())
 
 
 def rule_sources(
@@ -138,7 +168,7 @@ def rule_sources(
     return RuleSources(
         base=segment_base(backend, lake, as_of=as_of),
         tags=ibis.memtable(audience.tag_members(session, tags_named(rule))),
-        transactions=_transactions(backend, lake)
+        transactions=_transactions(backend)
         if windowed
         else ibis.memtable(customer_scoring.empty_transactions()),
         as_of=as_of,
@@ -233,7 +263,7 @@ def preview(session: Session, principal: Principal, lake: Lake, *, rule: Any) ->
     principal.require(Permission.CUSTOMER_READ)
     group = checked_rule(session, principal, rule)
     as_of = latest_scored_date(lake)
-    backend = lake.ibis_backend(only=datasets_read(group))
+    backend = rule_backend(lake, group, as_of=as_of)
     sources = rule_sources(session, lake, backend, group, as_of=as_of)
     scoped = replace(sources, base=_scoped(sources.base, audience.readable_ids(session, principal)))
     # One pass: every readable customer with whether the rule holds, so the count, the customers
@@ -419,7 +449,7 @@ def create_segment(session: Session, principal: Principal, lake: Lake, *, data: 
         principal,
         lake,
         segment,
-        lambda: compute_members(session, lake, lake.ibis_backend(), rule, as_of=as_of),
+        lambda: compute_members(session, lake, rule_backend(lake, rule, as_of=as_of), rule, as_of=as_of),
         as_of=as_of,
     )
 
@@ -467,7 +497,7 @@ def update_segment(
         rule = checked_rule(session, principal, data.rule)
         segment.rule = json.dumps(rule_data(rule), ensure_ascii=False)
         as_of = latest_scored_date(lake)
-        ids = compute_members(session, lake, lake.ibis_backend(), rule, as_of=as_of)
+        ids = compute_members(session, lake, rule_backend(lake, rule, as_of=as_of), rule, as_of=as_of)
         keep_run(session, lake, segment, ids, as_of=as_of)
     segment.version += 1
     session.flush()
@@ -587,7 +617,7 @@ def sample_members(
     if run is None:
         return []
     ids = readable_members(session, principal, lake, segment_id, run.as_of)
-    backend = lake.ibis_backend()
+    backend = lake.ibis_backend(only={FEATURES})
     chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
     features = run_table(backend, lake, FEATURES, run.as_of)
     top = backend.to_pyarrow(

@@ -69,7 +69,8 @@ def _members(session: Session, lake: Lake, rule: dict[str, Any], *, as_of: date)
         target, bands = rule["model"]["target"], rule["model"]["bands"]
         return studio.band_members(session, target=target, bands=bands), f"model {target}: {', '.join(bands)}"
     parsed = parse_rule(rule)
-    found = segments.compute_members(session, lake, lake.ibis_backend(), parsed, as_of=as_of)
+    backend = segments.rule_backend(lake, parsed, as_of=as_of)
+    found = segments.compute_members(session, lake, backend, parsed, as_of=as_of)
     return [int(c) for c in found], "rule " + json.dumps(rule, ensure_ascii=False)
 
 
