@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from ibis.common.exceptions import TableNotFound
 
 from bankcrm.core.config import Settings
 from bankcrm.core.lake import ROW_GROUP_ROWS, Lake, LakeError
@@ -287,3 +288,19 @@ def test_scan_expression_refuses_a_folder_pattern_that_is_not_key_value(tmp_path
     lake = Lake(tmp_path / "lake")
     with pytest.raises(LakeError, match="not of the form"):
         lake.scan_expression("history", partitions=["month=2026-10", "../secrets"])
+
+
+def test_an_interactive_backend_binds_its_own_views_on_the_shared_duckdb(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.write_file("history", _by_customer([1, 2], "a"), file_key="b1", partition={"month": "2026-10"})
+    lake.write_file("other", _by_customer([9], "x"), file_key="b1", partition={"month": "2026-10"})
+    first = lake.interactive_backend(only={"history"})
+    second = lake.interactive_backend(partitions={"history": [], "other": ["month=2026-10"]})
+    history = first.table("history")
+    assert first.to_pyarrow(history.customer_id.sum()).as_py() == 3
+    # Each request's views are its own: the second sees only what it bound.
+    assert second.to_pyarrow(second.table("other").count()).as_py() == 1
+    with pytest.raises(TableNotFound):
+        first.table("other")
+    with pytest.raises(TableNotFound):
+        second.table("history")

@@ -71,7 +71,7 @@ def profile_of_ids(session: Session, lake: Lake, ids: np.ndarray, *, as_of: date
     if as_of is None or len(ids) == 0:
         return Profile(as_of, 0, Decimal(0), Decimal(0), [(t, 0) for t in reversed(TIERS)], [], [], [], [])
     # Only what a profile reads: binding the transactions too would cost seconds at a million.
-    backend = lake.ibis_backend(only={FEATURES, ATTRIBUTES, BREAKDOWN})
+    backend = lake.interactive_backend(only={FEATURES, ATTRIBUTES, BREAKDOWN})
     chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
     base = segment_base(backend, lake, as_of=as_of)
     rows = base.filter(base.customer_id.isin(chosen.customer_id))

@@ -145,8 +145,9 @@ def transaction_folders(lake: Lake, rule: Group, *, as_of: date) -> list[str]:
 
 def rule_backend(lake: Lake, rule: Group, *, as_of: date) -> BaseBackend:
     """The lake opened for one rule on one run: only the datasets it reads, and of the transactions
-    only the months its windows reach (binding every file's footer is what opening costs)."""
-    return lake.ibis_backend(
+    only the months its windows reach (binding every file's footer is what opening costs), on the
+    process-wide DuckDB whose footer cache makes the builder's next change cheaper to bind."""
+    return lake.interactive_backend(
         only=datasets_read(rule),
         partitions={customer_scoring.TRANSACTIONS: transaction_folders(lake, rule, as_of=as_of)},
     )
@@ -617,7 +618,7 @@ def sample_members(
     if run is None:
         return []
     ids = readable_members(session, principal, lake, segment_id, run.as_of)
-    backend = lake.ibis_backend(only={FEATURES})
+    backend = lake.interactive_backend(only={FEATURES})
     chosen = ibis.memtable(pa.table({"customer_id": pa.array(ids, pa.int64())}))
     features = run_table(backend, lake, FEATURES, run.as_of)
     top = backend.to_pyarrow(
