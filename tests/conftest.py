@@ -29,6 +29,7 @@ os.environ.update(
 )
 
 import pytest  # noqa: E402
+from _pytest.nodeid import NodeId  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Connection, Engine, create_engine, make_url, text  # noqa: E402
@@ -47,6 +48,33 @@ from bankcrm.web.security import SESSION_COOKIE  # noqa: E402
 
 BACKEND = os.environ.get("BANKCRM_TEST_BACKEND", "sqlite")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep_xdist_groups(config, items)
+
+
+def keep_xdist_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each test marked ``xdist_group`` the ``@group`` suffix ``--dist loadgroup`` sends a
+    group's tests to one worker by.
+
+    xdist 3.8 writes the suffix to ``item._nodeid``; pytest 9.2 derives ``nodeid`` from a
+    structured id instead, so the suffix was lost and no group was kept (a browser module's live
+    servers and the Spark JVM started on both workers). The suffix is put on the structured id
+    here, after every hook that adds the markers (``trylast``), unless xdist managed already.
+    """
+    if not config.getoption("loadgroup", False):
+        return
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
 
 
 def _worker() -> str:

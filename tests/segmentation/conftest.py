@@ -32,6 +32,6 @@ def small_bank(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Smal
     return build_small_bank(engine, tmp_path_factory.mktemp("small-bank"))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    mark_spark_tests(config, items)
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_spark_tests(items)

@@ -31,7 +31,6 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pytest
-from _pytest.nodeid import NodeId
 from ibis.backends import BaseBackend
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -134,20 +133,12 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseBackend]:
         session.stop()
 
 
-def mark_spark_tests(config: pytest.Config, items: Sequence[pytest.Item]) -> None:
-    """Put every test that uses the ``spark`` fixture in one xdist group (``--dist loadgroup``).
-
-    xdist groups tests by a ``@group`` suffix it gives their node ids; since pytest 9.2 derives
-    ``nodeid`` from a structured id, the suffix xdist 3.8 writes is lost and no group is kept (the
-    Spark tests ran on both workers, each starting its own JVM). So the suffix is given here, on
-    the structured id, unless xdist managed already. Run after xdist's own hook (``trylast``)."""
-    loadgroup = bool(config.getoption("loadgroup", False))
+def mark_spark_tests(items: Sequence[pytest.Item]) -> None:
+    """Put every test that uses the ``spark`` fixture in one xdist group (``--dist loadgroup``), so
+    one worker starts the JVM; the root conftest gives the group its node-id suffix."""
     for item in items:
-        if SPARK_GROUP not in getattr(item, "fixturenames", ()):
-            continue
-        item.add_marker(pytest.mark.xdist_group(SPARK_GROUP))
-        if loadgroup and "@" not in item.nodeid:
-            item._id = NodeId.parse(f"{item.nodeid}@{SPARK_GROUP}")  # type: ignore[attr-defined]
+        if SPARK_GROUP in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(SPARK_GROUP))
 
 
 # ---------------------------------------------------------------- the small bank
