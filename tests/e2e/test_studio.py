@@ -23,7 +23,7 @@ from tests.conftest import principal_for
 from tests.customers.conftest import resident_id
 from tests.e2e.conftest import Browsing, LiveServer, running_server
 from tests.segmentation.studio.data import nonlinear_table
-from tests.segmentation.studio.history import churn_history, run_table, write_run
+from tests.segmentation.studio.history import add_wealth_purchases, churn_history, run_table, write_run
 
 
 def test_an_analyst_trains_on_a_table_and_reads_the_model_card(ui: Browsing, tmp_path: Path) -> None:
@@ -60,7 +60,8 @@ class ChurnWorld:
 
 
 def _train_and_activate(settings: Settings, world: dict[str, int]) -> Callable[[Session], None]:
-    """A customer of rm.zhang, a feature history with churners, a churn model trained and active."""
+    """A customer of rm.zhang, a feature history with churners and wealth buyers, a churn model
+    trained and active."""
 
     def prepare(session: Session) -> None:
         person = customers.create_customer(
@@ -81,6 +82,7 @@ def _train_and_activate(settings: Settings, world: dict[str, int]) -> Callable[[
         )
         lake = Lake(settings.lake_root)
         churn_history(lake, 300)
+        add_wealth_purchases(lake)  # the runs also show who took up wealth management
         analyst = principal_for(session, settings, "analyst")
         card = studio.train_churn(session, analyst, lake, name="流失预警 2025", split_date=date(2025, 5, 1))
         # The run the model scores holds the one real customer (the history's ids are not customers).
@@ -118,3 +120,23 @@ def test_a_churn_model_card_and_a_customers_score_with_its_factors(
     expect(scores).to_contain_text("流失预警 2025")
     expect(scores.locator("li[data-factor]")).to_have_count(3)
     rm.screenshot("customer-scores")
+
+
+def test_an_analyst_picks_the_purchase_target_and_reads_its_definition_on_the_card(
+    open_browser: Callable[..., Browsing], churn_world: ChurnWorld, locale: str
+) -> None:
+    ui = open_browser(locale, server=churn_world.server)
+    ui.sign_in("analyst")
+    ui.goto("/models")
+    form = ui.page.get_by_test_id("train-history")
+    form.locator("#f-target").select_option("purchase:wealth")
+    form.locator("#f-name").fill(f"Wealth {locale}")
+    form.locator("#f-split_date").fill("2025-04-01")
+    ui.screenshot("purchase-form")
+    ui.submit("[data-testid=train-history] button[type=submit]")
+
+    expect(ui.page.locator("h1 [data-status=draft]")).to_be_visible()
+    product = "理财" if locale == "zh_CN" else "Wealth management"
+    expect(ui.page.get_by_test_id("target-definition")).to_contain_text(product)
+    expect(ui.page.get_by_test_id("metrics").locator("tr[data-metric=holdout_auc] td.num")).to_have_count(2)
+    ui.screenshot("purchase-card")

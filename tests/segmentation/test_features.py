@@ -70,6 +70,9 @@ def _tables() -> tuple[Any, Any, Any]:
             "first_opened_on": pa.array([date(2020, 3, 31), None], pa.date32()),
             "product_count": pa.array([3, 0], pa.int64()),
             "product_breadth": pa.array([2, 0], pa.int64()),
+            "credit_products": pa.array([1, 0], pa.int64()),
+            "overdue_days_max": pa.array([45, 0], pa.int64()),
+            "overdue_amount": pa.array([Decimal("1200.00"), None], pa.decimal128(20, 2)),
         }
     )
     return ibis.memtable(transactions), ibis.memtable(balances), ibis.memtable(customers)
@@ -133,6 +136,16 @@ def test_tenure_age_and_products(features) -> None:  # type: ignore[no-untyped-d
     assert (row["product_count"], row["product_breadth"]) == (3, 2)
 
 
+def test_the_credit_status_of_the_profile_is_kept_with_the_run(features) -> None:  # type: ignore[no-untyped-def]
+    row = features[1]
+    assert (row["credit_products"], row["overdue_days_max"], row["overdue_amount"]) == (
+        1,
+        45,
+        Decimal("1200.00"),
+    )
+    assert (features[2]["overdue_days_max"], features[2]["overdue_amount"]) == (0, Decimal("0.00"))
+
+
 def test_a_customer_without_history_has_zeros_and_unknowns_not_errors(features) -> None:  # type: ignore[no-untyped-def]
     row = features[2]
     assert row["aum"] == row["aum_mda"] == row["aum_qda"] == Decimal("0")
@@ -194,6 +207,9 @@ def test_a_daily_average_of_exactly_half_a_cent_rounds_up() -> None:
             "first_opened_on": pa.array([None], pa.date32()),
             "product_count": pa.array([1], pa.int64()),
             "product_breadth": pa.array([1], pa.int64()),
+            "credit_products": pa.array([0], pa.int64()),
+            "overdue_days_max": pa.array([0], pa.int64()),
+            "overdue_amount": pa.array([Decimal("0.00")], pa.decimal128(20, 2)),
         }
     )
     backend = ibis.duckdb.from_connection(duckdb.connect())

@@ -3,13 +3,16 @@ saves; a segment's page shows its rule, profile, runs and members; compare and e
 
 from __future__ import annotations
 
+import json
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bankcrm.core.lake import Lake
 from bankcrm.segmentation import service as segments
 from bankcrm.segmentation import tag_rules
+from bankcrm.segmentation.models import TagRule
 from bankcrm.segmentation.schemas import RuleTagIn, SegmentIn
 
 RULE_FORM = {
@@ -185,3 +188,30 @@ def test_the_customer_page_shows_the_tag_history(
     section = signed_in("rm.zhang").client.get(f"/customers/{bank['A']}/sections/tags").text
     assert 'data-testid="tag-history"' in section
     assert "四十万以上" in section
+
+
+def test_a_model_tag_follows_the_target_chosen_on_its_page(
+    bank: dict[str, int], signed_in, db: Session
+) -> None:  # type: ignore[no-untyped-def]
+    session = signed_in("mkt")
+    form = session.client.get("/segments/tags/new").text
+    assert '<option value="purchase:fund"' in form
+    assert "购买基金" in form
+    saved = session.client.post(
+        "/segments/tags/new",
+        data={
+            **RULE_FORM,
+            "code": "fund-prospect",
+            "name": "基金潜客",
+            "tag_kind": "model",
+            "model_target": "purchase:fund",
+            "bands": "high",
+            "csrf_token": session.csrf,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    stored = db.scalars(select(TagRule)).all()
+    assert [json.loads(rule.rule) for rule in stored] == [
+        {"model": {"target": "purchase:fund", "bands": ["high"]}}
+    ]

@@ -15,10 +15,12 @@ from ibis.backends import BaseBackend
 
 from bankcrm.core.config import get_settings
 from bankcrm.segmentation.features import balance_month, transaction_breakdown
+from bankcrm.segmentation.studio import targets
 from bankcrm.segmentation.tiers import tier_decisions
 from tests.segmentation.spark import BankTables, SmallBank, assert_same_rows, on_both
 
 HISTORY_COLUMNS = ("customer_id", "balance_month", "as_of", "aum_mda")
+TARGET_COLUMNS = ("aum", "product_count", "balance_wealth", "credit_products", "overdue_days_max")
 
 
 def _features(as_of: date) -> Callable[[BankTables], ir.Table]:
@@ -30,6 +32,8 @@ def test_features_with_rfm_on_spark_equal_duckdb_at_a_month_end(
 ) -> None:
     duckdb_rows, spark_rows = on_both(small_bank, spark, _features(small_bank.month_end))
     assert duckdb_rows.num_rows == small_bank.profile.num_rows
+    # The credit status is compared too, with customers in default among them.
+    assert max(duckdb_rows["overdue_days_max"].to_pylist()) > targets.DEFAULT_OVERDUE_DAYS
     assert_same_rows(duckdb_rows, spark_rows, key="customer_id")
 
 
@@ -50,16 +54,36 @@ def test_transaction_breakdown_on_spark_equals_duckdb(small_bank: SmallBank, spa
     assert_same_rows(duckdb_rows, spark_rows, key=("customer_id", "dimension", "value"))
 
 
-def _feature_history(small_bank: SmallBank) -> pa.Table:
+def _feature_history(small_bank: SmallBank, columns: tuple[str, ...] = HISTORY_COLUMNS) -> pa.Table:
     """Four month-end runs, as the scoring run keeps them (computed once, on DuckDB)."""
     duckdb = small_bank.duckdb()
     tables = small_bank.tables(duckdb)
     last = balance_month(small_bank.month_end)
     runs = [
-        duckdb.to_pyarrow(tables.features(last.minus(back).last_day).select(*HISTORY_COLUMNS))
-        for back in range(4)
+        duckdb.to_pyarrow(tables.features(last.minus(back).last_day).select(*columns)) for back in range(4)
     ]
     return pa.concat_tables(runs)
+
+
+def test_studio_target_labels_on_spark_equal_duckdb(small_bank: SmallBank, spark: BaseBackend) -> None:
+    history = _feature_history(small_bank, (*HISTORY_COLUMNS, *TARGET_COLUMNS))
+    # Three months of runs: the first run is a start for each target (default's twelve months
+    # would need a year of runs here; the expression is the same whatever the window).
+    windows = targets.label_windows(sorted(set(history["as_of"].to_pylist())), 3)
+    labels = {
+        "churned": lambda table: targets.churn_rows(table, windows),
+        "purchased": lambda table: targets.purchase_rows(table, windows, product="wealth"),
+        "defaulted": lambda table: targets.default_rows(table, windows),
+    }
+    for label, rows in labels.items():
+
+        def labelled(backend: BaseBackend, rows: Callable[[ir.Table], ir.Table] = rows) -> pa.Table:
+            table = backend.create_table("target_history", history, overwrite=True)
+            return backend.to_pyarrow(rows(table))
+
+        duckdb_rows, spark_rows = labelled(small_bank.duckdb()), labelled(spark)
+        assert duckdb_rows.num_rows > 0, label
+        assert_same_rows(duckdb_rows, spark_rows, key=("customer_id", "as_of"))
 
 
 def test_tier_decisions_on_spark_equal_duckdb(small_bank: SmallBank, spark: BaseBackend) -> None:

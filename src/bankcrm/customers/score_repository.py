@@ -32,10 +32,30 @@ def _products_held() -> Any:
     return union_all(accounts, positions).subquery("held")
 
 
+# Accounts that lend to the customer: their overdue days and amounts are the customer's credit status.
+_CREDIT_KINDS = ("loan", "credit_card")
+
+
+def _credit_status() -> Any:
+    """(customer_id, open loans and cards, their largest overdue days, their overdue amount summed)."""
+    return (
+        select(
+            Account.customer_id,
+            func.count().label("credit_products"),
+            func.max(Account.overdue_days).label("overdue_days_max"),
+            func.sum(Account.overdue_amount).label("overdue_amount"),
+        )
+        .where(Account.kind.in_(_CREDIT_KINDS), Account.status.in_(_HELD_STATUSES))
+        .group_by(Account.customer_id)
+        .subquery("credit")
+    )
+
+
 def profile_rows(session: Session) -> Sequence[Any]:
     """Per active customer: id, birth date, first product opened, products held and their
-    distinct categories."""
+    distinct categories, and the credit status of their open loans and cards."""
     held = _products_held()
+    credit = _credit_status()
     per_customer = (
         select(
             held.c.customer_id,
@@ -53,8 +73,12 @@ def profile_rows(session: Session) -> Sequence[Any]:
             per_customer.c.first_opened_on,
             func.coalesce(per_customer.c.product_count, 0).label("product_count"),
             func.coalesce(per_customer.c.product_breadth, 0).label("product_breadth"),
+            func.coalesce(credit.c.credit_products, 0).label("credit_products"),
+            func.coalesce(credit.c.overdue_days_max, 0).label("overdue_days_max"),
+            func.coalesce(credit.c.overdue_amount, 0).label("overdue_amount"),
         )
         .outerjoin(per_customer, per_customer.c.customer_id == Customer.id)
+        .outerjoin(credit, credit.c.customer_id == Customer.id)
         .where(Customer.status == "active")
         .order_by(Customer.id)
     )

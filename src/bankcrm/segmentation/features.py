@@ -11,8 +11,9 @@ Inputs, as Ibis tables of one backend:
   channel — the lake's ``transactions`` dataset;
 - ``balances``: month (YYYY-MM), customer_id, category, balance — month-end balances, the lake's
   ``balances`` dataset;
-- ``customers``: customer_id, birth_date, first_opened_on, product_count, product_breadth — from the
-  operational store (``customers.service.scoring_profile``), one row per active customer.
+- ``customers``: customer_id, birth_date, first_opened_on, product_count, product_breadth,
+  credit_products, overdue_days_max, overdue_amount — from the operational store
+  (``customers.service.scoring_profile``), one row per active customer.
 
 The output has one row per customer of ``customers``; ``FEATURE_COLUMNS`` names its columns.
 """
@@ -252,6 +253,11 @@ def customer_features(
         ),
         "product_count": rows.product_count.fill_null(0).cast("int64"),
         "product_breadth": rows.product_breadth.fill_null(0).cast("int64"),
+        # The credit status as the operational store has it on the run's day (the lake keeps no
+        # history of it), so each kept run records it and a default target can look ahead.
+        "credit_products": rows.credit_products.fill_null(0).cast("int64"),
+        "overdue_days_max": rows.overdue_days_max.fill_null(0).cast("int64"),
+        "overdue_amount": rows.overdue_amount.fill_null(0).cast("decimal(20, 2)"),
         "tenure_months": _months_between(rows.first_opened_on, as_of),
         "age_years": _years_between(rows.birth_date, as_of),
         "digital_txn_3m": rows.digital_txn_3m.fill_null(0).cast("int64"),

@@ -24,6 +24,7 @@ from bankcrm.segmentation.builder import apply_action, blank_rule, rule_from_for
 from bankcrm.segmentation.features import BALANCE_CATEGORIES
 from bankcrm.segmentation.rules import FIELDS, OPERATOR_LABELS, OPERATORS
 from bankcrm.segmentation.schemas import ModelTagIn, RuleTagIn, SegmentIn
+from bankcrm.segmentation.studio import service as studio
 from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors, form_fields, parse_form
 from bankcrm.web.params import PathId
@@ -183,6 +184,7 @@ def _tag_page(
         "rule": rule,
         "errors": errors or {},
         "tag_categories": TAG_CATEGORIES,
+        "model_targets": studio.model_targets(db),
         **_builder_choices(db, principal),
         **_preview_context(db, principal, rule, request),
     }
@@ -210,7 +212,8 @@ async def create_rule_tag(
     rule = rule_from_form(fields)
     try:
         if fields.get("tag_kind") == "model":
-            model_values = {**values, "target": "churn", "bands": fields.get("bands") or []}
+            target = fields.get("model_target") or "churn"
+            model_values = {**values, "target": target, "bands": fields.get("bands") or []}
             if isinstance(model_values["bands"], str):
                 model_values["bands"] = [model_values["bands"]]
             tag = tag_rules.create_model_tag(

@@ -6,6 +6,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bankcrm.core.lake import Lake
 from bankcrm.segmentation.jobs import FEATURES
@@ -48,3 +49,30 @@ def churn_history(lake: Lake, customers: int = 400, *, seed: int = 3) -> None:
         )
         leaves = np.where(drop < -0.8, rng.random(customers) < 0.6, rng.random(customers) < 0.03)
         aum = np.where(leaves, aum * 0.2, aum * rng.uniform(0.9, 1.1, customers))
+
+
+def add_wealth_purchases(lake: Lake, *, seed: int = 5) -> None:
+    """Give the lake's runs a ``balance_wealth``: a customer without it takes it up by the next run
+    (half of them) when exactly one of two signs shows in a run — AUM above 250,000, or transactions
+    falling (both mostly lasting habits, so a run foretells the months after it) — and rarely
+    otherwise (1 %); once bought it is held. An interaction no straight line
+    separates, so LightGBM should do better than the logistic baseline."""
+    rng = np.random.default_rng(seed)
+    wealth: np.ndarray | None = None
+    for as_of in RUNS:
+        path = lake.dataset_dir(FEATURES) / f"as_of={as_of.isoformat()}"
+        run = pq.read_table(path)
+        customers = run.num_rows
+        wealth = np.zeros(customers) if wealth is None else wealth
+        write_run(lake, as_of, run.append_column("balance_wealth", pa.array(wealth.tolist(), pa.float64())))
+        aum = run.column("aum").to_numpy()
+        drop = run.column("txn_count_change_3m").to_numpy()
+        interested = (aum > 250_000) ^ (drop < 0)
+        buys = (wealth == 0) & (rng.random(customers) < np.where(interested, 0.5, 0.01))
+        wealth = np.where(buys, rng.uniform(10_000, 100_000, customers), wealth)
+
+
+def purchase_history(lake: Lake, customers: int = 400, *, seed: int = 5) -> None:
+    """``churn_history``'s runs with wealth management taken up as ``add_wealth_purchases`` has it."""
+    churn_history(lake, customers, seed=seed)
+    add_wealth_purchases(lake, seed=seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from bankcrm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from bankcrm.core.lake import Lake
 from bankcrm.segmentation.studio import service as studio
 from tests.segmentation.studio.data import nonlinear_table
-from tests.segmentation.studio.history import RUNS, churn_history, run_table, write_run
+from tests.segmentation.studio.history import RUNS, churn_history, purchase_history, run_table, write_run
 
 FEATURES = ["aum", "product_count", "txn_count_change_3m", "digital_share_3m"]
 
@@ -208,3 +209,143 @@ def test_only_active_customers_of_the_operational_store_are_scored(  # type: ign
     write_run(lake, date(2025, 8, 31), run_table([person.id, 999_999], [1.0, 1.0], [1.0, 1.0], [0.5, 0.5]))
     card = studio.activate_model(db, as_user("analyst"), lake, model_id=_uploaded_model(db, as_user).id)
     assert card.scored_customers == 1
+
+
+def test_a_purchase_model_is_trained_on_customers_without_the_product(
+    db: Session, lake: Lake, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    purchase_history(lake)
+    card = studio.train_on_history(
+        db, as_user("analyst"), lake, target="purchase:wealth", name="理财购买", split_date=date(2025, 4, 1)
+    )
+    assert card.target == "purchase:wealth"
+    assert card.target_definition.startswith("purchase of wealth: a customer holding no wealth")
+    # Zero on every row it trains on: the product's own balance is not an input.
+    assert card.features == FEATURES
+    assert card.metrics["rows"] < 400 * 5  # five start runs (January to May), holders left out
+    assert card.metrics["split"]["holdout_from"] == "2025-04-01"
+    lightgbm, baseline = card.metrics["lightgbm"], card.metrics["baseline"]
+    assert lightgbm["holdout_auc"] > 0.75
+    assert lightgbm["holdout_auc"] >= baseline["holdout_auc"]
+    assert card.metrics["source"]["months"] == 3
+
+
+def test_a_ticked_feature_the_target_is_read_from_is_refused(db: Session, lake: Lake, as_user) -> None:  # type: ignore[no-untyped-def]
+    purchase_history(lake, 50)
+    with pytest.raises(ValidationFailed) as failed:
+        studio.train_on_history(
+            db,
+            as_user("analyst"),
+            lake,
+            target="purchase:wealth",
+            name="x",
+            features=["aum", "balance_wealth"],
+        )
+    assert (failed.value.problems[0].field, failed.value.problems[0].value) == (
+        "features",
+        ["balance_wealth"],
+    )
+
+
+def test_an_unknown_target_is_refused(db: Session, lake: Lake, as_user) -> None:  # type: ignore[no-untyped-def]
+    purchase_history(lake, 50)
+    with pytest.raises(ValidationFailed) as failed:
+        studio.train_on_history(db, as_user("analyst"), lake, target="purchase:loan", name="x")
+    assert failed.value.problems[0].field == "target"
+
+
+def test_default_needs_runs_twelve_months_apart(db: Session, lake: Lake, as_user) -> None:  # type: ignore[no-untyped-def]
+    purchase_history(lake, 50)  # eight months of runs: enough for churn and purchase, not default
+    with pytest.raises(ValidationFailed) as failed:
+        studio.train_on_history(db, as_user("analyst"), lake, target="default", name="违约")
+    assert (failed.value.problems[0].field, failed.value.problems[0].params["months"]) == ("target", 12)
+
+
+def test_an_active_purchase_model_scores_everyone_and_its_bands_make_a_model_tag(  # type: ignore[no-untyped-def]
+    db: Session, lake: Lake, as_user, make_customer
+) -> None:
+    from bankcrm.customers.service import tags as customer_tags
+    from bankcrm.segmentation import tag_rules
+    from bankcrm.segmentation.schemas import ModelTagIn
+
+    purchase_history(lake)
+    people = [make_customer("rm.zhang", name=f"甲{n}") for n in range(10)]
+    ids = [person.id for person in people]
+    latest = run_table(
+        ids, [100_000.0] * 10, [-1.0 + 0.2 * n for n in range(10)], [0.1 * n for n in range(10)]
+    )
+    holding = [50_000.0 if n == 0 else 0.0 for n in range(10)]  # a holder is scored too
+    write_run(
+        lake, date(2025, 9, 30), latest.append_column("balance_wealth", pa.array(holding, pa.float64()))
+    )
+    card = studio.train_on_history(db, as_user("analyst"), lake, target="purchase:wealth", name="理财")
+    active = studio.activate_model(db, as_user("analyst"), lake, model_id=card.id)
+    assert active.scored_customers == 10
+    [high] = studio.band_members(db, target="purchase:wealth", bands=["high"])
+    tag = tag_rules.create_model_tag(
+        db,
+        as_user("mkt"),
+        lake,
+        data=ModelTagIn(code="wealth-prospect", name="理财潜客", target="purchase:wealth", bands=["high"]),
+    )
+    holders = {
+        person
+        for person in ids
+        if tag.code in {t.code for t in customer_tags.tags_of(db, as_user("rm.zhang"), customer_id=person)}
+    }
+    assert holders == {high}
+    # The RM lists read the churn model only: a purchase model gives them no churn scores.
+    assert studio.active_churn_scores(db, at_least=0.0) is None
+
+
+def _responses(ids: list[int], responded: list[int]) -> pa.Table:
+    return pa.table({"customer_id": pa.array(ids, pa.int64()), "responded": pa.array(responded, pa.int64())})
+
+
+def test_a_campaign_response_model_takes_the_features_of_the_run_before_the_campaign(  # type: ignore[no-untyped-def]
+    db: Session, lake: Lake, as_user
+) -> None:
+    churn_history(lake, 300)
+    # The response list of a campaign begun on 1 June: customers whose transactions were falling in
+    # the May run responded (and a few others), read from that run; 999999 is no customer of it.
+    backend = lake.ibis_backend()
+    may = backend.to_pyarrow(
+        backend.table("features").filter(lambda t: t.as_of.cast("date") == date(2025, 5, 31))
+    )
+    ids = may.column("customer_id").to_pylist()
+    falling = may.column("txn_count_change_3m").to_pylist()
+    answers = [int(drop < -0.3 or n % 17 == 0) for n, drop in enumerate(falling)]
+    card = studio.train_campaign_response(
+        db,
+        as_user("mkt"),
+        lake,
+        table=_responses([*ids, 999_999], [*answers, 1]),
+        name="春季理财活动响应",
+        source="spring.csv",
+        campaign_start=date(2025, 6, 1),
+    )
+    assert card.target == "campaign_response"
+    assert card.target_definition.startswith("campaign response: column responded (1 = responded)")
+    assert (
+        "scoring run of 2025-05-31, the last before the campaign began on 2025-06-01"
+        in card.target_definition
+    )
+    assert card.metrics["source"]["unmatched"] == 1
+    assert card.metrics["rows"] == 300
+    assert card.metrics["split"]["kind"] == "random"
+    assert card.metrics["lightgbm"]["holdout_auc"] > 0.75
+
+
+def test_a_response_list_before_any_run_is_refused(db: Session, lake: Lake, as_user) -> None:  # type: ignore[no-untyped-def]
+    churn_history(lake, 30)
+    with pytest.raises(ValidationFailed) as failed:
+        studio.train_campaign_response(
+            db,
+            as_user("mkt"),
+            lake,
+            table=_responses([1, 2], [0, 1]),
+            name="x",
+            source="r.csv",
+            campaign_start=date(2025, 1, 31),  # the first run is that day: nothing known before
+        )
+    assert failed.value.problems[0].field == "campaign_start"

@@ -34,6 +34,9 @@ PROFILE_SCHEMA = pa.schema(
         ("first_opened_on", pa.date32()),
         ("product_count", pa.int64()),
         ("product_breadth", pa.int64()),
+        ("credit_products", pa.int64()),
+        ("overdue_days_max", pa.int64()),
+        ("overdue_amount", pa.decimal128(20, 2)),
     ]
 )
 WRITE_BACK_ROWS = 50_000  # scores turned into rows and inserted at a time
@@ -59,7 +62,8 @@ SCORE_COLUMNS = (
 
 
 def scoring_profile(session: Session) -> pa.Table:
-    """Per active customer: birth date, first product opened, products held and how many kinds."""
+    """Per active customer: birth date, first product opened, products held and how many kinds, and
+    the credit status of their open loans and cards (how many, largest overdue days, amount overdue)."""
     rows = repo.profile_rows(session)
     return pa.table(
         {

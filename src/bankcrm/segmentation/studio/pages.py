@@ -22,6 +22,7 @@ from bankcrm.core.lake import Lake
 from bankcrm.core.permissions import Permission
 from bankcrm.core.principal import Principal
 from bankcrm.segmentation.studio import service as studio
+from bankcrm.segmentation.studio import targets
 from bankcrm.segmentation.studio.card import CHART_BINS
 from bankcrm.web.auth import PrincipalRoute, require
 from bankcrm.web.forms import field_errors
@@ -70,6 +71,7 @@ def _list(
             "models": studio.list_models(db, principal),
             "features": studio.feature_names(lake),
             "runs": studio.run_dates(lake),
+            "history_targets": list(targets.HISTORY_TARGETS.values()),
             "values": values or {},
             "errors": errors or {},
         },
@@ -85,31 +87,38 @@ def model_list(
     return _list(request, db, principal)
 
 
-def _split_date(text: str) -> date | None:
+def _date(field: str, text: str) -> date | None:
     if not text.strip():
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationFailed.single("split_date", "date", N_("Enter a date as YYYY-MM-DD."), text) from None
+        raise ValidationFailed.single(field, "date", N_("Enter a date as YYYY-MM-DD."), text) from None
 
 
 @router.post("/train")
-async def train_churn(
+async def train_on_history(
     request: Request, db: Session = Depends(db_session), principal: Principal = MANAGE
 ) -> Response:
     form = await request.form()
     name, split_text = str(form.get("name") or ""), str(form.get("split_date") or "")
+    target = str(form.get("target") or targets.CHURN)
     features = [str(value) for value in form.getlist("features")]
-    values: dict[str, Any] = {"name": name, "split_date": split_text, "features": features}
+    values: dict[str, Any] = {"name": name, "split_date": split_text, "features": features, "target": target}
     try:
-        card = studio.train_churn(
-            db, principal, _lake(), name=name, features=features or None, split_date=_split_date(split_text)
+        card = studio.train_on_history(
+            db,
+            principal,
+            _lake(),
+            target=target,
+            name=name,
+            features=features or None,
+            split_date=_date("split_date", split_text),
         )
     except ValidationFailed as exc:
         errors = field_errors(exc, translator(request))
-        if "target" in errors:  # the churn form's target is fixed: its problem is the history
-            errors["churn"] = errors.pop("target")
+        if "target" in errors:  # shown above the form: the history (or the choice) is the problem
+            errors["history"] = errors.pop("target")
         return _list(request, db, principal, values=values, errors=errors, status_code=422)
     return redirect(request, f"/models/{card.id}", flash=("success", N_("Model trained; review its card.")))
 
@@ -128,38 +137,84 @@ def _read_upload(name: str, content: bytes) -> pa.Table:
     )
 
 
+# The upload form's inputs by role; the campaign-response preset is a second form on the same page
+# posting here, so its inputs have their own names (and element ids).
+UPLOAD_INPUTS = {"name": "upload_name", "file": "file", "target": "target", "id_column": "id_column"}
+RESPONSE_INPUTS = {
+    "name": "response_name",
+    "file": "response_file",
+    "target": "response_column",
+    "id_column": "response_id_column",
+    "campaign_start": "campaign_start",
+}
+
+
+async def _uploaded_table(upload: object) -> tuple[pa.Table, str]:
+    """The uploaded file read as a table, and its name; problems are the ``file`` field's."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationFailed.single("file", "required", N_("Choose a file to train on."))
+    content = await upload.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise ValidationFailed.single(
+            "file",
+            "size",
+            N_("The file is larger than 50 MB; train on it with the bankcrm model train command."),
+        )
+    return _read_upload(upload.filename, content), Path(upload.filename).name
+
+
 @router.post("/upload")
 async def train_upload(
     request: Request, db: Session = Depends(db_session), principal: Principal = MANAGE
 ) -> Response:
     form = await request.form()
-    values = {key: str(form.get(key) or "") for key in ("upload_name", "target", "id_column")}
-    upload = form.get("file")
+    response = form.get("preset") == "response"
+    inputs = RESPONSE_INPUTS if response else UPLOAD_INPUTS
+    values = {inputs[role]: str(form.get(inputs[role]) or "") for role in inputs if role != "file"}
+    role_of = {name: role for role, name in inputs.items()}
+    given = {role_of[name]: value.strip() for name, value in values.items()}
     try:
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise ValidationFailed.single("file", "required", N_("Choose a file to train on."))
-        content = await upload.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            raise ValidationFailed.single(
-                "file",
-                "size",
-                N_("The file is larger than 50 MB; train on it with the bankcrm model train command."),
+        table, source = await _uploaded_table(form.get(inputs["file"]))
+        if response:
+            card = _train_response(db, principal, table, source, given)
+        else:
+            card = studio.train_from_table(
+                db,
+                principal,
+                table=table,
+                name=given["name"],
+                target=given["target"],
+                id_column=given["id_column"] or None,
+                source=source,
             )
-        card = studio.train_from_table(
-            db,
-            principal,
-            table=_read_upload(upload.filename, content),
-            name=values["upload_name"],
-            target=values["target"].strip(),
-            id_column=values["id_column"].strip() or None,
-            source=Path(upload.filename).name,
-        )
     except ValidationFailed as exc:
-        errors = field_errors(exc, translator(request))
-        if "name" in errors:
-            errors["upload_name"] = errors.pop("name")
+        errors = {
+            inputs.get(field, field): text for field, text in field_errors(exc, translator(request)).items()
+        }
         return _list(request, db, principal, values=values, errors=errors, status_code=422)
     return redirect(request, f"/models/{card.id}", flash=("success", N_("Model trained; review its card.")))
+
+
+def _train_response(
+    db: Session, principal: Principal, table: pa.Table, source: str, given: dict[str, str]
+) -> studio.ModelCard:
+    """The campaign-response preset of the upload: a response list, its columns named by default."""
+    start = _date("campaign_start", given["campaign_start"])
+    if start is None:
+        raise ValidationFailed.single(
+            "campaign_start", "required", N_("Give the date the campaign began."), given["campaign_start"]
+        )
+    return studio.train_campaign_response(
+        db,
+        principal,
+        _lake(),
+        table=table,
+        name=given["name"],
+        source=source,
+        campaign_start=start,
+        id_column=given["id_column"] or "customer_id",
+        responded_column=given["target"] or "responded",
+    )
 
 
 def _calibration_chart(request: Request, card: studio.ModelCard) -> dict[str, Any]:

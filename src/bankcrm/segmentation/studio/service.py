@@ -205,6 +205,92 @@ def train_from_table(
     )
 
 
+CAMPAIGN_RESPONSE = "campaign_response"
+
+
+def _run_before(lake: Lake, day: date) -> date:
+    """The latest features run before ``day`` (what was known of the customers when it began)."""
+    earlier = [run for run in run_dates(lake) if run < day]
+    if not earlier:
+        raise ValidationFailed.single(
+            "campaign_start",
+            "history",
+            N_("No scoring run before %(day)s: the customers' features then are not known."),
+            day.isoformat(),
+            day=day.isoformat(),
+        )
+    return earlier[-1]
+
+
+def _responses(table: pa.Table, *, id_column: str, responded_column: str) -> pa.Table:
+    """The list's customer ids and their 0/1 response, checked as the table path checks a target."""
+    try:
+        ids = training.named_column(table, id_column, "id")
+        answers = training.binary_target(table, responded_column)
+    except TrainingInputError as exc:
+        raise _invalid("target", exc) from None
+    try:
+        customer_ids = pc.cast(ids, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        error = TrainingInputError(f"id column {id_column!r} must hold customer ids (whole numbers).")
+        raise _invalid("id_column", error) from None
+    return pa.table({"customer_id": customer_ids, "responded": pa.array(answers, pa.int64())})
+
+
+def train_campaign_response(
+    session: Session,
+    principal: Principal,
+    lake: Lake,
+    *,
+    table: pa.Table,
+    name: str,
+    source: str,
+    campaign_start: date,
+    id_column: str = "customer_id",
+    responded_column: str = "responded",
+) -> ModelCard:
+    """Train on a campaign's response list (customer id, responded 0/1): each listed customer's
+    features are those of the last scoring run before the campaign began, so nothing the campaign
+    caused is an input. There is no marketing module yet to define responses over history."""
+    principal.require(Permission.MODEL_MANAGE)
+    name = _check_name(name)
+    as_of = _run_before(lake, campaign_start)
+    responses = _responses(table, id_column=id_column, responded_column=responded_column)
+    run = _features_run(lake, as_of)
+    features = feature_names(lake)
+    labelled = run.select(["customer_id", *features]).join(responses, "customer_id", join_type="inner")
+    try:
+        data = training.prepare(labelled, target="responded", id_column="customer_id")
+        result = training.train(data)
+    except TrainingInputError as exc:
+        raise _invalid("target", exc) from None
+    unmatched = responses.num_rows - labelled.num_rows
+    return _store(
+        session,
+        principal,
+        result,
+        name=name,
+        target=CAMPAIGN_RESPONSE,
+        target_definition=(
+            f"campaign response: column {responded_column} (1 = responded) of the response list {source}, "
+            f"with each customer's features from the scoring run of {as_of.isoformat()}, the last "
+            f"before the campaign began on {campaign_start.isoformat()}"
+        ),
+        training_data=(
+            f"{source}: {responses.num_rows} customers listed, {result.rows} found in the run of "
+            f"{as_of.isoformat()} ({unmatched} not), {result.positives} responded"
+        ),
+        source={
+            "kind": "response",
+            "file": source,
+            "column": responded_column,
+            "run": as_of.isoformat(),
+            "start": campaign_start.isoformat(),
+            "unmatched": unmatched,
+        },
+    )
+
+
 def feature_names(lake: Lake) -> list[str]:
     """The numeric columns of the lake's feature runs, the studio's feature list."""
     if not lake.has_dataset(FEATURES):
@@ -222,13 +308,99 @@ def run_dates(lake: Lake) -> list[date]:
     return sorted(dates.to_pylist())
 
 
-def churn_table(lake: Lake, *, features: list[str]) -> pa.Table:
-    """One row per customer and usable start run: the chosen features, the run date and ``churned``."""
+def history_table(lake: Lake, target: targets.HistoryTarget, *, features: list[str]) -> pa.Table:
+    """One row per customer and usable start run: the chosen features, the run date and the label."""
     backend = lake.ibis_backend()
-    windows = targets.churn_windows(run_dates(lake))
-    rows = targets.churn_rows(backend.table(FEATURES), windows)
+    windows = targets.label_windows(run_dates(lake), target.months)
+    rows = target.rows(backend.table(FEATURES), windows)
     return backend.to_pyarrow(
-        rows.select("customer_id", "as_of", *features, "churned").order_by(["as_of", "customer_id"])
+        rows.select("customer_id", "as_of", *features, target.label).order_by(["as_of", "customer_id"])
+    )
+
+
+def _history_target(key: str) -> targets.HistoryTarget:
+    target = targets.HISTORY_TARGETS.get(key)
+    if target is None:
+        raise ValidationFailed.single("target", "known", N_("Choose a target from the list."), key)
+    return target
+
+
+def _chosen_features(lake: Lake, target: targets.HistoryTarget, features: list[str] | None) -> list[str]:
+    """The ticked features (none ticked: every feature that may feed the target); unknown ones and
+    ones the target keeps out are named."""
+    available = feature_names(lake)
+    unknown = [feature for feature in features or [] if feature not in available]
+    if unknown:
+        raise ValidationFailed.single(
+            "features",
+            "known",
+            N_("Not a feature of the scoring run: %(names)s"),
+            unknown,
+            names=", ".join(unknown),
+        )
+    kept_out = [feature for feature in features or [] if feature in target.not_inputs]
+    if kept_out:
+        raise ValidationFailed.single(
+            "features",
+            "input",
+            N_("Not an input for this target (it is what the target is read from): %(names)s"),
+            kept_out,
+            names=", ".join(kept_out),
+        )
+    return features or [feature for feature in available if feature not in target.not_inputs]
+
+
+def train_on_history(
+    session: Session,
+    principal: Principal,
+    lake: Lake,
+    *,
+    target: str,
+    name: str,
+    features: list[str] | None = None,
+    split_date: date | None = None,
+) -> ModelCard:
+    """Train a model for a target defined over the feature history (``targets.HISTORY_TARGETS``),
+    earlier runs developing and later runs testing."""
+    principal.require(Permission.MODEL_MANAGE)
+    name = _check_name(name)
+    definition = _history_target(target)
+    chosen = _chosen_features(lake, definition, features)
+    if targets.label_windows(run_dates(lake), definition.months).num_rows == 0:
+        raise ValidationFailed.single(
+            "target",
+            "history",
+            N_(
+                "This target needs feature runs at least %(months)s months apart; "
+                "run the scoring on earlier dates first."
+            ),
+            months=definition.months,
+        )
+    table = history_table(lake, definition, features=chosen)
+    try:
+        data = training.prepare(table, target=definition.label, id_column="customer_id", time_column="as_of")
+        result = training.train(data, holdout_from=split_date.isoformat() if split_date else None)
+    except TrainingInputError as exc:
+        raise _invalid("split_date", exc) from None
+    starts = sorted({value.isoformat() for value in table.column("as_of").to_pylist()})
+    return _store(
+        session,
+        principal,
+        result,
+        name=name,
+        target=definition.key,
+        target_definition=definition.definition,
+        training_data=(
+            f"lake features runs {starts[0]} to {starts[-1]} ({len(starts)} start dates): "
+            f"{result.rows} customer-runs, {result.positives} with {definition.label} = 1"
+        ),
+        source={
+            "kind": "lake",
+            "first": starts[0],
+            "last": starts[-1],
+            "starts": len(starts),
+            "months": definition.months,
+        },
     )
 
 
@@ -241,53 +413,9 @@ def train_churn(
     features: list[str] | None = None,
     split_date: date | None = None,
 ) -> ModelCard:
-    """Train a churn model on the feature history, earlier runs developing and later runs testing."""
-    principal.require(Permission.MODEL_MANAGE)
-    name = _check_name(name)
-    available = feature_names(lake)
-    chosen = features or available
-    unknown = [feature for feature in chosen if feature not in available]
-    if unknown:
-        raise ValidationFailed.single(
-            "features",
-            "known",
-            N_("Not a feature of the scoring run: %(names)s"),
-            unknown,
-            names=", ".join(unknown),
-        )
-    windows = targets.churn_windows(run_dates(lake))
-    if windows.num_rows == 0:
-        raise ValidationFailed.single(
-            "target",
-            "history",
-            N_(
-                "Churn needs feature runs at least %(months)s months apart; "
-                "run the scoring on earlier dates first."
-            ),
-            months=targets.CHURN_MONTHS,
-        )
-    table = churn_table(lake, features=chosen)
-    try:
-        data = training.prepare(table, target="churned", id_column="customer_id", time_column="as_of")
-        result = training.train(data, holdout_from=split_date.isoformat() if split_date else None)
-    except TrainingInputError as exc:
-        raise _invalid("split_date", exc) from None
-    starts = sorted({value.isoformat() for value in table.column("as_of").to_pylist()})
-    return _store(
-        session,
-        principal,
-        result,
-        name=name,
-        target=targets.CHURN,
-        target_definition=(
-            f"churn: AUM falls more than {int(targets.CHURN_AUM_FALL * 100)} % within "
-            f"{targets.CHURN_MONTHS} months, or all products closed"
-        ),
-        training_data=(
-            f"lake features runs {starts[0]} to {starts[-1]} ({len(starts)} start dates): "
-            f"{result.rows} customer-runs, {result.positives} churned"
-        ),
-        source={"kind": "lake", "first": starts[0], "last": starts[-1], "starts": len(starts)},
+    """``train_on_history`` for churn."""
+    return train_on_history(
+        session, principal, lake, target=targets.CHURN, name=name, features=features, split_date=split_date
     )
 
 
@@ -425,6 +553,14 @@ def active_churn_scores(session: Session, *, at_least: float) -> dict[int, float
     if not any(model.target == "churn" for model in repo.active_models(session)):
         return None
     return repo.active_scores(session, "churn", at_least=at_least)
+
+
+def model_targets(session: Session) -> list[str]:
+    """The targets a model tag can follow: the studio's named ones, then labelled columns of active
+    models (a tag may be made before its target's model is active; it is empty until then)."""
+    named = [*targets.HISTORY_TARGETS, CAMPAIGN_RESPONSE]
+    active = sorted({model.target for model in repo.active_models(session)} - set(named))
+    return named + active
 
 
 def band_members(session: Session, *, target: str, bands: list[str]) -> list[int]:

@@ -165,6 +165,16 @@ def _check_classes(target: IntArray, name: str) -> None:
         )
 
 
+def named_column(table: pa.Table, name: str, role: str) -> pa.ChunkedArray:
+    """The column ``name``; missing, it raises naming the table's columns."""
+    return _column(table, name, role)
+
+
+def binary_target(table: pa.Table, name: str) -> IntArray:
+    """The 0/1 column ``name`` (true/false and yes/no are read too); anything else raises with its row."""
+    return _target_values(_column(table, name, "target"), name)
+
+
 def _numeric(column: pa.ChunkedArray) -> FloatArray | None:
     """A feature column as floats (missing = NaN); None for text and dates, which are not features here."""
     kind = column.type
