@@ -10,13 +10,15 @@ import pyarrow as pa
 import pytest
 from sqlalchemy.orm import Session
 
+from bankcrm.core.context import Actor
 from bankcrm.core.lake import Lake
 from bankcrm.customers import lake_repository
 from bankcrm.customers.schemas import TagIn
-from bankcrm.customers.service import tags
+from bankcrm.customers.service import holdings, tags
 from bankcrm.segmentation.jobs import compute_features, store_breakdown, store_features
 from bankcrm.segmentation.studio import repository as studio_repo
 from bankcrm.segmentation.studio.models import PropensityModel
+from tests.customers.conftest import unit_id
 
 AS_OF = date(2026, 10, 31)
 SALARY_DAYS = {  # salary paid on these days; the rolling months end on Aug 31, Sep 30 and Oct 31
@@ -113,3 +115,25 @@ def active_churn_model(db: Session, scores: dict[int, tuple[float, str]]) -> int
     ]
     studio_repo.replace_scores(db, model.id, rows)
     return model.id
+
+
+def credit_account(  # type: ignore[no-untyped-def]
+    db: Session, customer_id: int, number: str, kind: str, overdue: int, amount: str, status: str = "active"
+) -> None:
+    """A loan or credit card held by the customer with its overdue days and amount."""
+    holdings.ensure_product(db, code="LOAN", name="个人住房贷款", category="loan")
+    holdings.ensure_product(db, code="CARD", name="信用卡", category="card")
+    holdings.record_account(
+        db,
+        Actor.system("test"),
+        customer_id=customer_id,
+        account_no=number,
+        product_code="LOAN" if kind == "loan" else "CARD",
+        kind=kind,
+        balance=Decimal("-10000.00"),
+        opened_on=date(2022, 5, 1),
+        org_unit_id=unit_id(db, "BJ-HD"),
+        overdue_days=overdue,
+        overdue_amount=Decimal(amount),
+        status=status,
+    )

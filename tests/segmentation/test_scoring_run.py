@@ -16,6 +16,7 @@ from bankcrm.customers import lake_repository
 from bankcrm.customers.service import holdings, scoring, view360
 from bankcrm.segmentation.jobs import BREAKDOWN, FEATURES, compute_features, store_breakdown, store_features
 from tests.customers.conftest import unit_id
+from tests.segmentation.bank import credit_account
 
 AS_OF = date(2026, 10, 31)
 
@@ -100,35 +101,14 @@ def test_a_run_stores_features_by_date_and_writes_the_key_scores_back(
     assert score.product_breadth == 2
 
 
-def _credit_account(  # type: ignore[no-untyped-def]
-    db: Session, customer_id: int, number: str, kind: str, overdue: int, amount: str, status: str = "active"
-) -> None:
-    holdings.ensure_product(db, code="LOAN", name="个人住房贷款", category="loan")
-    holdings.ensure_product(db, code="CARD", name="信用卡", category="card")
-    holdings.record_account(
-        db,
-        Actor.system("test"),
-        customer_id=customer_id,
-        account_no=number,
-        product_code="LOAN" if kind == "loan" else "CARD",
-        kind=kind,
-        balance=Decimal("-10000.00"),
-        opened_on=date(2022, 5, 1),
-        org_unit_id=unit_id(db, "BJ-HD"),
-        overdue_days=overdue,
-        overdue_amount=Decimal(amount),
-        status=status,
-    )
-
-
 def test_a_run_keeps_the_credit_status_of_open_loans_and_cards(
     db: Session, lake: Lake, make_customer
 ) -> None:  # type: ignore[no-untyped-def]
     borrower, saver = make_customer(name="赵贷"), make_customer(name="钱存")
     _with_products(db, saver.id)
-    _credit_account(db, borrower.id, "L-1", "loan", 100, "5000.00")
-    _credit_account(db, borrower.id, "C-1", "credit_card", 20, "800.00")
-    _credit_account(db, borrower.id, "L-0", "loan", 400, "9000.00", status="closed")  # not held any more
+    credit_account(db, borrower.id, "L-1", "loan", 100, "5000.00")
+    credit_account(db, borrower.id, "C-1", "credit_card", 20, "800.00")
+    credit_account(db, borrower.id, "L-0", "loan", 400, "9000.00", status="closed")  # not held any more
     rows = {row["customer_id"]: row for row in compute_features(db, lake, as_of=AS_OF).to_pylist()}
     assert [rows[borrower.id][k] for k in ("credit_products", "overdue_days_max", "overdue_amount")] == [
         2,

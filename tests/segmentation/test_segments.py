@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from bankcrm.segmentation import service as segments
 from bankcrm.segmentation.jobs import compute_features, store_features
 from bankcrm.segmentation.rules import parse_rule
 from bankcrm.segmentation.schemas import SegmentIn
-from tests.segmentation.bank import AS_OF
+from tests.segmentation.bank import AS_OF, credit_account
 
 RICH = {"join": "and", "items": [{"field": "aum", "operator": "ge", "value": "390000"}]}
 NEXT_RUN = date(2026, 11, 30)
@@ -252,3 +253,30 @@ def test_a_window_opens_only_the_months_of_transactions_it_reaches(tmp_path: Any
     # Only months the lake has; none for a rule without a window.
     assert len(segments.transaction_folders(lake, _window_rule(12), as_of=date(2026, 10, 31))) == 5
     assert segments.transaction_folders(lake, parse_rule(RICH), as_of=AS_OF) == []
+
+
+OVERDUE = {"join": "and", "items": [{"field": "overdue_days_max", "operator": "gt", "value": 90}]}
+
+
+def test_a_rule_on_the_credit_status_finds_the_customer_in_default(
+    db: Session, lake: Lake, bank: dict[str, int], as_user
+) -> None:  # type: ignore[no-untyped-def]
+    credit_account(db, bank["B"], "L-B", "loan", 120, "3000.00")
+    credit_account(db, bank["C"], "C-C", "credit_card", 30, "500.00")
+    store_features(db, lake, compute_features(db, lake, as_of=AS_OF), as_of=AS_OF)
+    assert segments.preview(db, as_user("bm.beijing"), lake, rule=OVERDUE).count == 1
+    found = segments.compute_members(db, lake, lake.ibis_backend(), parse_rule(OVERDUE), as_of=AS_OF).tolist()
+    assert found == [bank["B"]]
+
+
+def test_a_run_kept_before_a_field_existed_has_it_missing(
+    db: Session, lake: Lake, bank: dict[str, int], as_user
+) -> None:  # type: ignore[no-untyped-def]
+    # As a run written before the credit status was kept: its file lacks those columns.
+    folder = lake.dataset_dir(segments.FEATURES) / f"as_of={AS_OF.isoformat()}"
+    for path in folder.glob("*.parquet"):
+        older = pq.read_table(path).drop_columns(["credit_products", "overdue_days_max", "overdue_amount"])
+        pq.write_table(older, path)
+    assert segments.preview(db, as_user("bm.beijing"), lake, rule=OVERDUE).count == 0
+    missing = {"join": "and", "items": [{"field": "overdue_amount", "operator": "is_null"}]}
+    assert segments.preview(db, as_user("bm.beijing"), lake, rule=missing).count == 5

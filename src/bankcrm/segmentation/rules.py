@@ -91,6 +91,7 @@ ACTIVITY = N_("Activity")
 RFM = N_("RFM")
 TAGS = N_("Tags")
 TRANSACTION_WINDOW = N_("Transactions in a window")
+CREDIT = N_("Credit risk")
 
 _BALANCE_LABELS = {
     "deposit": N_("Demand deposit balance"),
@@ -161,11 +162,16 @@ def _fields() -> tuple[Field, ...]:
         Field("rfm_f", N_("Frequency score (1-5)"), NUMBER, RFM),
         Field("rfm_m", N_("Monetary score (1-5)"), NUMBER, RFM),
     )
+    credit = (
+        Field("credit_products", N_("Open loans and credit cards"), NUMBER, CREDIT),
+        Field("overdue_days_max", N_("Most days overdue"), NUMBER, CREDIT),
+        Field("overdue_amount", N_("Amount overdue"), MONEY, CREDIT),
+    )
     others = (
         Field("tag", N_("Tag"), TAG, TAGS),
         Field("txn", N_("Transactions in the last months"), TRANSACTIONS, TRANSACTION_WINDOW),
     )
-    return (*attributes, *value, *activity, *rfm, *others)
+    return (*attributes, *value, *activity, *rfm, *credit, *others)
 
 
 FIELDS: dict[str, Field] = {f.code: f for f in _fields()}

@@ -45,8 +45,12 @@ from bankcrm.segmentation import repository as repo
 from bankcrm.segmentation.features import Month, months_before
 from bankcrm.segmentation.models import Segment, SegmentRun
 from bankcrm.segmentation.rules import (
+    BASE_COLUMNS,
     CHOICE,
     FIELDS,
+    MONEY,
+    NUMBER,
+    RATIO,
     TRANSACTIONS,
     Group,
     RuleSources,
@@ -115,7 +119,22 @@ def segment_base(backend: BaseBackend, lake: Lake, *, as_of: date) -> ir.Table:
         attributes = ibis.memtable(empty)
     else:
         attributes = run_table(backend, lake, ATTRIBUTES, as_of)
-    return features.left_join(attributes, "customer_id").drop("customer_id_right")
+    base = features.left_join(attributes, "customer_id").drop("customer_id_right")
+    return _with_every_field(base)
+
+
+_FIELD_TYPES = {NUMBER: "int64", MONEY: "decimal(20, 2)", RATIO: "float64", CHOICE: "string"}
+
+
+def _with_every_field(base: ir.Table) -> ir.Table:
+    """A run kept before a field existed (the credit status came later) has it as missing, so a
+    rule naming it finds nobody there instead of failing."""
+    missing = {
+        code: ibis.null().cast(_FIELD_TYPES[FIELDS[code].kind])
+        for code in BASE_COLUMNS
+        if code not in base.columns
+    }
+    return base.mutate(**missing) if missing else base
 
 
 def datasets_read(rule: Group) -> set[str]:
