@@ -34,10 +34,11 @@ from bankcrm.core.db import (
     ends_locally,
     insert_many,
     loading_cache,
+    read_column,
     read_memo,
     utcnow,
 )
-from bankcrm.identity.models import KnownPermission
+from bankcrm.identity.models import KnownPermission, OrgUnit
 from tests.conftest import BACKEND
 
 
@@ -238,3 +239,18 @@ def test_a_loading_job_has_a_larger_sqlite_page_cache_until_it_ends(engine: Engi
             assert session.execute(text("PRAGMA cache_size")).scalar() == -64 * 1024
         assert session.execute(text("PRAGMA cache_size")).scalar() == before, "set back for the pool"
         session.rollback()
+
+
+def test_read_column_gives_what_the_session_gives_with_in_lists_and_converted_parameters(
+    db: Session, demo: None
+) -> None:
+    # An IN list (expanded per call) and an aware time stamp (converted by the column's bind
+    # processor): the same rows as the ORM's own query.
+    query = select(OrgUnit.id).where(
+        OrgUnit.code.in_(["HO", "BJ", "BJ-HD", "no-such-unit"]),
+        OrgUnit.created_at <= datetime.now(UTC) + timedelta(days=1),
+    )
+    expected = sorted(db.execute(query).scalars())
+    assert len(expected) == 3
+    assert sorted(read_column(db, query)) == expected
+    assert read_column(db, query.where(OrgUnit.created_at > datetime.now(UTC) + timedelta(days=1))) == []
