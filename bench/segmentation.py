@@ -399,8 +399,9 @@ def render(outcome: Outcome, *, started: datetime, seconds: float, commit: str) 
         *_preparation_lines(outcome.prepared),
         "",
         f"Segment previews (`segments.preview`: the count, the viewer's scored count and a sample of "
-        f"ten members by AUM, each in a read transaction on a fresh DuckDB "
-        f"connection), {facts['preview']['repeats']} timed after one warm-up, seconds:",
+        f"ten members by AUM, each in a read transaction, the rule's lake views bound on the "
+        f"process-wide DuckDB as the web app binds them), {facts['preview']['repeats']} timed after "
+        f"one warm-up, seconds:",
         "",
         *table(
             ["rule", "kind", "viewer", "count", "of", "p50 s", "p95 s", "max s"],

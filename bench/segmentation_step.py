@@ -577,7 +577,8 @@ def run() -> dict[str, Any]:
 
 def preview() -> dict[str, Any]:
     """Each rule of ``SEGMENTS`` previewed (as the builder page's live count does: in a read
-    transaction, on a fresh DuckDB connection) by each of ``PREVIEW_VIEWERS``, timed end to end."""
+    transaction, its lake views bound on the process-wide DuckDB as in the web app) by each of
+    ``PREVIEW_VIEWERS``, timed end to end; the warm-up is the builder's first count."""
     settings = get_settings()
     lake = Lake(settings.lake_root)
     database = create_database(settings)
