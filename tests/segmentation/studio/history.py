@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from bankcrm.core.lake import Lake
 from bankcrm.segmentation.jobs import FEATURES
+from bankcrm.segmentation.studio.targets import add_months
 
 RUNS = [date(2025, m, d) for m, d in ((1, 31), (2, 28), (3, 31), (4, 30), (5, 31), (6, 30), (7, 31), (8, 31))]
 
@@ -76,3 +77,30 @@ def purchase_history(lake: Lake, customers: int = 400, *, seed: int = 5) -> None
     """``churn_history``'s runs with wealth management taken up as ``add_wealth_purchases`` has it."""
     churn_history(lake, customers, seed=seed)
     add_wealth_purchases(lake, seed=seed)
+
+
+# Eighteen month-ends, January 2024 to June 2025: six start runs (January to June 2024) whose
+# twelve months the history covers.
+CREDIT_RUNS = [add_months(date(2024, 2, 1), n) - timedelta(days=1) for n in range(18)]
+
+
+def default_history(lake: Lake, customers: int = 400, *, seed: int = 7) -> None:
+    """Monthly runs of customers with one loan each. A customer with little AUM whose transactions
+    keep falling (a lasting habit) starts missing payments (30 % a month; 1 % of the others), and one
+    who has missed stays behind, 30 more days overdue each month — so past 90 days, in default, three
+    months later. Who is stressed shows in a run long before the overdue days do."""
+    rng = np.random.default_rng(seed)
+    ids = list(range(1, customers + 1))
+    aum = rng.uniform(5_000, 300_000, customers)
+    habit = rng.normal(size=customers)
+    overdue = np.zeros(customers, dtype=np.int64)
+    for as_of in CREDIT_RUNS:
+        drop = habit + 0.5 * rng.normal(size=customers)
+        run = run_table(ids, aum.tolist(), drop.tolist(), rng.uniform(size=customers).tolist())
+        run = run.append_column("credit_products", pa.array([1] * customers, pa.int64()))
+        run = run.append_column("overdue_days_max", pa.array(overdue.tolist(), pa.int64()))
+        run = run.append_column("overdue_amount", pa.array((overdue * 50.0).tolist(), pa.float64()))
+        write_run(lake, as_of, run)
+        stressed = (aum < 80_000) & (drop < 0)
+        starts_missing = rng.random(customers) < np.where(stressed, 0.3, 0.01)
+        overdue = np.where((overdue > 0) | starts_missing, overdue + 30, overdue)

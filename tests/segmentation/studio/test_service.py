@@ -15,7 +15,14 @@ from bankcrm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from bankcrm.core.lake import Lake
 from bankcrm.segmentation.studio import service as studio
 from tests.segmentation.studio.data import nonlinear_table
-from tests.segmentation.studio.history import RUNS, churn_history, purchase_history, run_table, write_run
+from tests.segmentation.studio.history import (
+    RUNS,
+    churn_history,
+    default_history,
+    purchase_history,
+    run_table,
+    write_run,
+)
 
 FEATURES = ["aum", "product_count", "txn_count_change_3m", "digital_share_3m"]
 
@@ -252,6 +259,25 @@ def test_an_unknown_target_is_refused(db: Session, lake: Lake, as_user) -> None:
     with pytest.raises(ValidationFailed) as failed:
         studio.train_on_history(db, as_user("analyst"), lake, target="purchase:loan", name="x")
     assert failed.value.problems[0].field == "target"
+
+
+def test_a_default_model_foresees_who_falls_behind_without_reading_the_overdue_figures(
+    db: Session, lake: Lake, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    default_history(lake)
+    card = studio.train_on_history(
+        db, as_user("analyst"), lake, target="default", name="违约预警", split_date=date(2024, 5, 1)
+    )
+    assert card.target == "default"
+    assert card.target_definition.startswith("default: a customer with an open loan or card")
+    # The target is read from them: never inputs, even when every feature is asked for.
+    assert {"overdue_days_max", "overdue_amount"}.isdisjoint(card.features)
+    assert card.metrics["source"]["months"] == 12
+    assert card.metrics["split"]["holdout_from"] == "2024-05-01"
+    lightgbm, baseline = card.metrics["lightgbm"], card.metrics["baseline"]
+    assert lightgbm["holdout_auc"] > 0.75
+    assert lightgbm["holdout_auc"] >= baseline["holdout_auc"]
+    assert card.metrics["rows"] < 400 * 6  # six start runs; those already in default left out
 
 
 def test_default_needs_runs_twelve_months_apart(db: Session, lake: Lake, as_user) -> None:  # type: ignore[no-untyped-def]
