@@ -74,6 +74,18 @@ PREVIEW_VIEWERS = {"bank": "exec", "branch": "bm.beijing"}  # whole bank; the Be
 PREVIEW_WARMUP = 1
 PREVIEW_REPEATS = 10
 
+# Salary credited in each of the last 3 months: the issue's own transaction window.
+SALARY_EACH_MONTH: dict[str, Any] = {
+    "field": "txn",
+    "operator": "ge",
+    "value": 1,
+    "months": 3,
+    "each_month": True,
+    "direction": "in",
+    "category": "salary",
+    "measure": "count",
+}
+
 # The dynamic segments the measured run recomputes, and the rules the preview is timed on: one of
 # features only, one with a tag, one with a transaction window (the issue's own example).
 SEGMENTS: dict[str, dict[str, Any]] = {
@@ -82,16 +94,7 @@ SEGMENTS: dict[str, dict[str, Any]] = {
         "rule": {
             "join": "and",
             "items": [
-                {
-                    "field": "txn",
-                    "operator": "ge",
-                    "value": 1,
-                    "months": 3,
-                    "each_month": True,
-                    "direction": "in",
-                    "category": "salary",
-                    "measure": "count",
-                },
+                SALARY_EACH_MONTH,
                 {"field": "aum_mda", "operator": "between", "value": [300000, 500000]},
                 {"field": "balance_wealth", "operator": "eq", "value": 0},
             ],
@@ -151,18 +154,7 @@ RULE_TAGS: dict[str, dict[str, Any]] = {
         "name": "bench: salary each month",
         "rule": {
             "join": "and",
-            "items": [
-                {
-                    "field": "txn",
-                    "operator": "ge",
-                    "value": 1,
-                    "months": 3,
-                    "each_month": True,
-                    "direction": "in",
-                    "category": "salary",
-                    "measure": "count",
-                }
-            ],
+            "items": [SALARY_EACH_MONTH],
         },
     },
     "bench-slipping": {
