@@ -28,7 +28,9 @@ FEATURES = ["aum", "product_count", "txn_count_change_3m", "digital_share_3m"]
 
 
 def _actions(db: Session, action: str) -> list[AuditEvent]:
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)).all())
+    """In the order they were recorded (PostgreSQL gives an unordered select in any order)."""
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return list(db.scalars(query).all())
 
 
 def test_churn_is_trained_on_the_feature_history_with_a_time_split(db: Session, lake: Lake, as_user) -> None:  # type: ignore[no-untyped-def]
