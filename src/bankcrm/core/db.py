@@ -302,19 +302,21 @@ def read_column(session: Session, statement: Executable) -> list[Any]:
     binds = compiled._bind_processors
     values = {name: binds[name](value) if name in binds else value for name, value in compiled.params.items()}
     arguments: Any = [values[name] for name in compiled.positiontup] if compiled.positional else values
+    return [row[0] for row in _fetch_on_driver(connection, compiled.string, arguments)]
+
+
+def _fetch_on_driver(connection: Connection, sql: str, arguments: Any) -> list[Any]:
+    """Every row of ``sql`` from a cursor of the connection's DBAPI connection; driver errors
+    wrapped as SQLAlchemy's (``sqlalchemy.exc.OperationalError``...), as ``Connection.execute`` does."""
     driver = connection.connection.dbapi_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
-        cursor.execute(compiled.string, arguments)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, arguments)
+        return list(cursor.fetchall())
     except connection.dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
-            compiled.string,
-            arguments,
-            error,
-            connection.dialect.loaded_dbapi.Error,
-            dialect=connection.dialect,
+            sql, arguments, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
         ) from error
     finally:
         cursor.close()
@@ -371,18 +373,7 @@ class _DriverRead:
         values = self.compiled.construct_params(params)
         binds = self._binds
         arguments = [binds[name](values[name]) if name in binds else values[name] for name in self._positions]
-        driver = connection.connection.dbapi_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        try:
-            cursor.execute(self._sql, arguments)
-            fetched = cursor.fetchall()
-        except connection.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                self._sql, arguments, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from error
-        finally:
-            cursor.close()
+        fetched = _fetch_on_driver(connection, self._sql, arguments)
         make, results = self._make, self._results
         if not results:
             return [make(row) for row in fetched]

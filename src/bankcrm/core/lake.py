@@ -91,6 +91,13 @@ def _check_name(kind: str, value: str) -> str:
     return value
 
 
+def _checked_pattern(pattern: str) -> str:
+    """A partition pattern (``month=*/bucket=7``) checked before it becomes part of a path or SQL."""
+    if not _PARTITION_GLOB.fullmatch(pattern):
+        raise LakeError(f"partition pattern {pattern!r} is not of the form key=value/key=*")
+    return pattern
+
+
 def _fsync_directory(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -267,10 +274,7 @@ class Lake:
             chosen = [partitions] if isinstance(partitions, str) else list(partitions)
             if not chosen:
                 raise LakeError(f"no partition of {dataset} chosen to read")
-            for pattern in chosen:
-                if not _PARTITION_GLOB.fullmatch(pattern):
-                    raise LakeError(f"partition pattern {pattern!r} is not of the form key=value/key=*")
-            patterns = [(folder / pattern / "*.parquet").as_posix() for pattern in chosen]
+            patterns = [(folder / _checked_pattern(pattern) / "*.parquet").as_posix() for pattern in chosen]
         files = ", ".join("'" + pattern.replace("'", "''") + "'" for pattern in patterns)
         return f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
 
@@ -334,9 +338,7 @@ class Lake:
         folder = self.dataset_dir(dataset)
         found: list[tuple[Path, dict[str, str]]] = []
         for pattern in partitions:
-            if not _PARTITION_GLOB.fullmatch(pattern):
-                raise LakeError(f"partition pattern {pattern!r} is not of the form key=value/key=*")
-            for path in sorted(folder.glob(f"{pattern}/*.parquet")):
+            for path in sorted(folder.glob(f"{_checked_pattern(pattern)}/*.parquet")):
                 names = path.relative_to(folder).parts[:-1]
                 found.append((path, dict(name.split("=", 1) for name in names)))
         return found
